@@ -1,0 +1,241 @@
+//! The one source of every nondeterministic decision.
+//!
+//! A simulation makes decisions: which ready task runs next, in which order timers
+//! due at the same instant fire, what a random number is. Each decision is a small
+//! integer in `0..bound` drawn through the [`Choices`] trait, and `0` always means
+//! "what an ordinary FIFO event loop would do". There are two sources:
+//!
+//! - [`Seeded`]: one ChaCha8 stream per component ([`Stream`]), all derived from the
+//!   seed, so that a component drawing more (a fault added, a timer added) does not
+//!   shift the decisions of another component. Used by sweeps.
+//! - [`Tape`]: decisions read from a byte string; an exhausted tape reads as zeros.
+//!   Used by property tests and fuzzers: shrinking a tape toward zeros shrinks the
+//!   schedule toward the production order, and a fuzzer's bytes steer the schedule.
+//!
+//! A decision with `bound <= 1` has only one possible answer and consumes nothing, so
+//! tapes stay short and seeded streams stay aligned when a choice is trivial.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// The component a decision belongs to. Each component draws from its own stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Stream {
+    /// Which ready task runs next; task priorities for PCT.
+    Scheduler,
+    /// The order of timers due at the same instant.
+    Timers,
+    /// Packet delivery (simulated network).
+    Network,
+    /// Fault injection.
+    Faults,
+    /// Randomness the user's program asks for (`seedloop::rand`).
+    User,
+}
+
+impl Stream {
+    /// Every stream, in a fixed order.
+    pub const ALL: [Stream; 5] = [
+        Stream::Scheduler,
+        Stream::Timers,
+        Stream::Network,
+        Stream::Faults,
+        Stream::User,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A source of decisions. Implementations must be deterministic: the same sequence of
+/// calls gives the same answers.
+pub trait Choices {
+    /// Returns a decision in `0..bound`. `0` is the FIFO event loop's choice.
+    /// `bound` must be at least 1; with `bound == 1` nothing is consumed.
+    fn choose(&mut self, stream: Stream, bound: u64) -> u64;
+
+    /// Whether the numeric value of a decision is meaningful (a tape), so that
+    /// decision `k` must mean "the k-th candidate in FIFO order". A seeded source only
+    /// needs a uniform pick and lets the scheduler use faster unordered structures.
+    fn is_ordered(&self) -> bool;
+}
+
+/// Seeded ChaCha8 streams, one per [`Stream`], derived from one `u64` seed.
+#[derive(Clone, Debug)]
+pub struct Seeded {
+    streams: [ChaCha8Rng; 5],
+}
+
+impl Seeded {
+    /// Creates the streams for `seed`.
+    ///
+    /// ```
+    /// use seedloop::choices::{Choices, Seeded, Stream};
+    /// let mut a = Seeded::new(7);
+    /// let mut b = Seeded::new(7);
+    /// assert_eq!(a.choose(Stream::Scheduler, 100), b.choose(Stream::Scheduler, 100));
+    /// ```
+    pub fn new(seed: u64) -> Seeded {
+        let stream = |component: Stream| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            // Distinct ChaCha streams of one key never overlap, so components are
+            // independent without any key derivation of our own.
+            rng.set_stream(component.index() as u64 + 1);
+            rng
+        };
+        Seeded {
+            streams: Stream::ALL.map(stream),
+        }
+    }
+}
+
+impl Choices for Seeded {
+    #[inline]
+    fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
+        debug_assert!(bound >= 1, "a decision needs at least one option");
+        if bound <= 1 {
+            return 0;
+        }
+        self.streams[stream.index()].random_range(0..bound)
+    }
+
+    fn is_ordered(&self) -> bool {
+        false
+    }
+}
+
+/// Decisions read from a byte tape, little-endian, as few bytes per decision as the
+/// bound needs (one byte for up to 256 options). Past its end a tape reads as zeros:
+/// the FIFO choice.
+#[derive(Clone, Debug, Default)]
+pub struct Tape {
+    bytes: Vec<u8>,
+    position: usize,
+}
+
+impl Tape {
+    /// A tape over `bytes`.
+    ///
+    /// ```
+    /// use seedloop::choices::{Choices, Stream, Tape};
+    /// let mut tape = Tape::new(vec![7, 3]);
+    /// assert_eq!(tape.choose(Stream::Scheduler, 5), 2); // 7 % 5
+    /// assert_eq!(tape.choose(Stream::Scheduler, 1), 0); // trivial: consumes nothing
+    /// assert_eq!(tape.choose(Stream::Timers, 10), 3);
+    /// assert_eq!(tape.choose(Stream::Timers, 10), 0); // exhausted: FIFO
+    /// ```
+    pub fn new(bytes: Vec<u8>) -> Tape {
+        Tape { bytes, position: 0 }
+    }
+
+    /// How many bytes have been read so far.
+    pub fn consumed(&self) -> usize {
+        self.position.min(self.bytes.len())
+    }
+}
+
+/// The number of tape bytes a decision in `0..bound` reads.
+fn bytes_for_bound(bound: u64) -> usize {
+    let bits = 64 - (bound - 1).leading_zeros() as usize;
+    bits.div_ceil(8)
+}
+
+impl Choices for Tape {
+    fn choose(&mut self, _stream: Stream, bound: u64) -> u64 {
+        debug_assert!(bound >= 1, "a decision needs at least one option");
+        if bound <= 1 {
+            return 0;
+        }
+        let mut value: u64 = 0;
+        for index in 0..bytes_for_bound(bound) {
+            let byte = self.bytes.get(self.position).copied().unwrap_or(0);
+            self.position += 1;
+            value |= (byte as u64) << (8 * index);
+        }
+        value % bound
+    }
+
+    fn is_ordered(&self) -> bool {
+        true
+    }
+}
+
+/// Replays the non-scheduler decisions of a recorded run ([`crate::Schedule`]); past
+/// the recording's end it answers zeros.
+#[derive(Clone, Debug)]
+pub(crate) struct Recorded {
+    decisions: std::sync::Arc<[(Stream, u64)]>,
+    position: usize,
+}
+
+impl Recorded {
+    pub(crate) fn new(decisions: std::sync::Arc<[(Stream, u64)]>) -> Recorded {
+        Recorded {
+            decisions,
+            position: 0,
+        }
+    }
+}
+
+impl Choices for Recorded {
+    fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
+        if bound <= 1 {
+            return 0;
+        }
+        match self.decisions.get(self.position) {
+            Some(&(recorded_stream, value)) if recorded_stream == stream && value < bound => {
+                self.position += 1;
+                value
+            }
+            _ => 0,
+        }
+    }
+
+    fn is_ordered(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_for_bound_counts_whole_bytes() {
+        assert_eq!(bytes_for_bound(2), 1);
+        assert_eq!(bytes_for_bound(256), 1);
+        assert_eq!(bytes_for_bound(257), 2);
+        assert_eq!(bytes_for_bound(u64::MAX), 8);
+    }
+
+    #[test]
+    fn streams_are_independent() {
+        let mut a = Seeded::new(1);
+        let mut b = Seeded::new(1);
+        // Drawing from the timer stream must not shift the scheduler stream.
+        for _ in 0..10 {
+            a.choose(Stream::Timers, 1000);
+        }
+        let left: Vec<u64> = (0..20).map(|_| a.choose(Stream::Scheduler, 1000)).collect();
+        let right: Vec<u64> = (0..20).map(|_| b.choose(Stream::Scheduler, 1000)).collect();
+        assert_eq!(left, right);
+    }
+
+    #[test]
+    fn different_seeds_differ() {
+        let mut a = Seeded::new(1);
+        let mut b = Seeded::new(2);
+        let left: Vec<u64> = (0..20).map(|_| a.choose(Stream::Scheduler, 1000)).collect();
+        let right: Vec<u64> = (0..20).map(|_| b.choose(Stream::Scheduler, 1000)).collect();
+        assert_ne!(left, right);
+    }
+
+    #[test]
+    fn tape_reads_multi_byte_decisions_little_endian() {
+        let mut tape = Tape::new(vec![0x01, 0x02]);
+        assert_eq!(tape.choose(Stream::Scheduler, 65536), 0x0201);
+        assert_eq!(tape.consumed(), 2);
+    }
+}

@@ -1,0 +1,232 @@
+//! Failures: what went wrong in a run, reported so that a person can act on it.
+//!
+//! A [`Failure`] names the seed, the policy, the step and virtual time, what failed
+//! ([`FailureKind`]), the last events of the trace, and ends with the exact command
+//! that replays it. It carries the whole trace and the recorded [`Schedule`], so a test
+//! can also replay it programmatically ([`Failure::sim`], [`crate::Policy::Replay`]).
+//! It is `Send + Sync + 'static`, so it travels through `anyhow` and
+//! `Box<dyn Error + Send + Sync>`.
+
+use crate::harness::env;
+use crate::id::TaskId;
+use crate::scheduler::{Policy, Schedule, DEFAULT_PCT_HORIZON};
+use crate::trace::Trace;
+use std::fmt;
+use std::time::Duration;
+
+/// How many trace events a failure report shows.
+pub const REPORT_EVENTS: usize = 20;
+
+/// A task that could not make progress when a deadlock was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockedTask {
+    /// The task.
+    pub task: TaskId,
+    /// Its name, if it was given one.
+    pub name: Option<String>,
+    /// What it waits on, as far as seedloop can tell.
+    pub waits_on: String,
+    /// The step at which it last ran.
+    pub last_poll_step: u64,
+}
+
+impl fmt::Display for BlockedTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.task)?;
+        if let Some(name) = &self.name {
+            write!(f, " ({name})")?;
+        }
+        write!(f, " waits on {}", self.waits_on)
+    }
+}
+
+/// What failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// A task (or the main future) panicked.
+    Panic {
+        /// The task that panicked.
+        task: TaskId,
+        /// Its name, if any.
+        name: Option<String>,
+        /// The panic message.
+        message: String,
+    },
+    /// Nothing was ready, no timer was pending, and the main future had not finished.
+    Deadlock {
+        /// Every task still alive, in id order.
+        blocked: Vec<BlockedTask>,
+    },
+    /// The run took more scheduling steps than [`crate::Sim::max_steps`] (a livelock,
+    /// or a program larger than the limit).
+    StepLimit {
+        /// The limit that was hit.
+        max_steps: u64,
+    },
+    /// The virtual clock would pass [`crate::Sim::max_time`] since the run started.
+    TimeLimit {
+        /// The limit that was hit.
+        max_time: Duration,
+    },
+    /// The same seed gave two different executions, or a replay diverged.
+    Nondeterminism {
+        /// Where the executions differ.
+        detail: String,
+    },
+}
+
+impl FailureKind {
+    /// A short name for the kind (`panic`, `deadlock`, `step limit`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            FailureKind::Panic { .. } => "panic",
+            FailureKind::Deadlock { .. } => "deadlock",
+            FailureKind::StepLimit { .. } => "step limit",
+            FailureKind::TimeLimit { .. } => "time limit",
+            FailureKind::Nondeterminism { .. } => "nondeterminism",
+        }
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureKind::Panic { task, name, message } => {
+                write!(f, "{task}")?;
+                if let Some(name) = name {
+                    write!(f, " ({name})")?;
+                }
+                write!(f, " panicked: {message}")
+            }
+            FailureKind::Deadlock { blocked } => {
+                write!(f, "deadlock: nothing is ready, no timer is pending, and {} task(s) are blocked", blocked.len())?;
+                for task in blocked {
+                    write!(f, "\n    {task}")?;
+                }
+                Ok(())
+            }
+            FailureKind::StepLimit { max_steps } => write!(
+                f,
+                "step limit: the run took more than {max_steps} steps (a livelock? raise Sim::max_steps if the program is just long)"
+            ),
+            FailureKind::TimeLimit { max_time } => write!(
+                f,
+                "time limit: the virtual clock would pass {max_time:?} since the run started (raise Sim::max_time if that is expected)"
+            ),
+            FailureKind::Nondeterminism { detail } => write!(f, "nondeterminism: {detail}"),
+        }
+    }
+}
+
+/// A failed run: what failed, where, and how to replay it.
+///
+/// ```
+/// use seedloop::{FailureKind, Sim};
+/// let failure = Sim::new(5)
+///     .run(async {
+///         seedloop::task::Builder::new()
+///             .name("worker")
+///             .spawn(async { panic!("boom") })
+///             .await
+///     })
+///     .unwrap_err();
+/// assert!(matches!(failure.kind, FailureKind::Panic { .. }));
+/// assert_eq!(failure.seed, 5);
+/// let report = failure.to_string();
+/// assert!(report.contains("task 1 (worker) panicked: boom"));
+/// assert!(report.lines().last().unwrap().starts_with("replay: SEEDLOOP_SEED=5"));
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Failure {
+    /// The seed of the failing run.
+    pub seed: u64,
+    /// The policy of the failing run.
+    pub policy: Policy,
+    /// What failed.
+    pub kind: FailureKind,
+    /// The whole trace of the failing run (`Display` of the failure shows its tail).
+    pub trace: Trace,
+    /// The recorded decisions of the failing run, for [`Policy::Replay`].
+    pub schedule: Schedule,
+    /// The step at which the run failed.
+    pub step: u64,
+    /// The virtual time (since the simulation's epoch) at which the run failed.
+    pub time: Duration,
+    /// The PCT horizon the run used.
+    pub pct_horizon: u64,
+    /// The test to name in the replay line.
+    pub test_name: Option<String>,
+    /// Whether the decisions came from a byte tape rather than the seed.
+    pub from_tape: bool,
+}
+
+impl Failure {
+    /// The command that replays this failure.
+    pub fn replay_command(&self) -> String {
+        if let Policy::Replay(_) = self.policy {
+            return format!(
+                "Sim::new({}).policy(Policy::Replay(failure.schedule.clone())).run(..)",
+                self.seed
+            );
+        }
+        if self.from_tape {
+            return "Sim::new(0).tape(<the failing tape>).run(..) (this run's decisions came from a byte tape, not a seed)".to_string();
+        }
+        let mut command = format!(
+            "{}={} {}={}",
+            env::SEED,
+            self.seed,
+            env::POLICY,
+            self.policy
+        );
+        if self.pct_horizon != DEFAULT_PCT_HORIZON {
+            command.push_str(&format!(" {}={}", env::PCT_HORIZON, self.pct_horizon));
+        }
+        command.push_str(" cargo test");
+        if let Some(name) = &self.test_name {
+            command.push(' ');
+            command.push_str(name);
+        }
+        command
+    }
+
+    /// A `Sim` configured like the failing run (seed, policy, PCT horizon): running the
+    /// same program on it fails the same way.
+    pub fn sim(&self) -> crate::Sim {
+        crate::Sim::new(self.seed)
+            .policy(self.policy.clone())
+            .pct_horizon(self.pct_horizon)
+    }
+
+    /// Whether this is a panic.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.kind, FailureKind::Panic { .. })
+    }
+
+    /// Whether this is a deadlock.
+    pub fn is_deadlock(&self) -> bool {
+        matches!(self.kind, FailureKind::Deadlock { .. })
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "seedloop: {}", self.kind)?;
+        writeln!(
+            f,
+            "  seed {}, policy {}, step {}, virtual time {:?}",
+            self.seed, self.policy, self.step, self.time
+        )?;
+        writeln!(
+            f,
+            "last {REPORT_EVENTS} trace events (failure.trace has all {}):",
+            self.trace.len()
+        )?;
+        write!(f, "{}", self.trace.tail(REPORT_EVENTS))?;
+        write!(f, "replay: {}", self.replay_command())
+    }
+}
+
+impl std::error::Error for Failure {}

@@ -1,0 +1,177 @@
+//! Every `SEEDLOOP_*` environment variable, in one place.
+//!
+//! | variable | value | effect |
+//! |---|---|---|
+//! | `SEEDLOOP_SEED` | `u64` | run only this seed (replay a failure) |
+//! | `SEEDLOOP_SEEDS` | `u64` | how many seeds a sweep runs (from its first seed) |
+//! | `SEEDLOOP_POLICY` | `random`, `fifo`, `pct:<depth>` | the scheduling policy |
+//! | `SEEDLOOP_PCT_HORIZON` | `u64` steps | the PCT horizon `k` |
+//! | `SEEDLOOP_CHECK_DETERMINISM` | `1`/`0`, `true`/`false` | run every seed twice and compare traces |
+//!
+//! The environment overrides what the code configured, so a printed replay line always
+//! reproduces. A bad value is an error naming the variable and the accepted forms; an
+//! unknown `SEEDLOOP_*` variable (a typo) is warned about on stderr.
+
+use crate::scheduler::Policy;
+use std::fmt;
+
+/// Runs one seed.
+pub const SEED: &str = "SEEDLOOP_SEED";
+/// The number of seeds a sweep runs.
+pub const SEEDS: &str = "SEEDLOOP_SEEDS";
+/// The scheduling policy.
+pub const POLICY: &str = "SEEDLOOP_POLICY";
+/// The PCT horizon, in steps.
+pub const PCT_HORIZON: &str = "SEEDLOOP_PCT_HORIZON";
+/// Runs every seed twice and compares the traces.
+pub const CHECK_DETERMINISM: &str = "SEEDLOOP_CHECK_DETERMINISM";
+
+const KNOWN: [&str; 5] = [SEED, SEEDS, POLICY, PCT_HORIZON, CHECK_DETERMINISM];
+
+/// The overrides read from the environment.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct EnvConfig {
+    /// `SEEDLOOP_SEED`.
+    pub seed: Option<u64>,
+    /// `SEEDLOOP_SEEDS`.
+    pub seeds: Option<u64>,
+    /// `SEEDLOOP_POLICY`.
+    pub policy: Option<Policy>,
+    /// `SEEDLOOP_PCT_HORIZON`.
+    pub pct_horizon: Option<u64>,
+    /// `SEEDLOOP_CHECK_DETERMINISM`.
+    pub check_determinism: Option<bool>,
+    /// `SEEDLOOP_*` names that mean nothing (typos).
+    pub unknown: Vec<String>,
+}
+
+/// A `SEEDLOOP_*` variable with a value it cannot take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvError {
+    variable: &'static str,
+    value: String,
+    expected: &'static str,
+}
+
+impl EnvError {
+    /// The variable's name.
+    pub fn variable(&self) -> &str {
+        self.variable
+    }
+}
+
+impl fmt::Display for EnvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}={:?} is invalid: expected {}",
+            self.variable, self.value, self.expected
+        )
+    }
+}
+
+impl std::error::Error for EnvError {}
+
+fn parse_u64(variable: &'static str, value: &str, expected: &'static str) -> Result<u64, EnvError> {
+    value.trim().parse().map_err(|_| EnvError {
+        variable,
+        value: value.to_string(),
+        expected,
+    })
+}
+
+impl EnvConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<EnvConfig, EnvError> {
+        EnvConfig::parse(std::env::vars_os().filter_map(|(key, value)| {
+            let key = key.into_string().ok()?;
+            key.starts_with("SEEDLOOP_")
+                .then(|| (key, value.to_string_lossy().into_owned()))
+        }))
+    }
+
+    /// Parses `(name, value)` pairs; names without the `SEEDLOOP_` prefix are ignored.
+    ///
+    /// ```
+    /// use seedloop::harness::env::EnvConfig;
+    /// use seedloop::Policy;
+    /// let config = EnvConfig::parse([("SEEDLOOP_POLICY", "pct:2"), ("SEEDLOOP_SEED", "17")]).unwrap();
+    /// assert_eq!(config.policy, Some(Policy::Pct { depth: 2 }));
+    /// assert_eq!(config.seed, Some(17));
+    /// let error = EnvConfig::parse([("SEEDLOOP_POLICY", "lifo")]).unwrap_err();
+    /// assert!(error.to_string().contains("SEEDLOOP_POLICY"));
+    /// assert!(error.to_string().contains("pct:<depth>"));
+    /// ```
+    pub fn parse<I, K, V>(vars: I) -> Result<EnvConfig, EnvError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut config = EnvConfig::default();
+        for (key, value) in vars {
+            let (key, value) = (key.as_ref(), value.as_ref());
+            match key {
+                SEED => {
+                    config.seed = Some(parse_u64(
+                        SEED,
+                        value,
+                        "a seed, an unsigned 64-bit integer such as 42",
+                    )?)
+                }
+                SEEDS => {
+                    config.seeds = Some(parse_u64(SEEDS, value, "a number of seeds such as 1000")?)
+                }
+                POLICY => {
+                    config.policy = Some(value.parse().map_err(|_| EnvError {
+                        variable: POLICY,
+                        value: value.to_string(),
+                        expected:
+                            "`random`, `fifo` or `pct:<depth>` with depth >= 1 (e.g. `pct:3`)",
+                    })?)
+                }
+                PCT_HORIZON => {
+                    let expected = "a number of steps >= 1 such as 100";
+                    let steps = parse_u64(PCT_HORIZON, value, expected)?;
+                    if steps == 0 {
+                        return Err(EnvError {
+                            variable: PCT_HORIZON,
+                            value: value.to_string(),
+                            expected,
+                        });
+                    }
+                    config.pct_horizon = Some(steps);
+                }
+                CHECK_DETERMINISM => {
+                    config.check_determinism =
+                        Some(match value.trim().to_ascii_lowercase().as_str() {
+                            "1" | "true" | "yes" | "on" => true,
+                            "0" | "false" | "no" | "off" | "" => false,
+                            _ => {
+                                return Err(EnvError {
+                                    variable: CHECK_DETERMINISM,
+                                    value: value.to_string(),
+                                    expected: "1 or 0 (also true/false, yes/no, on/off)",
+                                })
+                            }
+                        })
+                }
+                _ if key.starts_with("SEEDLOOP_") => config.unknown.push(key.to_string()),
+                _ => {}
+            }
+        }
+        config.unknown.sort();
+        Ok(config)
+    }
+
+    /// Warns on stderr about unknown `SEEDLOOP_*` variables.
+    pub(crate) fn warn_unknown(&self) {
+        for name in &self.unknown {
+            eprintln!(
+                "seedloop: warning: unknown environment variable {name} (known: {})",
+                KNOWN.join(", ")
+            );
+        }
+    }
+}

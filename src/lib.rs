@@ -1,0 +1,80 @@
+//! # seedloop: deterministic simulation testing for async Rust
+//!
+//! seedloop runs your async code on a simulated, single-threaded event loop with a
+//! virtual clock. Every choice the loop makes (which ready task runs next, the order of
+//! timers that fire together, random numbers) comes from one seeded source, so one seed
+//! is one execution, event for event: sweep thousands of seeds in `cargo test`, and a
+//! failing seed is a bug report that replays exactly.
+//!
+//! ```
+//! use std::cell::Cell;
+//! use std::rc::Rc;
+//!
+//! // A check-then-act bug: two withdrawals both see enough money.
+//! let result = seedloop::Check::new().seeds(0..200).try_run(|| async {
+//!     let balance = Rc::new(Cell::new(100));
+//!     let withdraw = |amount| {
+//!         let balance = balance.clone();
+//!         seedloop::spawn(async move {
+//!             if balance.get() >= amount {
+//!                 seedloop::yield_now().await; // e.g. an audit log write
+//!                 balance.set(balance.get() - amount);
+//!             }
+//!         })
+//!     };
+//!     let (a, b) = (withdraw(80), withdraw(80));
+//!     a.await.unwrap();
+//!     b.await.unwrap();
+//!     assert!(balance.get() >= 0, "overdrawn: {}", balance.get());
+//! });
+//! let failure = result.unwrap_err();
+//! // Replaying the failing seed gives the same execution.
+//! let mut replay = failure.sim();
+//! let again = replay.run(async { /* the same program */ });
+//! # let _ = again;
+//! ```
+//!
+//! ## Where to start reading
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`Sim`] (`runtime`) | the runner: configuration, `run`, trace, stats; the executor |
+//! | [`task`] | `spawn`, `Builder`, `JoinHandle`, `JoinError`, `yield_now`, `current` |
+//! | [`time`] | virtual `Instant`, `sleep`, `sleep_until`, `timeout`, `interval` |
+//! | [`Check`], [`check`] | seed sweeps; [`harness::env`] has every `SEEDLOOP_*` variable |
+//! | [`Failure`] | what failed, where, and the replay command |
+//! | [`Policy`] (`scheduler`) | Random, Fifo, PCT, Replay: one file per policy |
+//! | [`choices`] | the one source of decisions: seeded ChaCha streams or a byte tape |
+//! | [`trace`] | fixed-size event records, hash, stable snapshot text |
+//! | [`rand`] | seeded randomness for the program under test |
+//!
+//! Layers import only downward: `choices`, `trace` → `scheduler` → `runtime`, `time`
+//! → `task` → `harness`.
+//!
+//! ## Determinism rules for code under test
+//!
+//! Inside a simulation, use seedloop's clock, tasks and randomness: no `std::time`,
+//! no OS threads, no real I/O, no iteration over a `HashMap` with random state. Every
+//! sweep runs its first seed twice and fails with [`FailureKind::Nondeterminism`] if
+//! the two executions differ.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod choices;
+mod failure;
+pub mod harness;
+mod id;
+pub mod rand;
+mod runtime;
+mod scheduler;
+pub mod task;
+pub mod time;
+pub mod trace;
+
+pub use failure::{BlockedTask, Failure, FailureKind, REPORT_EVENTS};
+pub use harness::check::{check, Check};
+pub use harness::Summary;
+pub use runtime::{Sim, Stats, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME};
+pub use scheduler::{ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON};
+pub use task::{spawn, yield_now, JoinError, JoinHandle};

@@ -1,0 +1,69 @@
+//! The current simulation, as seen from code running inside it.
+//!
+//! `Sim::run` installs its shared state in a thread-local for the duration of the run;
+//! `spawn`, `sleep`, wakers and every other API find the running simulation there.
+//! Outside a run the thread-local is empty and each API panics with a message that
+//! names the fix. The guard that installs the state removes it even when the run
+//! unwinds, so a panicking test never leaves a stale simulation behind.
+
+use super::executor::Shared;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Shared>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with the current simulation; panics, naming `api`, outside one.
+#[track_caller]
+pub(crate) fn with_current<R>(api: &str, f: impl FnOnce(&Rc<Shared>) -> R) -> R {
+    let shared = CURRENT.with(|current| current.borrow().clone());
+    match shared {
+        Some(shared) => f(&shared),
+        None => outside_a_sim(api),
+    }
+}
+
+/// Runs `f` with the current simulation, if there is one.
+pub(crate) fn try_with_current<R>(f: impl FnOnce(&Rc<Shared>) -> R) -> Option<R> {
+    let shared = CURRENT
+        .try_with(|current| current.borrow().clone())
+        .ok()
+        .flatten();
+    shared.map(|shared| f(&shared))
+}
+
+#[cold]
+#[track_caller]
+pub(crate) fn outside_a_sim(api: &str) -> ! {
+    panic!(
+        "{api} called outside a Sim: seedloop's APIs work only inside a simulation; \
+         run this code inside `Sim::new(seed).run(async {{ .. }})` or `seedloop::check(n, || async {{ .. }})`"
+    )
+}
+
+/// Installs a simulation as the current one until dropped.
+pub(crate) struct Enter {
+    _private: (),
+}
+
+impl Enter {
+    pub(crate) fn new(shared: Rc<Shared>) -> Enter {
+        CURRENT.with(|current| {
+            let mut current = current.borrow_mut();
+            assert!(
+                current.is_none(),
+                "Sim::run called inside a running simulation: simulations do not nest; \
+                 spawn the inner code as a task with seedloop::spawn instead"
+            );
+            *current = Some(shared);
+        });
+        Enter { _private: () }
+    }
+}
+
+impl Drop for Enter {
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|current| current.borrow_mut().take());
+    }
+}

@@ -1,0 +1,676 @@
+//! The event loop: task slab, wake list, poll loop.
+//!
+//! Tasks live in a slab of slots, reused through a free list; a slot's generation
+//! changes each time its task ends, so a stale waker or handle naming `(slot,
+//! generation)` can never reach the slot's next task. A step is: apply the wakes
+//! buffered since the last step (each makes an idle task ready, once), ask the
+//! [`Scheduler`] for the next task, take its future out of the slot, release every
+//! borrow, poll it (catching panics), and put it back. User code therefore never runs
+//! while the executor holds its state borrowed: `spawn`, `sleep` and wakers called
+//! from inside a poll borrow it briefly themselves. When no task is ready the clock
+//! jumps to the earliest timer; when there is none either, the run is deadlocked.
+//!
+//! In the steady state a step allocates nothing: the wake list, the trace and the
+//! scheduler's structures are vectors that have already grown, and a task's waker is
+//! created once, at spawn.
+
+use super::timer::{DueTimer, Timers};
+use super::waker::TaskWaker;
+use super::Stats;
+use crate::choices::{Choices, Stream};
+use crate::failure::{BlockedTask, FailureKind};
+use crate::id::TaskId;
+use crate::scheduler::{Scheduler, TaskRef};
+use crate::trace::{EventKind, Trace};
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::thread::ThreadId;
+use std::time::Duration;
+
+/// A spawned task as the executor stores it: a future of `()` that also knows how to
+/// report a panic to its `JoinHandle` before it is dropped.
+pub(crate) trait Runnable {
+    fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
+    fn set_panicked(self: Pin<&mut Self>, message: &str);
+}
+
+pub(crate) type BoxedTask = Pin<Box<dyn Runnable>>;
+pub(crate) type MainFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
+
+/// What a blocked task waits on, for deadlock reports. Set by seedloop's own futures
+/// when they return `Pending`; reset before every poll.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Waiting {
+    Unknown,
+    Join(TaskId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Free,
+    Idle,
+    Queued,
+    Running,
+}
+
+struct Slot {
+    // Invariant: changes every time the slot's task ends.
+    generation: u32,
+    id: TaskId,
+    // Invariant: Queued exactly when the scheduler holds this slot.
+    state: State,
+    cancel_requested: bool,
+    future: Option<BoxedTask>,
+    waker: Waker,
+    waiting: Waiting,
+    last_poll_step: u64,
+}
+
+/// A handle's view of a task: enough to cancel it, and to notice it is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TaskKey {
+    pub slot: u32,
+    pub generation: u32,
+    pub id: TaskId,
+    pub run_id: u64,
+}
+
+/// Limits and switches fixed for one run.
+#[derive(Clone, Debug)]
+pub(crate) struct RunConfig {
+    pub max_steps: u64,
+    pub max_time: Duration,
+    pub max_tasks: usize,
+    pub continue_on_panic: bool,
+    pub record_schedule: bool,
+}
+
+pub(crate) struct Core {
+    pub config: RunConfig,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    live_tasks: usize,
+    scheduler: Box<dyn Scheduler>,
+    pub choices: Box<dyn Choices + Send>,
+    pub picks: Vec<TaskId>,
+    pub decisions: Vec<(Stream, u64)>,
+    pub timers: Timers,
+    due: Vec<DueTimer>,
+    pub now_nanos: u64,
+    start_nanos: u64,
+    pub step: u64,
+    pub trace: Trace,
+    // Set when a failed run is cleaned up: the failure's trace ends at the failure.
+    trace_closed: bool,
+    pub stats: Stats,
+}
+
+/// The state of one run, shared (through the thread-local context) with every API
+/// called from inside it.
+pub(crate) struct Shared {
+    pub run_id: u64,
+    pub owner: ThreadId,
+    // (slot, generation, index of the waking task or u32::MAX)
+    wakes: RefCell<Vec<(u32, u32, u32)>>,
+    pub core: RefCell<Core>,
+    pub current: Cell<Option<TaskRef>>,
+}
+
+enum Pick {
+    Poll(TaskRef, Option<BoxedTask>, Waker),
+    Cancel(TaskRef, Option<BoxedTask>),
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        message.to_string()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "<a panic payload that is not a string>".to_string()
+    }
+}
+
+impl Core {
+    pub(crate) fn new(
+        config: RunConfig,
+        scheduler: Box<dyn Scheduler>,
+        choices: Box<dyn Choices + Send>,
+        now_nanos: u64,
+        trace: Trace,
+    ) -> Core {
+        Core {
+            config,
+            slots: Vec::new(),
+            free: Vec::new(),
+            live_tasks: 0,
+            scheduler,
+            choices,
+            picks: Vec::new(),
+            decisions: Vec::new(),
+            timers: Timers::default(),
+            due: Vec::new(),
+            now_nanos,
+            start_nanos: now_nanos,
+            step: 0,
+            trace,
+            trace_closed: false,
+            stats: Stats::default(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn record(&mut self, kind: EventKind, task: Option<TaskId>, other: Option<u32>) {
+        if self.trace_closed {
+            return;
+        }
+        let step = self.step.min(u32::MAX as u64) as u32;
+        self.trace.record(step, self.now_nanos, kind, task, other);
+    }
+
+    /// A decision for a component other than the scheduler, recorded for replay.
+    pub(crate) fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
+        let value = self.choices.choose(stream, bound);
+        if bound > 1 && self.config.record_schedule {
+            self.decisions.push((stream, value));
+        }
+        value
+    }
+
+    /// Creates a task slot; the caller supplies the future (`None` for the main task).
+    fn insert(
+        &mut self,
+        shared: &Shared,
+        name: Option<Box<str>>,
+        future: Option<BoxedTask>,
+    ) -> TaskKey {
+        let id = self.trace.register_task(name);
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    id,
+                    state: State::Free,
+                    cancel_requested: false,
+                    future: None,
+                    waker: Waker::noop().clone(),
+                    waiting: Waiting::Unknown,
+                    last_poll_step: 0,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let entry = &mut self.slots[slot as usize];
+        debug_assert_eq!(
+            entry.state,
+            State::Free,
+            "slot {slot} reused while {:?} lives",
+            entry.id
+        );
+        let waker = Waker::from(Arc::new(TaskWaker {
+            run_id: shared.run_id,
+            slot,
+            generation: entry.generation,
+            owner: shared.owner,
+        }));
+        entry.id = id;
+        entry.state = State::Queued;
+        entry.cancel_requested = false;
+        entry.future = future;
+        entry.waker = waker;
+        entry.waiting = Waiting::Unknown;
+        entry.last_poll_step = self.step;
+        let key = TaskKey {
+            slot,
+            generation: entry.generation,
+            id,
+            run_id: shared.run_id,
+        };
+        let task = TaskRef { slot, id };
+        self.scheduler.spawned(task, &mut *self.choices);
+        self.scheduler.ready(task);
+        key
+    }
+
+    fn release(&mut self, slot: u32) {
+        let entry = &mut self.slots[slot as usize];
+        debug_assert!(
+            entry.future.is_none(),
+            "{:?} released with its future",
+            entry.id
+        );
+        entry.state = State::Free;
+        entry.generation = entry.generation.wrapping_add(1);
+        entry.cancel_requested = false;
+        entry.waker = Waker::noop().clone();
+        self.free.push(slot);
+        if entry.id != TaskId::MAIN {
+            self.live_tasks -= 1;
+        }
+    }
+
+    #[inline]
+    fn make_ready(&mut self, slot: u32, generation: u32, by: u32) {
+        let Some(entry) = self.slots.get_mut(slot as usize) else {
+            return;
+        };
+        if entry.generation != generation || entry.state != State::Idle {
+            return;
+        }
+        entry.state = State::Queued;
+        let task = TaskRef { slot, id: entry.id };
+        self.scheduler.ready(task);
+        let by = (by != u32::MAX).then_some(by);
+        self.record(EventKind::Wake, Some(task.id), by);
+    }
+
+    fn pick(&mut self) -> Result<Option<Pick>, FailureKind> {
+        let next = self
+            .scheduler
+            .next(&mut *self.choices)
+            .map_err(|divergence| FailureKind::Nondeterminism {
+                detail: divergence.0,
+            })?;
+        let Some(task) = next else {
+            return Ok(None);
+        };
+        if self.step >= self.config.max_steps {
+            return Err(FailureKind::StepLimit {
+                max_steps: self.config.max_steps,
+            });
+        }
+        self.step += 1;
+        self.stats.steps += 1;
+        if self.config.record_schedule {
+            self.picks.push(task.id);
+        }
+        let step = self.step;
+        let entry = &mut self.slots[task.slot as usize];
+        debug_assert_eq!(
+            entry.state,
+            State::Queued,
+            "{:?} picked but not queued",
+            task.id
+        );
+        debug_assert_eq!(entry.id, task.id, "scheduler returned a stale task");
+        entry.state = State::Running;
+        entry.last_poll_step = step;
+        if entry.cancel_requested {
+            return Ok(Some(Pick::Cancel(task, entry.future.take())));
+        }
+        entry.waiting = Waiting::Unknown;
+        let future = entry.future.take();
+        let waker = std::mem::replace(&mut entry.waker, Waker::noop().clone());
+        self.stats.polls += 1;
+        self.record(EventKind::Poll, Some(task.id), None);
+        Ok(Some(Pick::Poll(task, future, waker)))
+    }
+
+    fn blocked_tasks(&self) -> Vec<BlockedTask> {
+        let mut blocked: Vec<BlockedTask> = self
+            .slots
+            .iter()
+            .filter(|slot| slot.state != State::Free)
+            .map(|slot| BlockedTask {
+                task: slot.id,
+                name: self.trace.task_name(slot.id).map(str::to_string),
+                waits_on: match slot.waiting {
+                    Waiting::Unknown => format!(
+                        "a future outside seedloop (last polled at step {})",
+                        slot.last_poll_step
+                    ),
+                    Waiting::Join(target) => {
+                        let name = self
+                            .trace
+                            .task_name(target)
+                            .map(|name| format!(" ({name})"))
+                            .unwrap_or_default();
+                        format!("the JoinHandle of {target}{name}")
+                    }
+                },
+                last_poll_step: slot.last_poll_step,
+            })
+            .collect();
+        blocked.sort_by_key(|blocked| blocked.task);
+        blocked
+    }
+
+    fn elapsed(&self) -> Duration {
+        Duration::from_nanos(self.now_nanos - self.start_nanos)
+    }
+}
+
+impl Shared {
+    pub(crate) fn new(run_id: u64, core: Core) -> Rc<Shared> {
+        Rc::new(Shared {
+            run_id,
+            owner: std::thread::current().id(),
+            wakes: RefCell::new(Vec::new()),
+            core: RefCell::new(core),
+            current: Cell::new(None),
+        })
+    }
+
+    #[inline]
+    pub(crate) fn push_wake(&self, slot: u32, generation: u32) {
+        let by = self.current.get().map_or(u32::MAX, |task| task.id.index());
+        self.wakes.borrow_mut().push((slot, generation, by));
+    }
+
+    /// Spawns a task; panics at the task limit.
+    pub(crate) fn spawn(&self, name: Option<Box<str>>, future: BoxedTask) -> TaskKey {
+        let mut core = self.core.borrow_mut();
+        if core.live_tasks >= core.config.max_tasks {
+            let limit = core.config.max_tasks;
+            drop(core);
+            panic!("task limit reached: {limit} tasks alive; raise it with Sim::max_tasks if the program really needs more");
+        }
+        core.live_tasks += 1;
+        core.stats.tasks_spawned += 1;
+        let key = core.insert(self, name, Some(future));
+        let parent = self.current.get().map(|task| task.id);
+        core.record(EventKind::Spawn, parent, Some(key.id.index()));
+        key
+    }
+
+    /// Requests cancellation; returns whether the task was still alive.
+    pub(crate) fn cancel(&self, key: TaskKey) -> bool {
+        let mut core = self.core.borrow_mut();
+        let Some(entry) = core.slots.get_mut(key.slot as usize) else {
+            return false;
+        };
+        if entry.generation != key.generation || entry.state == State::Free {
+            return false;
+        }
+        entry.cancel_requested = true;
+        if entry.state == State::Idle {
+            entry.state = State::Queued;
+            let task = TaskRef {
+                slot: key.slot,
+                id: key.id,
+            };
+            core.scheduler.ready(task);
+        }
+        let by = self.current.get().map(|task| task.id.index());
+        core.record(EventKind::CancelRequest, Some(key.id), by);
+        true
+    }
+
+    /// Notes what the current task waits on (for deadlock reports).
+    pub(crate) fn set_waiting(&self, waiting: Waiting) {
+        if let Some(task) = self.current.get() {
+            self.core.borrow_mut().slots[task.slot as usize].waiting = waiting;
+        }
+    }
+
+    fn drain_wakes(&self) {
+        let mut wakes = self.wakes.borrow_mut();
+        if wakes.is_empty() {
+            return;
+        }
+        let mut core = self.core.borrow_mut();
+        for (slot, generation, by) in wakes.drain(..) {
+            core.make_ready(slot, generation, by);
+        }
+    }
+
+    /// Runs the main future to completion (or failure), then drops every task that is
+    /// left, inside the simulation.
+    pub(crate) fn run(&self, main: MainFuture<'_>) -> Result<(), FailureKind> {
+        let mut main = Some(main);
+        {
+            let mut core = self.core.borrow_mut();
+            let key = core.insert(self, Some("main".into()), None);
+            debug_assert_eq!(key.id, TaskId::MAIN);
+        }
+        let result = self.run_loop(&mut main);
+        let cleanup = self.drop_all(&mut main, result.is_ok());
+        let result = result.and(cleanup);
+        let mut core = self.core.borrow_mut();
+        core.stats.elapsed = core.elapsed();
+        result
+    }
+
+    fn run_loop(&self, main: &mut Option<MainFuture<'_>>) -> Result<(), FailureKind> {
+        loop {
+            self.drain_wakes();
+            let pick = self.core.borrow_mut().pick()?;
+            match pick {
+                Some(Pick::Poll(task, future, waker)) => {
+                    if self.poll(task, future, waker, main)? {
+                        return Ok(());
+                    }
+                }
+                Some(Pick::Cancel(task, future)) => {
+                    self.drop_task(task, future, EventKind::Cancelled)?
+                }
+                None => {
+                    if !self.fire_timers()? {
+                        let core = self.core.borrow();
+                        return Err(FailureKind::Deadlock {
+                            blocked: core.blocked_tasks(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Polls one task; returns whether the main future finished.
+    fn poll(
+        &self,
+        task: TaskRef,
+        mut future: Option<BoxedTask>,
+        waker: Waker,
+        main: &mut Option<MainFuture<'_>>,
+    ) -> Result<bool, FailureKind> {
+        let is_main = task.id == TaskId::MAIN;
+        self.current.set(Some(task));
+        let mut cx = Context::from_waker(&waker);
+        let result = catch_unwind(AssertUnwindSafe(|| match (&mut future, is_main) {
+            (Some(future), _) => future.as_mut().poll_task(&mut cx),
+            (None, true) => main
+                .as_mut()
+                .expect("main future present")
+                .as_mut()
+                .poll(&mut cx),
+            (None, false) => unreachable!("{:?} polled without a future", task.id),
+        }));
+        self.current.set(None);
+        match result {
+            Ok(Poll::Ready(())) => {
+                let mut core = self.core.borrow_mut();
+                core.record(EventKind::Complete, Some(task.id), None);
+                core.release(task.slot);
+                drop(core);
+                drop(future);
+                Ok(is_main)
+            }
+            Ok(Poll::Pending) => {
+                let mut core = self.core.borrow_mut();
+                let entry = &mut core.slots[task.slot as usize];
+                entry.waker = waker;
+                if entry.cancel_requested {
+                    // A task that cancelled itself stops once its poll returns.
+                    drop(core);
+                    return self
+                        .drop_task(task, future, EventKind::Cancelled)
+                        .map(|()| false);
+                }
+                entry.state = State::Idle;
+                entry.future = future;
+                Ok(false)
+            }
+            Err(payload) => {
+                let message = panic_message(&*payload);
+                drop(payload);
+                self.task_panicked(task, future, &message).map(|()| false)
+            }
+        }
+    }
+
+    /// Handles a panic in `task`: fails the run, or (when configured to continue)
+    /// hands the message to the task's awaiter and drops the task.
+    fn task_panicked(
+        &self,
+        task: TaskRef,
+        future: Option<BoxedTask>,
+        message: &str,
+    ) -> Result<(), FailureKind> {
+        let mut core = self.core.borrow_mut();
+        let index = core.trace.add_message(message);
+        core.record(EventKind::Panic, Some(task.id), Some(index));
+        let fail = FailureKind::Panic {
+            task: task.id,
+            name: core.trace.task_name(task.id).map(str::to_string),
+            message: message.to_string(),
+        };
+        if task.id == TaskId::MAIN || !core.config.continue_on_panic {
+            // Put the future back so the end-of-run cleanup drops it in order.
+            let entry = &mut core.slots[task.slot as usize];
+            entry.future = future;
+            entry.state = State::Idle;
+            return Err(fail);
+        }
+        drop(core);
+        let mut future = future;
+        if let Some(future) = &mut future {
+            future.as_mut().set_panicked(message);
+        }
+        self.current.set(Some(task));
+        let dropped = catch_unwind(AssertUnwindSafe(|| drop(future)));
+        self.current.set(None);
+        self.core.borrow_mut().release(task.slot);
+        dropped.map_err(|payload| self.drop_panic(task, &*payload))
+    }
+
+    fn drop_panic(&self, task: TaskRef, payload: &(dyn std::any::Any + Send)) -> FailureKind {
+        let message = format!("panic while dropping the task: {}", panic_message(payload));
+        let mut core = self.core.borrow_mut();
+        let index = core.trace.add_message(&message);
+        core.record(EventKind::Panic, Some(task.id), Some(index));
+        FailureKind::Panic {
+            task: task.id,
+            name: core.trace.task_name(task.id).map(str::to_string),
+            message,
+        }
+    }
+
+    /// Drops a task's future inside the simulation, as that task, and frees its slot.
+    fn drop_task(
+        &self,
+        task: TaskRef,
+        future: Option<BoxedTask>,
+        kind: EventKind,
+    ) -> Result<(), FailureKind> {
+        self.current.set(Some(task));
+        let dropped = catch_unwind(AssertUnwindSafe(|| drop(future)));
+        self.current.set(None);
+        let mut core = self.core.borrow_mut();
+        core.record(kind, Some(task.id), None);
+        core.release(task.slot);
+        drop(core);
+        dropped.map_err(|payload| self.drop_panic(task, &*payload))
+    }
+
+    /// Advances the clock to the earliest timer and fires every timer due then, in an
+    /// order drawn from the choices. Returns false when no timer is pending.
+    fn fire_timers(&self) -> Result<bool, FailureKind> {
+        let mut core = self.core.borrow_mut();
+        let Some(deadline) = core.timers.next_deadline() else {
+            return Ok(false);
+        };
+        let limit = core
+            .start_nanos
+            .saturating_add(core.config.max_time.as_nanos().min(u64::MAX as u128) as u64);
+        if deadline > limit {
+            return Err(FailureKind::TimeLimit {
+                max_time: core.config.max_time,
+            });
+        }
+        debug_assert!(deadline >= core.now_nanos, "the clock never goes back");
+        if deadline > core.now_nanos {
+            core.now_nanos = deadline;
+            core.record(EventKind::Advance, None, None);
+        }
+        let mut due = std::mem::take(&mut core.due);
+        core.timers.pop_due(deadline, &mut due);
+        let mut fired = Vec::with_capacity(due.len());
+        while !due.is_empty() {
+            let index = core.choose(Stream::Timers, due.len() as u64) as usize;
+            let timer = due.remove(index);
+            core.record(EventKind::TimerFire, Some(timer.owner), None);
+            core.stats.timers_fired += 1;
+            fired.push(timer.waker);
+        }
+        core.due = due;
+        drop(core);
+        for waker in fired {
+            waker.wake();
+        }
+        Ok(true)
+    }
+
+    /// Drops the main future and every task still alive, in id order, inside the
+    /// simulation. Drops may spawn tasks (cleanup); those are dropped in turn.
+    fn drop_all(&self, main: &mut Option<MainFuture<'_>>, record: bool) -> Result<(), FailureKind> {
+        let mut result = Ok(());
+        self.core.borrow_mut().trace_closed = !record;
+        let main_task = TaskRef {
+            slot: 0,
+            id: TaskId::MAIN,
+        };
+        self.current.set(Some(main_task));
+        let dropped = catch_unwind(AssertUnwindSafe(|| drop(main.take())));
+        self.current.set(None);
+        if let Err(payload) = dropped {
+            result = Err(self.drop_panic(main_task, &*payload));
+        }
+        const MAX_CLEANUP_ROUNDS: usize = 1000;
+        for _ in 0..MAX_CLEANUP_ROUNDS {
+            let live: Vec<TaskRef> = {
+                let core = self.core.borrow();
+                let mut live: Vec<TaskRef> = core
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, slot)| slot.state != State::Free && slot.id != TaskId::MAIN)
+                    .map(|(index, slot)| TaskRef {
+                        slot: index as u32,
+                        id: slot.id,
+                    })
+                    .collect();
+                live.sort_by_key(|task| task.id);
+                live
+            };
+            if live.is_empty() {
+                break;
+            }
+            for task in live {
+                let future = {
+                    let mut core = self.core.borrow_mut();
+                    core.stats.leaked += 1;
+                    core.record(EventKind::Leaked, Some(task.id), None);
+                    core.slots[task.slot as usize].future.take()
+                };
+                self.current.set(Some(task));
+                let dropped = catch_unwind(AssertUnwindSafe(|| drop(future)));
+                self.current.set(None);
+                self.core.borrow_mut().release(task.slot);
+                if let (Err(payload), true) = (dropped, result.is_ok()) {
+                    result = Err(self.drop_panic(task, &*payload));
+                }
+            }
+        }
+        let wakers = self.core.borrow_mut().timers.clear();
+        drop(wakers);
+        self.wakes.borrow_mut().clear();
+        result
+    }
+}

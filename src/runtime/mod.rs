@@ -1,0 +1,314 @@
+//! The runner: [`Sim`], asyncio's `Runner` for simulations.
+//!
+//! A `Sim` is configured with a builder (seed, policy, limits), then runs main futures
+//! with [`Sim::run`]. Each run builds a fresh executor (task slab, scheduler, timer
+//! heap) around the world the `Sim` keeps across runs: the virtual clock and the
+//! choice source. After a run, [`Sim::trace`], [`Sim::stats`] and [`Sim::schedule`]
+//! describe it. The event loop itself is in `executor.rs`; this file only wires
+//! configuration into it and turns its outcome into a [`Failure`].
+
+pub(crate) mod context;
+pub(crate) mod executor;
+pub(crate) mod timer;
+mod waker;
+
+use crate::choices::{Choices, Recorded, Seeded, Tape};
+use crate::failure::{Failure, FailureKind};
+use crate::scheduler::{self, Policy, Schedule, DEFAULT_PCT_HORIZON};
+use crate::time::Instant;
+use crate::trace::{Trace, DEFAULT_TRACE_LIMIT, TAIL_LIMIT};
+use executor::{Core, MainFuture, RunConfig, Shared};
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The default [`Sim::max_steps`].
+pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
+/// The default [`Sim::max_time`]: 30 virtual days.
+pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The default [`Sim::max_tasks`] (tasks alive at once).
+pub const DEFAULT_MAX_TASKS: usize = 1_000_000;
+
+/// Run ids only tell runs apart (stale wakers); they never reach a trace.
+static NEXT_RUN_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Counters of one run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Scheduling steps: polls plus cancellations carried out.
+    pub steps: u64,
+    /// Polls of tasks (the main future included).
+    pub polls: u64,
+    /// Tasks spawned (the main future not included).
+    pub tasks_spawned: u64,
+    /// Tasks still pending when the run ended, dropped by the runner.
+    pub leaked: u64,
+    /// Timers that fired.
+    pub timers_fired: u64,
+    /// Virtual time that passed during the run.
+    pub elapsed: Duration,
+}
+
+/// A simulation: a seeded, single-threaded event loop with a virtual clock.
+///
+/// ```
+/// use seedloop::{Policy, Sim};
+/// use std::time::Duration;
+///
+/// let mut sim = Sim::new(42).policy(Policy::Pct { depth: 3 }).max_steps(10_000);
+/// let value = sim
+///     .run(async {
+///         let worker = seedloop::spawn(async {
+///             seedloop::time::sleep(Duration::from_secs(3600)).await;
+///             7
+///         });
+///         worker.await.unwrap()
+///     })
+///     .unwrap();
+/// assert_eq!(value, 7);
+/// assert_eq!(sim.stats().elapsed, Duration::from_secs(3600));
+/// assert_eq!(sim.now().elapsed_since_epoch(), Duration::from_secs(3600));
+/// ```
+pub struct Sim {
+    seed: u64,
+    policy: Policy,
+    max_steps: u64,
+    max_time: Duration,
+    max_tasks: usize,
+    pct_horizon: u64,
+    trace_limit: usize,
+    continue_on_panic: bool,
+    record_schedule: bool,
+    test_name: Option<String>,
+    tape: Option<Vec<u8>>,
+    // The world kept across runs.
+    choices: Option<Box<dyn Choices + Send>>,
+    now_nanos: u64,
+    trace: Trace,
+    stats: Stats,
+    schedule: Schedule,
+}
+
+impl Sim {
+    /// A simulation whose every decision derives from `seed`.
+    pub fn new(seed: u64) -> Sim {
+        Sim {
+            seed,
+            policy: Policy::Random,
+            max_steps: DEFAULT_MAX_STEPS,
+            max_time: DEFAULT_MAX_TIME,
+            max_tasks: DEFAULT_MAX_TASKS,
+            pct_horizon: DEFAULT_PCT_HORIZON,
+            trace_limit: DEFAULT_TRACE_LIMIT,
+            continue_on_panic: false,
+            record_schedule: true,
+            test_name: None,
+            tape: None,
+            choices: None,
+            now_nanos: 0,
+            trace: Trace::default(),
+            stats: Stats::default(),
+            schedule: Schedule::default(),
+        }
+    }
+
+    /// The scheduling policy (default [`Policy::Random`]).
+    pub fn policy(mut self, policy: Policy) -> Sim {
+        policy.validate();
+        self.policy = policy;
+        self
+    }
+
+    /// The most scheduling steps a run may take before it fails with
+    /// [`FailureKind::StepLimit`] (default [`DEFAULT_MAX_STEPS`]).
+    pub fn max_steps(mut self, max_steps: u64) -> Sim {
+        assert!(max_steps > 0, "Sim::max_steps must be at least 1");
+        self.max_steps = max_steps;
+        self
+    }
+
+    /// The most virtual time a run may cover before it fails with
+    /// [`FailureKind::TimeLimit`] (default [`DEFAULT_MAX_TIME`]).
+    pub fn max_time(mut self, max_time: Duration) -> Sim {
+        self.max_time = max_time;
+        self
+    }
+
+    /// The most tasks alive at once; spawning more panics (default
+    /// [`DEFAULT_MAX_TASKS`]).
+    pub fn max_tasks(mut self, max_tasks: usize) -> Sim {
+        self.max_tasks = max_tasks;
+        self
+    }
+
+    /// The PCT horizon `k`: change points are drawn over the first `k` steps (default
+    /// [`DEFAULT_PCT_HORIZON`]). Part of the configuration a replay needs.
+    pub fn pct_horizon(mut self, steps: u64) -> Sim {
+        assert!(steps > 0, "Sim::pct_horizon must be at least 1 step");
+        self.pct_horizon = steps;
+        self
+    }
+
+    /// Whether to keep the whole trace (default) or only its hash and a short tail, for
+    /// long soak runs.
+    pub fn record_trace(mut self, record: bool) -> Sim {
+        self.trace_limit = if record {
+            DEFAULT_TRACE_LIMIT
+        } else {
+            TAIL_LIMIT
+        };
+        self.record_schedule = record;
+        self
+    }
+
+    /// The most trace events kept (older ones are dropped but still hashed).
+    pub fn trace_limit(mut self, events: usize) -> Sim {
+        self.trace_limit = events;
+        self
+    }
+
+    /// When true, a panicking task no longer fails the run: its awaiter sees
+    /// [`crate::JoinError::Panicked`]. A panic of the main future always fails it.
+    pub fn continue_on_panic(mut self, continue_on_panic: bool) -> Sim {
+        self.continue_on_panic = continue_on_panic;
+        self
+    }
+
+    /// The test name printed in failure reports' replay line (default: the current
+    /// thread's name, which libtest sets to the test's name).
+    pub fn name(mut self, name: impl Into<String>) -> Sim {
+        self.test_name = Some(name.into());
+        self
+    }
+
+    /// Draws every decision from a byte tape instead of the seed (property tests,
+    /// fuzzing): a tape of zeros is the FIFO production order. See
+    /// [`crate::choices::Tape`].
+    pub fn tape(mut self, bytes: impl Into<Vec<u8>>) -> Sim {
+        self.tape = Some(bytes.into());
+        self.choices = None;
+        self
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The trace of the last run.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// The counters of the last run.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The recorded decisions of the last run, for [`Policy::Replay`].
+    pub fn schedule(&self) -> Schedule {
+        self.schedule.clone()
+    }
+
+    /// The virtual clock; it starts at the epoch and is kept across runs.
+    pub fn now(&self) -> Instant {
+        Instant::from_nanos(self.now_nanos)
+    }
+
+    fn take_choices(&mut self) -> Box<dyn Choices + Send> {
+        if let Policy::Replay(schedule) = &self.policy {
+            return Box::new(Recorded::new(schedule.decisions.clone()));
+        }
+        match (self.choices.take(), &self.tape) {
+            (Some(choices), _) => choices,
+            (None, Some(tape)) => Box::new(Tape::new(tape.clone())),
+            (None, None) => Box::new(Seeded::new(self.seed)),
+        }
+    }
+
+    /// Runs `future` as the main task until it completes, and returns its output; or
+    /// the [`Failure`] that stopped the run. Tasks still pending when the main future
+    /// completes are dropped, inside the simulation, in id order, and counted in
+    /// [`Stats::leaked`].
+    ///
+    /// # Panics
+    ///
+    /// When called from inside a running simulation (simulations do not nest).
+    pub fn run<F: Future>(&mut self, future: F) -> Result<F::Output, Failure> {
+        let choices = self.take_choices();
+        let scheduler = scheduler::build(&self.policy, choices.is_ordered(), self.pct_horizon);
+        let config = RunConfig {
+            max_steps: self.max_steps,
+            max_time: self.max_time,
+            max_tasks: self.max_tasks,
+            continue_on_panic: self.continue_on_panic,
+            record_schedule: self.record_schedule,
+        };
+        let trace = Trace::with_limit(self.trace_limit);
+        let core = Core::new(config, scheduler, choices, self.now_nanos, trace);
+        let shared = Shared::new(NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed), core);
+        let mut output = None;
+        let result = {
+            let _enter = context::Enter::new(Rc::clone(&shared));
+            let main: MainFuture<'_> = Box::pin(async {
+                output = Some(future.await);
+            });
+            shared.run(main)
+        };
+        let core = match Rc::try_unwrap(shared) {
+            Ok(shared) => shared.core.into_inner(),
+            Err(_) => unreachable!("nothing outlives a run's shared state"),
+        };
+        self.absorb(core);
+        match result {
+            Ok(()) => Ok(output.expect("the main future completed")),
+            Err(kind) => Err(self.failure(kind)),
+        }
+    }
+
+    fn absorb(&mut self, core: Core) {
+        self.now_nanos = core.now_nanos;
+        self.stats = core.stats;
+        self.schedule = Schedule::new(core.picks, core.decisions);
+        self.trace = core.trace;
+        if !matches!(self.policy, Policy::Replay(_)) {
+            self.choices = Some(core.choices);
+        }
+    }
+
+    pub(crate) fn failure(&self, kind: FailureKind) -> Failure {
+        let test_name = self.test_name.clone().or_else(|| {
+            std::thread::current()
+                .name()
+                .filter(|name| *name != "main")
+                .map(str::to_string)
+        });
+        Failure {
+            seed: self.seed,
+            policy: self.policy.clone(),
+            kind,
+            trace: self.trace.clone(),
+            schedule: self.schedule.clone(),
+            step: self.stats.steps,
+            time: Duration::from_nanos(self.now_nanos),
+            pct_horizon: self.pct_horizon,
+            test_name,
+            from_tape: self.tape.is_some(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("seed", &self.seed)
+            .field("policy", &self.policy)
+            .field("max_steps", &self.max_steps)
+            .field("max_time", &self.max_time)
+            .field("pct_horizon", &self.pct_horizon)
+            .field("now", &self.now())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,164 @@
+//! The timer heap.
+//!
+//! Each registered timer occupies a slot (its waker, the task that registered it, and
+//! a registration number) and has one entry `(deadline, registration number, slot)` in
+//! a min-heap. Cancelling a timer frees its slot and leaves the heap entry behind; a
+//! heap entry whose slot no longer carries its registration number is stale and is
+//! skipped when popped. When stale entries outnumber live ones the heap is rebuilt, so
+//! code that sets many timeouts that never fire does not grow it without bound.
+//!
+//! Timers due at the same instant are popped together, in registration order; the
+//! executor then draws the order they fire in from the choices (decision 0 = that
+//! registration order).
+
+use crate::id::TaskId;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::task::Waker;
+
+/// A registered timer, as held by the future that registered it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimerKey {
+    slot: u32,
+    registration: u64,
+}
+
+struct TimerSlot {
+    // Invariant: `registration` is 0 exactly when the slot is free.
+    registration: u64,
+    waker: Option<Waker>,
+    owner: TaskId,
+}
+
+/// A timer that is due.
+pub(crate) struct DueTimer {
+    pub waker: Waker,
+    pub owner: TaskId,
+}
+
+#[derive(Default)]
+pub(crate) struct Timers {
+    heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
+    slots: Vec<TimerSlot>,
+    free: Vec<u32>,
+    next_registration: u64,
+    live: usize,
+}
+
+impl Timers {
+    pub(crate) fn register(
+        &mut self,
+        deadline_nanos: u64,
+        waker: Waker,
+        owner: TaskId,
+    ) -> TimerKey {
+        self.next_registration += 1;
+        let registration = self.next_registration;
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(TimerSlot {
+                    registration: 0,
+                    waker: None,
+                    owner,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let entry = &mut self.slots[slot as usize];
+        debug_assert_eq!(entry.registration, 0, "timer slot {slot} reused while live");
+        *entry = TimerSlot {
+            registration,
+            waker: Some(waker),
+            owner,
+        };
+        self.live += 1;
+        self.heap
+            .push(Reverse((deadline_nanos, registration, slot)));
+        TimerKey { slot, registration }
+    }
+
+    fn is_live(&self, key: TimerKey) -> bool {
+        self.slots
+            .get(key.slot as usize)
+            .is_some_and(|slot| slot.registration == key.registration)
+    }
+
+    /// Replaces the waker of a live timer (the future was polled by another waker).
+    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) {
+        if self.is_live(key) {
+            let slot = &mut self.slots[key.slot as usize];
+            match &slot.waker {
+                Some(current) if current.will_wake(waker) => {}
+                _ => slot.waker = Some(waker.clone()),
+            }
+        }
+    }
+
+    /// Forgets a timer that has not fired; a no-op for one that has.
+    pub(crate) fn cancel(&mut self, key: TimerKey) -> Option<Waker> {
+        if !self.is_live(key) {
+            return None;
+        }
+        let waker = self.release(key.slot);
+        if self.heap.len() > 2 * self.live + 1024 {
+            self.compact();
+        }
+        waker
+    }
+
+    fn release(&mut self, slot: u32) -> Option<Waker> {
+        let entry = &mut self.slots[slot as usize];
+        entry.registration = 0;
+        self.free.push(slot);
+        self.live -= 1;
+        entry.waker.take()
+    }
+
+    #[cold]
+    fn compact(&mut self) {
+        let slots = &self.slots;
+        self.heap.retain(|Reverse((_, registration, slot))| {
+            slots[*slot as usize].registration == *registration
+        });
+    }
+
+    /// The earliest live deadline, discarding stale entries on the way.
+    pub(crate) fn next_deadline(&mut self) -> Option<u64> {
+        while let Some(&Reverse((deadline, registration, slot))) = self.heap.peek() {
+            if self.slots[slot as usize].registration == registration {
+                return Some(deadline);
+            }
+            self.heap.pop();
+        }
+        None
+    }
+
+    /// Removes every live timer due at exactly `deadline`, in registration order.
+    pub(crate) fn pop_due(&mut self, deadline: u64, due: &mut Vec<DueTimer>) {
+        while let Some(&Reverse((at, registration, slot))) = self.heap.peek() {
+            if at != deadline {
+                break;
+            }
+            self.heap.pop();
+            if self.slots[slot as usize].registration != registration {
+                continue;
+            }
+            let owner = self.slots[slot as usize].owner;
+            if let Some(waker) = self.release(slot) {
+                due.push(DueTimer { waker, owner });
+            }
+        }
+    }
+
+    /// Drops every timer (end of a run).
+    pub(crate) fn clear(&mut self) -> Vec<Waker> {
+        let wakers = self
+            .slots
+            .iter_mut()
+            .filter_map(|s| s.waker.take())
+            .collect();
+        *self = Timers::default();
+        wakers
+    }
+}

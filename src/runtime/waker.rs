@@ -1,0 +1,52 @@
+//! Task wakers.
+//!
+//! `std::task::Waker` must be `Send + Sync`, but a simulation is one thread and its
+//! hot path takes no locks. A task's waker is an `Arc` (allocated once per task)
+//! holding only plain data: the run it belongs to, the task's slot and generation, and
+//! the thread that runs the simulation. Waking looks up the current simulation in a
+//! thread-local and, if it is the same run, appends `(slot, generation)` to the run's
+//! wake list, a `Vec` that the executor drains between polls (so waking never touches
+//! the scheduler while user code runs, and a task woken twice is queued once).
+//!
+//! A waker that outlives its run finds no matching simulation and does nothing. A
+//! waker woken from another thread panics with a message: a simulation is one thread,
+//! so that wake could only be a bug (a real thread or runtime leaking into the test).
+//!
+//! No `unsafe` is needed: `std::task::Wake` builds the waker from the `Arc`.
+
+use super::context;
+use std::sync::Arc;
+use std::task::Wake;
+use std::thread::ThreadId;
+
+pub(crate) struct TaskWaker {
+    pub run_id: u64,
+    pub slot: u32,
+    pub generation: u32,
+    pub owner: ThreadId,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let delivered = context::try_with_current(|shared| {
+            if shared.run_id == self.run_id {
+                shared.push_wake(self.slot, self.generation);
+                true
+            } else {
+                false
+            }
+        });
+        if delivered != Some(true) && std::thread::current().id() != self.owner {
+            panic!(
+                "a seedloop task was woken from another thread: a simulation runs on one \
+                 thread, so its futures must not be driven by OS threads or another runtime; \
+                 use seedloop's own primitives inside the simulation"
+            );
+        }
+        // Otherwise the run has ended: waking a finished run is a no-op.
+    }
+}

@@ -1,0 +1,22 @@
+//! The production order: a FIFO ready queue, as asyncio's loop and tokio's
+//! current-thread runtime run tasks. It draws no decisions, so every seed gives the
+//! same execution.
+
+use super::{Divergence, Scheduler, TaskRef};
+use crate::choices::Choices;
+use std::collections::VecDeque;
+
+#[derive(Default)]
+pub(crate) struct Fifo {
+    queue: VecDeque<TaskRef>,
+}
+
+impl Scheduler for Fifo {
+    fn ready(&mut self, task: TaskRef) {
+        self.queue.push_back(task);
+    }
+
+    fn next(&mut self, _choices: &mut dyn Choices) -> Result<Option<TaskRef>, Divergence> {
+        Ok(self.queue.pop_front())
+    }
+}

@@ -1,0 +1,154 @@
+//! Scheduling policies: which ready task runs next.
+//!
+//! The executor owns no ready queue of its own. It tells a [`Scheduler`] when a task
+//! is spawned and when it becomes ready, and asks it for the next task to poll; every
+//! decision the scheduler makes is drawn from the [`Choices`] it is handed. Each policy
+//! is one small struct in its own file; the executor only sees this trait, and
+//! [`build`] is the one place that maps a [`Policy`] to its struct.
+//!
+//! - [`Policy::Fifo`] (`fifo.rs`): the production order, seed-free.
+//! - [`Policy::Random`] (`random.rs`): a uniform pick among the ready tasks every step.
+//! - [`Policy::Pct`] (`pct.rs`): probabilistic concurrency testing.
+//! - [`Policy::Replay`] (`replay.rs`): the exact task order of a recorded run.
+
+mod fifo;
+mod pct;
+mod random;
+mod replay;
+
+pub use pct::DEFAULT_PCT_HORIZON;
+pub use replay::Schedule;
+
+use crate::choices::Choices;
+use crate::id::TaskId;
+use std::fmt;
+use std::str::FromStr;
+
+/// A task as the scheduler sees it: its slot in the executor's slab (for per-task
+/// state kept in plain vectors) and its id (for policy-independent identity).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TaskRef {
+    pub slot: u32,
+    pub id: TaskId,
+}
+
+/// The scheduler could not follow its script (a replayed schedule diverged).
+#[derive(Clone, Debug)]
+pub(crate) struct Divergence(pub String);
+
+/// What the executor asks of a scheduling policy.
+///
+/// Invariant (kept by the executor): a task is handed to [`Scheduler::ready`] at most
+/// once between two times it is returned by [`Scheduler::next`].
+pub(crate) trait Scheduler {
+    /// A task was created; it will be handed to `ready` next.
+    fn spawned(&mut self, _task: TaskRef, _choices: &mut dyn Choices) {}
+
+    /// The task can make progress.
+    fn ready(&mut self, task: TaskRef);
+
+    /// The next task to poll, removed from the ready set; `None` when nothing is ready.
+    fn next(&mut self, choices: &mut dyn Choices) -> Result<Option<TaskRef>, Divergence>;
+}
+
+/// How the next task is chosen. The default is [`Policy::Random`].
+///
+/// `Display` gives the form `SEEDLOOP_POLICY` accepts, and `FromStr` parses it:
+///
+/// ```
+/// use seedloop::Policy;
+/// assert_eq!("pct:3".parse::<Policy>().unwrap(), Policy::Pct { depth: 3 });
+/// assert_eq!(Policy::Fifo.to_string(), "fifo");
+/// assert!("lifo".parse::<Policy>().is_err());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub enum Policy {
+    /// Every step, a uniformly random ready task runs.
+    #[default]
+    Random,
+    /// The production order: ready tasks run first-in first-out; a spawned task runs
+    /// after its spawner blocks; a yielding task goes to the back. Ignores the seed.
+    Fifo,
+    /// Probabilistic concurrency testing with `depth - 1` priority change points: finds
+    /// any bug of depth `depth` with probability at least `1 / (n * k^(depth-1))` for
+    /// `n` tasks and a horizon of `k` steps ([`crate::Sim::pct_horizon`]).
+    Pct {
+        /// The bug depth targeted: the number of ordering constraints, at least 1.
+        depth: u32,
+    },
+    /// Runs tasks in exactly the order a recorded run did ([`crate::Failure::schedule`]).
+    Replay(Schedule),
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Policy::Random => write!(f, "random"),
+            Policy::Fifo => write!(f, "fifo"),
+            Policy::Pct { depth } => write!(f, "pct:{depth}"),
+            Policy::Replay(schedule) => write!(f, "replay({} steps)", schedule.len()),
+        }
+    }
+}
+
+/// A `SEEDLOOP_POLICY`-style string that names no policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsePolicyError {
+    input: String,
+}
+
+impl fmt::Display for ParsePolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid policy `{}`: expected `random`, `fifo` or `pct:<depth>` with depth >= 1 (e.g. `pct:3`)",
+            self.input
+        )
+    }
+}
+
+impl std::error::Error for ParsePolicyError {}
+
+impl FromStr for Policy {
+    type Err = ParsePolicyError;
+
+    fn from_str(input: &str) -> Result<Policy, ParsePolicyError> {
+        let error = || ParsePolicyError {
+            input: input.to_string(),
+        };
+        let text = input.trim().to_ascii_lowercase();
+        match text.as_str() {
+            "random" => Ok(Policy::Random),
+            "fifo" => Ok(Policy::Fifo),
+            _ => {
+                let depth = text.strip_prefix("pct:").ok_or_else(error)?;
+                match depth.parse::<u32>() {
+                    Ok(depth) if depth >= 1 => Ok(Policy::Pct { depth }),
+                    _ => Err(error()),
+                }
+            }
+        }
+    }
+}
+
+impl Policy {
+    /// Panics with a message naming the fix when the policy cannot run.
+    pub(crate) fn validate(&self) {
+        if let Policy::Pct { depth: 0 } = self {
+            panic!("Policy::Pct {{ depth: 0 }} is invalid: the depth counts ordering constraints and must be at least 1 (depth 1 = no preemptions, just random priorities)");
+        }
+    }
+}
+
+/// The scheduler for `policy`. `ordered` says that decisions come from a tape, where
+/// decision `k` must mean "the k-th candidate in FIFO order".
+pub(crate) fn build(policy: &Policy, ordered: bool, pct_horizon: u64) -> Box<dyn Scheduler> {
+    match policy {
+        Policy::Fifo => Box::new(fifo::Fifo::default()),
+        Policy::Random if ordered => Box::new(random::OrderedRandom::default()),
+        Policy::Random => Box::new(random::Random::default()),
+        Policy::Pct { depth } => Box::new(pct::Pct::new(*depth, pct_horizon, ordered)),
+        Policy::Replay(schedule) => Box::new(replay::Replay::new(schedule.clone())),
+    }
+}

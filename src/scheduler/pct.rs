@@ -1,0 +1,224 @@
+//! Probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi, Nagarakatte,
+//! "A Randomized Scheduler with Probabilistic Guarantees of Finding Bugs", ASPLOS 2010).
+//!
+//! Every task gets a distinct random priority when it is spawned (a random 64-bit
+//! value, ties broken by spawn order, so ranks are uniform however tasks arrive), and
+//! the highest-priority ready task always runs. Before the run, `depth - 1` change
+//! points are drawn uniformly over a horizon of `k` steps; at the i-th change point the
+//! task about to run drops to a priority below every initial priority (later change
+//! points go lower still), and the next highest task runs instead. A bug that needs
+//! `d` ordering constraints is then found with probability at least `1 / (n * k^(d-1))`
+//! for `n` tasks.
+//!
+//! **The horizon `k`** is configuration ([`crate::Sim::pct_horizon`], default
+//! [`DEFAULT_PCT_HORIZON`] steps, near the length of small test programs), never
+//! learned from earlier seeds: `Sim::new(seed).policy(policy)` alone replays a failure,
+//! and a replay line names `k` when it is not the default.
+//!
+//! **Yields keep their priority.** A task that calls `yield_now` stays ready, and under
+//! strict priorities it runs again: preemptions happen only at change points. This is
+//! what keeps PCT's guarantee on programs whose tasks only yield: shuttle instead
+//! demotes a task on every yield, which turns PCT into round-robin, and round-robin
+//! never runs the one interleaving where task A is preempted between its check and its
+//! act while B runs to completion. Here, that interleaving is one change point at the
+//! right step, found with probability about `1/k` per seed.
+//!
+//! **The starvation guard.** Strict priorities can livelock a spin loop: a
+//! high-priority task that yields while waiting for a low-priority one would run
+//! forever. So a task that has run [`STARVATION_STEPS`] consecutive steps while others
+//! were ready is demoted exactly as at a change point. The guard is deterministic and
+//! never fires for a task that blocks, so it adds preemptions only to spinning code.
+//!
+//! Cost: the ready set is a binary heap keyed by priority; a pick is O(log n) and
+//! allocates nothing once the heap has grown.
+
+use super::{Divergence, Scheduler, TaskRef};
+use crate::choices::{Choices, Stream};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// The default PCT horizon `k`, in steps.
+pub const DEFAULT_PCT_HORIZON: u64 = 100;
+
+/// Consecutive steps a task may run while others are ready before it is demoted.
+pub const STARVATION_STEPS: u32 = 32;
+
+/// Priorities order first by tier (1 = initial, 0 = demoted), then by value, then
+/// older tasks first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    tier: u8,
+    priority: u64,
+    age: Reverse<u32>,
+}
+
+pub(crate) struct Pct {
+    depth: u32,
+    horizon: u64,
+    ordered: bool,
+    // Invariant: keys[slot] is the key of the live task in `slot`.
+    keys: Vec<Key>,
+    heap: BinaryHeap<(Key, u32)>,
+    // Sorted ascending; `next_change` indexes the first not yet reached.
+    change_points: Vec<u64>,
+    next_change: usize,
+    drawn: bool,
+    step: u64,
+    next_demoted_priority: u64,
+    last_slot: u32,
+    consecutive_steps: u32,
+}
+
+impl Pct {
+    pub(crate) fn new(depth: u32, horizon: u64, ordered: bool) -> Pct {
+        Pct {
+            depth,
+            horizon: horizon.max(1),
+            ordered,
+            keys: Vec::new(),
+            heap: BinaryHeap::new(),
+            change_points: Vec::new(),
+            next_change: 0,
+            drawn: false,
+            step: 0,
+            next_demoted_priority: u64::MAX,
+            last_slot: u32::MAX,
+            consecutive_steps: 0,
+        }
+    }
+
+    fn draw_change_points(&mut self, choices: &mut dyn Choices) {
+        self.drawn = true;
+        for _ in 1..self.depth {
+            let step = if self.ordered {
+                // On a tape, 0 means "no change point": all zeros is a run without
+                // preemptions.
+                choices.choose(Stream::Scheduler, self.horizon + 1)
+            } else {
+                choices.choose(Stream::Scheduler, self.horizon) + 1
+            };
+            if step > 0 {
+                self.change_points.push(step);
+            }
+        }
+        self.change_points.sort_unstable();
+    }
+
+    fn demote(&mut self, slot: u32) {
+        let key = &mut self.keys[slot as usize];
+        key.tier = 0;
+        key.priority = self.next_demoted_priority;
+        self.next_demoted_priority -= 1;
+    }
+
+    fn is_change_point(&mut self) -> bool {
+        let mut hit = false;
+        while self.next_change < self.change_points.len()
+            && self.change_points[self.next_change] <= self.step
+        {
+            hit |= self.change_points[self.next_change] == self.step;
+            self.next_change += 1;
+        }
+        hit
+    }
+}
+
+impl Scheduler for Pct {
+    fn spawned(&mut self, task: TaskRef, choices: &mut dyn Choices) {
+        if !self.drawn {
+            self.draw_change_points(choices);
+        }
+        let priority = if self.ordered {
+            // Zero is the lowest priority: a tape of zeros runs tasks in spawn order.
+            choices.choose(Stream::Scheduler, 256)
+        } else {
+            choices.choose(Stream::Scheduler, u64::MAX)
+        };
+        let key = Key {
+            tier: 1,
+            priority,
+            age: Reverse(task.id.index()),
+        };
+        let slot = task.slot as usize;
+        if self.keys.len() <= slot {
+            self.keys.resize(slot + 1, key);
+        }
+        self.keys[slot] = key;
+    }
+
+    fn ready(&mut self, task: TaskRef) {
+        self.heap.push((self.keys[task.slot as usize], task.slot));
+    }
+
+    fn next(&mut self, _choices: &mut dyn Choices) -> Result<Option<TaskRef>, Divergence> {
+        let Some((_, mut slot)) = self.heap.pop() else {
+            return Ok(None);
+        };
+        self.step += 1;
+        let others_ready = !self.heap.is_empty();
+        if slot == self.last_slot && others_ready {
+            self.consecutive_steps += 1;
+        } else {
+            self.consecutive_steps = 0;
+        }
+        let starving_others = self.consecutive_steps >= STARVATION_STEPS;
+        if self.is_change_point() || starving_others {
+            self.demote(slot);
+            self.heap.push((self.keys[slot as usize], slot));
+            slot = self.heap.pop().expect("the heap holds the demoted task").1;
+            self.consecutive_steps = 0;
+        }
+        self.last_slot = slot;
+        let id = crate::id::TaskId::new(self.keys[slot as usize].age.0);
+        Ok(Some(TaskRef { slot, id }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::choices::Seeded;
+    use crate::id::TaskId;
+
+    fn task(slot: u32) -> TaskRef {
+        TaskRef {
+            slot,
+            id: TaskId::new(slot),
+        }
+    }
+
+    #[test]
+    fn highest_priority_runs_until_a_change_point() {
+        let mut choices = Seeded::new(3);
+        let mut pct = Pct::new(1, 100, false);
+        for slot in 0..3 {
+            pct.spawned(task(slot), &mut choices);
+            pct.ready(task(slot));
+        }
+        let first = pct.next(&mut choices).unwrap().unwrap();
+        for _ in 0..STARVATION_STEPS - 1 {
+            pct.ready(first);
+            assert_eq!(pct.next(&mut choices).unwrap().unwrap(), first);
+        }
+    }
+
+    #[test]
+    fn starvation_guard_demotes_a_spinning_task() {
+        let mut choices = Seeded::new(3);
+        let mut pct = Pct::new(1, 100, false);
+        for slot in 0..2 {
+            pct.spawned(task(slot), &mut choices);
+            pct.ready(task(slot));
+        }
+        let first = pct.next(&mut choices).unwrap().unwrap();
+        let mut switched = false;
+        for _ in 0..=STARVATION_STEPS {
+            pct.ready(first);
+            if pct.next(&mut choices).unwrap().unwrap() != first {
+                switched = true;
+                break;
+            }
+        }
+        assert!(switched, "a spinning task must eventually give way");
+    }
+}

@@ -1,0 +1,114 @@
+//! Replaying a recorded schedule.
+//!
+//! Every run records which task it polled at each step and the decisions of the
+//! components other than the scheduler (timer ties, network, faults). That record is a
+//! [`Schedule`]; [`Policy::Replay`](super::Policy::Replay) runs exactly that task order
+//! again, whichever policy produced it, which makes a schedule a policy-independent
+//! description of an interleaving (and the thing a shrinker edits). If the program
+//! asks for a task that is not ready at that step, the replay has diverged and the run
+//! fails with [`crate::FailureKind::Nondeterminism`]. Past the end of the recording
+//! the replay continues in FIFO order.
+
+use super::{Divergence, Scheduler, TaskRef};
+use crate::choices::{Choices, Stream};
+use crate::id::TaskId;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// The recorded decisions of one run: the task polled at each step, and every other
+/// component's decisions in order. Cheap to clone.
+///
+/// ```
+/// use seedloop::{Policy, Sim};
+/// let program = || async {
+///     let a = seedloop::spawn(async { seedloop::yield_now().await; 1 });
+///     let b = seedloop::spawn(async { 2 });
+///     a.await.unwrap() + b.await.unwrap()
+/// };
+/// let mut sim = Sim::new(9);
+/// sim.run(program()).unwrap();
+/// let (trace, schedule) = (sim.trace().clone(), sim.schedule());
+///
+/// let mut replay = Sim::new(0).policy(Policy::Replay(schedule));
+/// replay.run(program()).unwrap();
+/// assert_eq!(replay.trace().to_string(), trace.to_string());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Schedule {
+    pub(crate) picks: Arc<[TaskId]>,
+    pub(crate) decisions: Arc<[(Stream, u64)]>,
+}
+
+impl Schedule {
+    /// A schedule from the task polled at each step and the other components'
+    /// decisions, in order.
+    pub fn new(picks: Vec<TaskId>, decisions: Vec<(Stream, u64)>) -> Schedule {
+        Schedule {
+            picks: picks.into(),
+            decisions: decisions.into(),
+        }
+    }
+
+    /// The number of steps recorded.
+    pub fn len(&self) -> usize {
+        self.picks.len()
+    }
+
+    /// Whether no step was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.picks.is_empty()
+    }
+
+    /// The task polled at each step.
+    pub fn picks(&self) -> &[TaskId] {
+        &self.picks
+    }
+
+    /// The non-scheduler decisions, in the order they were made.
+    pub fn decisions(&self) -> &[(Stream, u64)] {
+        &self.decisions
+    }
+}
+
+pub(crate) struct Replay {
+    picks: Arc<[TaskId]>,
+    position: usize,
+    ready: VecDeque<TaskRef>,
+}
+
+impl Replay {
+    pub(crate) fn new(schedule: Schedule) -> Replay {
+        Replay {
+            picks: schedule.picks,
+            position: 0,
+            ready: VecDeque::new(),
+        }
+    }
+}
+
+impl Scheduler for Replay {
+    fn ready(&mut self, task: TaskRef) {
+        self.ready.push_back(task);
+    }
+
+    fn next(&mut self, _choices: &mut dyn Choices) -> Result<Option<TaskRef>, Divergence> {
+        if self.ready.is_empty() {
+            return Ok(None);
+        }
+        let Some(&wanted) = self.picks.get(self.position) else {
+            return Ok(self.ready.pop_front());
+        };
+        self.position += 1;
+        match self.ready.iter().position(|task| task.id == wanted) {
+            Some(index) => Ok(self.ready.remove(index)),
+            None => {
+                let ready: Vec<String> = self.ready.iter().map(|t| t.id.to_string()).collect();
+                Err(Divergence(format!(
+                    "replay diverged at step {}: the schedule runs {wanted}, which is not ready (ready: {})",
+                    self.position,
+                    ready.join(", ")
+                )))
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Tasks: [`spawn`], [`Builder`], [`yield_now`], [`JoinHandle`], [`current`].
+//!
+//! A task is a future the simulation polls on its own (asyncio's `create_task`). Tasks
+//! need no `Send` bound: a simulation is one thread. They are numbered in spawn order
+//! ([`TaskId`], the main future is task 0) and may be named for traces and reports.
+//! Cancellation drops a task's future at its current await point, inside the
+//! simulation, so `Drop` code may still use the clock, spawn, and release resources.
+
+mod join;
+
+pub use crate::id::TaskId;
+pub use join::{JoinError, JoinHandle};
+
+use crate::runtime::context;
+use crate::trace::EventKind;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Spawns `future` as a new task and returns its handle. The task is ready at once but
+/// does not preempt its spawner.
+///
+/// ```
+/// seedloop::Sim::new(0).run(async {
+///     let handles: Vec<_> = (0..3u32).map(|i| seedloop::spawn(async move { i * 2 })).collect();
+///     let mut sum = 0;
+///     for handle in handles {
+///         sum += handle.await.unwrap();
+///     }
+///     assert_eq!(sum, 6);
+/// }).unwrap();
+/// ```
+///
+/// # Panics
+///
+/// Outside a simulation, and when [`crate::Sim::max_tasks`] tasks are alive.
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    Builder::new().spawn(future)
+}
+
+/// Configures a task before spawning it.
+///
+/// ```
+/// seedloop::Sim::new(0).run(async {
+///     let worker = seedloop::task::Builder::new().name("worker").spawn(async {
+///         seedloop::task::current().name().map(str::to_string)
+///     });
+///     assert_eq!(worker.await.unwrap().as_deref(), Some("worker"));
+/// }).unwrap();
+/// ```
+#[derive(Debug, Default)]
+pub struct Builder {
+    name: Option<String>,
+}
+
+impl Builder {
+    /// A builder for an unnamed task.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the task (shown in traces and failure reports).
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Spawns the task; see [`spawn`].
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        context::with_current("seedloop::spawn", |shared| {
+            let (task, cell) = join::task_future(future);
+            let key = shared.spawn(self.name.map(String::into_boxed_str), Box::pin(task));
+            JoinHandle::new(cell, key)
+        })
+    }
+}
+
+/// The task that is running, as returned by [`current`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskInfo {
+    id: TaskId,
+    name: Option<String>,
+}
+
+impl TaskInfo {
+    /// Its id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// Its name, if it has one (the main future is named `main`).
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+/// The running task.
+///
+/// # Panics
+///
+/// Outside a simulation; see [`try_current`].
+#[track_caller]
+pub fn current() -> TaskInfo {
+    try_current().unwrap_or_else(|| context::outside_a_sim("seedloop::task::current"))
+}
+
+/// The running task, or `None` outside a simulation (or outside any task's poll).
+pub fn try_current() -> Option<TaskInfo> {
+    context::try_with_current(|shared| {
+        let task = shared.current.get()?;
+        let core = shared.core.borrow();
+        Some(TaskInfo {
+            id: task.id,
+            name: core.trace.task_name(task.id).map(str::to_string),
+        })
+    })
+    .flatten()
+}
+
+/// Yields to the scheduler once: the task stays ready and runs again when the policy
+/// picks it (under [`crate::Policy::Fifo`], after every other ready task).
+///
+/// ```
+/// seedloop::Sim::new(0).run(async {
+///     seedloop::yield_now().await;
+/// }).unwrap();
+/// ```
+///
+/// # Panics
+///
+/// When polled outside a simulation.
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future returned by [`yield_now`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        context::with_current("seedloop::yield_now", |shared| {
+            let task = shared.current.get().map(|task| task.id);
+            shared
+                .core
+                .borrow_mut()
+                .record(EventKind::Yield, task, None);
+        });
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl fmt::Debug for YieldNow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("YieldNow").finish()
+    }
+}

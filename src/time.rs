@@ -1,0 +1,405 @@
+//! Virtual time: [`Instant`], [`sleep`], [`sleep_until`], [`timeout`], [`interval`].
+//!
+//! The clock of a simulation starts at its epoch (`Instant` zero) and moves only when
+//! no task is ready: the executor then jumps it to the earliest pending timer. So time
+//! never passes while tasks compute, a one-hour sleep costs microseconds, and timers
+//! due at the same instant fire in an order drawn from the seed (decision 0 is the
+//! order they were registered in).
+//!
+//! Every function here must be called inside a simulation; outside one they panic.
+
+use crate::runtime::context;
+use crate::runtime::executor::Shared;
+use crate::runtime::timer::TimerKey;
+use pin_project_lite::pin_project;
+use std::fmt;
+use std::future::Future;
+use std::ops::{Add, AddAssign, Sub};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// A point in virtual time, measured from the simulation's epoch.
+///
+/// ```
+/// use seedloop::time::{sleep, Instant};
+/// use std::time::Duration;
+/// seedloop::Sim::new(0).run(async {
+///     let start = Instant::now();
+///     sleep(Duration::from_millis(1500)).await;
+///     assert_eq!(start.elapsed(), Duration::from_millis(1500));
+/// }).unwrap();
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Instant {
+    nanos: u64,
+}
+
+impl Instant {
+    /// The simulation's epoch.
+    pub const EPOCH: Instant = Instant { nanos: 0 };
+
+    pub(crate) fn from_nanos(nanos: u64) -> Instant {
+        Instant { nanos }
+    }
+
+    pub(crate) fn as_nanos(self) -> u64 {
+        self.nanos
+    }
+
+    /// The current virtual time.
+    ///
+    /// # Panics
+    ///
+    /// Outside a simulation.
+    #[track_caller]
+    pub fn now() -> Instant {
+        context::with_current("seedloop::time::Instant::now", |shared| {
+            Instant::from_nanos(shared.core.borrow().now_nanos)
+        })
+    }
+
+    /// Virtual time passed since `self`.
+    #[track_caller]
+    pub fn elapsed(self) -> Duration {
+        Instant::now().duration_since(self)
+    }
+
+    /// The time from `earlier` to `self` (zero if `earlier` is later).
+    pub fn duration_since(self, earlier: Instant) -> Duration {
+        Duration::from_nanos(self.nanos.saturating_sub(earlier.nanos))
+    }
+
+    /// The time since the simulation's epoch.
+    pub fn elapsed_since_epoch(self) -> Duration {
+        Duration::from_nanos(self.nanos)
+    }
+
+    /// `self + duration`, or `None` past the clock's range (about 584 years).
+    pub fn checked_add(self, duration: Duration) -> Option<Instant> {
+        let nanos = u64::try_from(duration.as_nanos()).ok()?;
+        self.nanos.checked_add(nanos).map(Instant::from_nanos)
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+    fn add(self, duration: Duration) -> Instant {
+        self.checked_add(duration)
+            .expect("virtual time overflow: a deadline more than 584 years from the epoch")
+    }
+}
+
+impl AddAssign<Duration> for Instant {
+    fn add_assign(&mut self, duration: Duration) {
+        *self = *self + duration;
+    }
+}
+
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+    fn sub(self, earlier: Instant) -> Duration {
+        self.duration_since(earlier)
+    }
+}
+
+impl fmt::Debug for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Instant(+{:?})", self.elapsed_since_epoch())
+    }
+}
+
+impl fmt::Display for Instant {
+    /// The time since the epoch, e.g. `+1.5s`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "+{:?}", self.elapsed_since_epoch())
+    }
+}
+
+/// A future that completes at a virtual deadline; see [`sleep`] and [`sleep_until`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Sleep {
+    deadline: Instant,
+    timer: Option<TimerKey>,
+}
+
+/// Waits until `duration` of virtual time has passed.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the future unregisters its timer and has no other effect.
+///
+/// ```
+/// use std::time::Duration;
+/// let mut sim = seedloop::Sim::new(0);
+/// sim.run(seedloop::time::sleep(Duration::from_secs(3600))).unwrap();
+/// assert_eq!(sim.now().elapsed_since_epoch(), Duration::from_secs(3600));
+/// ```
+///
+/// # Panics
+///
+/// Outside a simulation.
+#[track_caller]
+pub fn sleep(duration: Duration) -> Sleep {
+    sleep_until(Instant::now() + duration)
+}
+
+/// Waits until the virtual clock reaches `deadline` (at once if it has).
+///
+/// # Cancel safety
+///
+/// Cancel safe, like [`sleep`].
+///
+/// ```
+/// use seedloop::time::{sleep_until, Instant};
+/// use std::time::Duration;
+/// seedloop::Sim::new(0).run(async {
+///     let deadline = Instant::now() + Duration::from_secs(2);
+///     sleep_until(deadline).await;
+///     assert_eq!(Instant::now(), deadline);
+/// }).unwrap();
+/// ```
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        deadline,
+        timer: None,
+    }
+}
+
+impl Sleep {
+    /// When the sleep completes.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the deadline has passed.
+    pub fn is_elapsed(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// Moves the deadline (the timer is registered again when next polled).
+    pub fn reset(&mut self, deadline: Instant) {
+        self.unregister();
+        self.deadline = deadline;
+    }
+
+    fn unregister(&mut self) {
+        if let Some(key) = self.timer.take() {
+            let waker = context::try_with_current(|shared| {
+                shared
+                    .core
+                    .try_borrow_mut()
+                    .ok()
+                    .and_then(|mut core| core.timers.cancel(key))
+            });
+            drop(waker);
+        }
+    }
+
+    fn poll_at(&mut self, shared: &Shared, cx: &mut Context<'_>) -> Poll<()> {
+        let mut core = shared.core.borrow_mut();
+        if core.now_nanos >= self.deadline.as_nanos() {
+            let waker = self.timer.take().and_then(|key| core.timers.cancel(key));
+            drop(core);
+            drop(waker);
+            return Poll::Ready(());
+        }
+        match self.timer {
+            Some(key) => core.timers.update_waker(key, cx.waker()),
+            None => {
+                let owner = shared
+                    .current
+                    .get()
+                    .map_or(crate::id::TaskId::MAIN, |task| task.id);
+                let key = core
+                    .timers
+                    .register(self.deadline.as_nanos(), cx.waker().clone(), owner);
+                self.timer = Some(key);
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        context::with_current("seedloop::time::sleep", |shared| this.poll_at(shared, cx))
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.unregister();
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+/// The error of a [`timeout`] whose deadline passed first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Elapsed {
+    deadline: Instant,
+}
+
+impl Elapsed {
+    /// The deadline that passed.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "deadline has elapsed (at virtual time {})",
+            self.deadline
+        )
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+pin_project! {
+    /// A future with a deadline; see [`timeout`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Timeout<F> {
+        #[pin]
+        future: F,
+        sleep: Sleep,
+    }
+}
+
+/// Runs `future` until it completes or `duration` of virtual time passes, whichever
+/// comes first; on timeout the future is dropped (cancelled) and `Err(Elapsed)` is
+/// returned. If both happen at the same instant, the future's result wins.
+///
+/// # Cancel safety
+///
+/// As cancel safe as `future`.
+///
+/// ```
+/// use seedloop::time::{sleep, timeout, Instant};
+/// use std::time::Duration;
+/// seedloop::Sim::new(0).run(async {
+///     let slow = sleep(Duration::from_secs(10));
+///     let result = timeout(Duration::from_secs(2), slow).await;
+///     assert!(result.is_err());
+///     assert_eq!(Instant::now().elapsed_since_epoch(), Duration::from_secs(2));
+/// }).unwrap();
+/// ```
+#[track_caller]
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: sleep(duration),
+    }
+}
+
+/// Like [`timeout`], with an absolute deadline.
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: sleep_until(deadline),
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.future.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        let deadline = this.sleep.deadline;
+        Pin::new(this.sleep)
+            .poll(cx)
+            .map(|()| Err(Elapsed { deadline }))
+    }
+}
+
+/// Ticks at a fixed period; see [`interval`].
+#[derive(Debug)]
+pub struct Interval {
+    period: Duration,
+    sleep: Sleep,
+}
+
+/// A ticker whose first tick completes at once and each next one `period` after the
+/// previous tick's deadline. A tick that is late (the task was busy awaiting something
+/// else) completes at once, so ticks catch up in a burst, as tokio's default does.
+/// `Interval` is also a [`futures::Stream`] of tick instants.
+///
+/// ```
+/// use seedloop::time::{interval, Instant};
+/// use std::time::Duration;
+/// seedloop::Sim::new(0).run(async {
+///     let mut ticks = interval(Duration::from_secs(5));
+///     let mut seen = Vec::new();
+///     for _ in 0..3 {
+///         seen.push(ticks.tick().await.elapsed_since_epoch().as_secs());
+///     }
+///     assert_eq!(seen, [0, 5, 10]);
+/// }).unwrap();
+/// ```
+///
+/// # Panics
+///
+/// If `period` is zero, or outside a simulation.
+#[track_caller]
+pub fn interval(period: Duration) -> Interval {
+    assert!(
+        !period.is_zero(),
+        "seedloop::time::interval: the period must be non-zero"
+    );
+    Interval {
+        period,
+        sleep: sleep_until(Instant::now()),
+    }
+}
+
+impl Interval {
+    /// Waits for the next tick; returns its deadline.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a dropped `tick()` loses no tick.
+    pub async fn tick(&mut self) -> Instant {
+        std::future::poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Polls for the next tick.
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        match Pin::new(&mut self.sleep).poll(cx) {
+            Poll::Ready(()) => {
+                let deadline = self.sleep.deadline;
+                self.sleep.reset(deadline + self.period);
+                Poll::Ready(deadline)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// The period.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+}
+
+impl futures::Stream for Interval {
+    type Item = Instant;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
+        self.get_mut().poll_tick(cx).map(Some)
+    }
+}

@@ -1,0 +1,402 @@
+//! Execution traces: what happened, event by event, as small fixed-size records.
+//!
+//! Recording is on by default, so it has to be cheap: an [`Event`] is a 24-byte record
+//! (step, virtual time, task, kind, one argument) pushed onto a `Vec`, and a 64-bit
+//! running hash is folded in at the same time. Nothing is formatted until the trace is
+//! displayed. Task names and panic messages live in side tables indexed by task id and
+//! message number, so events never own strings.
+//!
+//! A trace keeps at most [`Trace::limit`] events (the oldest are dropped, counted, and
+//! still part of the hash). Turning recording off ([`crate::Sim::record_trace`]) sets
+//! the limit to a short tail: the hash and the last events of a failure report survive.
+//!
+//! `Display` is the stable snapshot text: one event a line, ids and virtual times only,
+//! no addresses, no wall-clock times, and neither the seed nor the policy, so that the
+//! same interleaving under two seeds displays the same.
+
+use crate::id::TaskId;
+use std::fmt;
+use std::time::Duration;
+
+/// The kinds of trace events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// `task` spawned the task whose id is `other`.
+    Spawn,
+    /// `task` was polled (one scheduling step).
+    Poll,
+    /// `task` called `yield_now`.
+    Yield,
+    /// `task` was made ready; `other` is the task that woke it (or none).
+    Wake,
+    /// A timer registered by `task` fired.
+    TimerFire,
+    /// The virtual clock jumped forward to the event's time.
+    Advance,
+    /// `task` finished with a value.
+    Complete,
+    /// Cancellation of `task` was requested by the task `other` (or none).
+    CancelRequest,
+    /// `task`'s future was dropped before it finished (cancelled).
+    Cancelled,
+    /// `task` panicked; `other` indexes the trace's panic messages.
+    Panic,
+    /// `task` was still pending when the run ended and was dropped.
+    Leaked,
+}
+
+/// "No task" in an event's task or argument field.
+const NONE: u32 = u32::MAX;
+
+/// One trace record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Event {
+    time_nanos: u64,
+    step: u32,
+    task: u32,
+    other: u32,
+    kind: EventKind,
+}
+
+impl Event {
+    /// The scheduling step during or after which the event happened.
+    pub fn step(&self) -> u64 {
+        self.step as u64
+    }
+
+    /// Virtual time since the simulation's epoch.
+    pub fn time(&self) -> Duration {
+        Duration::from_nanos(self.time_nanos)
+    }
+
+    /// What happened.
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+
+    /// The task the event is about, if any.
+    pub fn task(&self) -> Option<TaskId> {
+        (self.task != NONE).then(|| TaskId::new(self.task))
+    }
+
+    /// The other task involved (spawned, waker, canceller), if any.
+    pub fn other_task(&self) -> Option<TaskId> {
+        match self.kind {
+            EventKind::Spawn | EventKind::Wake | EventKind::CancelRequest if self.other != NONE => {
+                Some(TaskId::new(self.other))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The default number of events a trace keeps.
+pub const DEFAULT_TRACE_LIMIT: usize = 1_000_000;
+/// The number of events kept when recording is turned off (for failure reports).
+pub const TAIL_LIMIT: usize = 64;
+
+/// The record of one run. `Display` is the stable snapshot text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Trace {
+    // Invariant: events.len() < 2 * limit; events[0] is event number `dropped`.
+    events: Vec<Event>,
+    limit: usize,
+    dropped: u64,
+    names: Vec<Option<Box<str>>>,
+    messages: Vec<Box<str>>,
+    hash: u64,
+}
+
+impl Default for Trace {
+    fn default() -> Trace {
+        Trace::with_limit(DEFAULT_TRACE_LIMIT)
+    }
+}
+
+const HASH_MULTIPLIER: u64 = 0x517c_c1b7_2722_0a95;
+
+#[inline]
+fn mix(hash: u64, word: u64) -> u64 {
+    (hash.rotate_left(5) ^ word).wrapping_mul(HASH_MULTIPLIER)
+}
+
+fn mix_bytes(mut hash: u64, bytes: &[u8]) -> u64 {
+    for chunk in bytes.chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        hash = mix(hash, u64::from_le_bytes(word));
+    }
+    mix(hash, bytes.len() as u64)
+}
+
+impl Trace {
+    /// An empty trace that keeps at most `limit` events (at least [`TAIL_LIMIT`]).
+    pub fn with_limit(limit: usize) -> Trace {
+        let limit = limit.max(TAIL_LIMIT);
+        Trace {
+            events: Vec::with_capacity(limit.min(1024)),
+            limit,
+            dropped: 0,
+            names: Vec::new(),
+            messages: Vec::new(),
+            hash: 0xcbf2_9ce4_8422_2325,
+        }
+    }
+
+    /// The most events this trace keeps; older ones are dropped (and still hashed).
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// A 64-bit hash of every event recorded, names and messages included. Two runs
+    /// with equal hashes made the same decisions.
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// The events kept, oldest first.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// How many events were recorded in all (kept or dropped).
+    pub fn len(&self) -> u64 {
+        self.dropped + self.events.len() as u64
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many of the oldest events were dropped because of the limit.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// The name given to `task`, if any (the main future is `main`).
+    pub fn task_name(&self, task: TaskId) -> Option<&str> {
+        self.names.get(task.index() as usize)?.as_deref()
+    }
+
+    /// The panic message an [`EventKind::Panic`] event refers to.
+    pub fn panic_message(&self, event: &Event) -> Option<&str> {
+        if event.kind != EventKind::Panic {
+            return None;
+        }
+        self.messages.get(event.other as usize).map(|m| &**m)
+    }
+
+    /// How many tasks were registered (spawned, main included).
+    pub fn task_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// A view of the last `count` events, for failure reports.
+    pub fn tail(&self, count: usize) -> TraceTail<'_> {
+        TraceTail { trace: self, count }
+    }
+
+    /// Registers the next task id's name; returns the id.
+    pub(crate) fn register_task(&mut self, name: Option<Box<str>>) -> TaskId {
+        let id = TaskId::new(self.names.len() as u32);
+        if let Some(name) = &name {
+            self.hash = mix_bytes(self.hash, name.as_bytes());
+        }
+        self.names.push(name);
+        id
+    }
+
+    /// Stores a panic message; returns its number for [`Trace::record`].
+    pub(crate) fn add_message(&mut self, message: &str) -> u32 {
+        self.hash = mix_bytes(self.hash, message.as_bytes());
+        self.messages.push(message.into());
+        (self.messages.len() - 1) as u32
+    }
+
+    #[inline]
+    pub(crate) fn record(
+        &mut self,
+        step: u32,
+        time_nanos: u64,
+        kind: EventKind,
+        task: Option<TaskId>,
+        other: Option<u32>,
+    ) {
+        let event = Event {
+            time_nanos,
+            step,
+            task: task.map_or(NONE, TaskId::index),
+            other: other.unwrap_or(NONE),
+            kind,
+        };
+        let mut hash = mix(self.hash, time_nanos);
+        hash = mix(hash, (step as u64) << 32 | event.task as u64);
+        hash = mix(hash, (kind as u64) << 32 | event.other as u64);
+        self.hash = hash;
+        if self.events.len() >= 2 * self.limit {
+            self.trim();
+        }
+        self.events.push(event);
+    }
+
+    #[cold]
+    fn trim(&mut self) {
+        let excess = self.events.len() - self.limit;
+        self.events.drain(..excess);
+        self.dropped += excess as u64;
+    }
+
+    fn write_who(&self, f: &mut fmt::Formatter<'_>, task: u32) -> fmt::Result {
+        if task == NONE {
+            return write!(f, "-");
+        }
+        match self.task_name(TaskId::new(task)) {
+            Some(name) => write!(f, "task {task} ({name})"),
+            None => write!(f, "task {task}"),
+        }
+    }
+
+    fn write_event(&self, f: &mut fmt::Formatter<'_>, event: &Event) -> fmt::Result {
+        write!(
+            f,
+            "{:>6} {:>12} ",
+            event.step,
+            format!("{:?}", event.time())
+        )?;
+        // Pad the task column so that snapshots line up.
+        let who = WhoColumn(self, event.task);
+        write!(f, "{:<20} ", who.to_string())?;
+        match event.kind {
+            EventKind::Spawn => {
+                write!(f, "spawn ")?;
+                self.write_who(f, event.other)
+            }
+            EventKind::Poll => write!(f, "poll"),
+            EventKind::Yield => write!(f, "yield"),
+            EventKind::Wake if event.other == NONE => write!(f, "woken"),
+            EventKind::Wake => {
+                write!(f, "woken by ")?;
+                self.write_who(f, event.other)
+            }
+            EventKind::TimerFire => write!(f, "timer fired"),
+            EventKind::Advance => write!(f, "clock advanced"),
+            EventKind::Complete => write!(f, "completed"),
+            EventKind::CancelRequest if event.other == NONE => write!(f, "cancel requested"),
+            EventKind::CancelRequest => {
+                write!(f, "cancel requested by ")?;
+                self.write_who(f, event.other)
+            }
+            EventKind::Cancelled => write!(f, "cancelled"),
+            EventKind::Panic => write!(
+                f,
+                "panicked: {}",
+                self.panic_message(event).unwrap_or("<unknown>")
+            ),
+            EventKind::Leaked => write!(f, "dropped at end of run (leaked)"),
+        }
+    }
+
+    /// One event as its snapshot line.
+    pub fn format_event(&self, event: &Event) -> String {
+        struct Line<'a>(&'a Trace, &'a Event);
+        impl fmt::Display for Line<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write_event(f, self.1)
+            }
+        }
+        Line(self, event).to_string()
+    }
+
+    fn write_range(&self, f: &mut fmt::Formatter<'_>, skip: usize) -> fmt::Result {
+        let omitted = self.dropped + skip as u64;
+        if omitted > 0 {
+            writeln!(f, "... {omitted} earlier events not shown")?;
+        }
+        for event in &self.events[skip..] {
+            self.write_event(f, event)?;
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+struct WhoColumn<'a>(&'a Trace, u32);
+
+impl fmt::Display for WhoColumn<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.write_who(f, self.1)
+    }
+}
+
+impl fmt::Display for Trace {
+    /// One event a line: step, virtual time, task, what happened.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_range(f, 0)
+    }
+}
+
+impl fmt::Debug for Trace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Trace")
+            .field("events", &self.len())
+            .field("kept", &self.events.len())
+            .field("tasks", &self.names.len())
+            .field("hash", &format_args!("{:016x}", self.hash))
+            .finish()
+    }
+}
+
+/// The last events of a trace; see [`Trace::tail`].
+pub struct TraceTail<'a> {
+    trace: &'a Trace,
+    count: usize,
+}
+
+impl fmt::Display for TraceTail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let skip = self.trace.events.len().saturating_sub(self.count);
+        self.trace.write_range(f, skip)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_is_a_small_record() {
+        assert!(std::mem::size_of::<Event>() <= 24);
+    }
+
+    #[test]
+    fn limit_keeps_the_newest_events_and_hashes_all() {
+        let mut small = Trace::with_limit(TAIL_LIMIT);
+        let mut big = Trace::with_limit(10_000);
+        for step in 0..1000 {
+            small.record(step, 0, EventKind::Poll, Some(TaskId::MAIN), None);
+            big.record(step, 0, EventKind::Poll, Some(TaskId::MAIN), None);
+        }
+        assert_eq!(small.hash(), big.hash());
+        assert_eq!(small.len(), 1000);
+        assert!(small.events().len() < 2 * TAIL_LIMIT);
+        assert_eq!(small.events().last().unwrap().step(), 999);
+        assert_eq!(
+            small.dropped() + small.events().len() as u64,
+            big.events().len() as u64
+        );
+    }
+
+    #[test]
+    fn hash_depends_on_order() {
+        let mut a = Trace::default();
+        let mut b = Trace::default();
+        a.record(1, 0, EventKind::Poll, Some(TaskId::new(1)), None);
+        a.record(2, 0, EventKind::Poll, Some(TaskId::new(2)), None);
+        b.record(1, 0, EventKind::Poll, Some(TaskId::new(2)), None);
+        b.record(2, 0, EventKind::Poll, Some(TaskId::new(1)), None);
+        assert_ne!(a.hash(), b.hash());
+    }
+}
