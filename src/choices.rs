@@ -162,6 +162,25 @@ impl Choices for Tape {
     }
 }
 
+/// The production order ([`crate::Policy::Fifo`]): every ordering decision (scheduler,
+/// timer ties, network delivery) is 0, whatever the seed; faults and user randomness
+/// still come from the seed.
+#[derive(Clone, Debug)]
+pub(crate) struct ProductionOrder(pub(crate) Seeded);
+
+impl Choices for ProductionOrder {
+    fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
+        match stream {
+            Stream::Scheduler | Stream::Timers | Stream::Network => 0,
+            Stream::Faults | Stream::User => self.0.choose(stream, bound),
+        }
+    }
+
+    fn is_ordered(&self) -> bool {
+        true
+    }
+}
+
 /// Replays the non-scheduler decisions of a recorded run ([`crate::Schedule`]); past
 /// the recording's end it answers zeros.
 #[derive(Clone, Debug)]

@@ -119,8 +119,16 @@ impl fmt::Display for Instant {
 /// A future that completes at a virtual deadline; see [`sleep`] and [`sleep_until`].
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    deadline: Instant,
+    deadline: Deadline,
     timer: Option<TimerKey>,
+}
+
+/// A sleep created outside a simulation (to be passed to `Sim::run`) learns its
+/// deadline when first polled.
+#[derive(Clone, Copy, Debug)]
+enum Deadline {
+    At(Instant),
+    After(Duration),
 }
 
 /// Waits until `duration` of virtual time has passed.
@@ -138,10 +146,17 @@ pub struct Sleep {
 ///
 /// # Panics
 ///
-/// Outside a simulation.
-#[track_caller]
+/// When polled outside a simulation. A sleep created outside one (to be handed to
+/// [`crate::Sim::run`]) counts its duration from its first poll.
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(Instant::now() + duration)
+    let now = context::try_with_current(|shared| Instant::from_nanos(shared.core.borrow().now_nanos));
+    Sleep {
+        deadline: match now {
+            Some(now) => Deadline::At(now + duration),
+            None => Deadline::After(duration),
+        },
+        timer: None,
+    }
 }
 
 /// Waits until the virtual clock reaches `deadline` (at once if it has).
@@ -161,26 +176,36 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
-        deadline,
+        deadline: Deadline::At(deadline),
         timer: None,
     }
 }
 
 impl Sleep {
     /// When the sleep completes.
+    ///
+    /// # Panics
+    ///
+    /// For a sleep created outside a simulation and not yet polled, when called
+    /// outside a simulation (its deadline counts from its first poll).
+    #[track_caller]
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        match self.deadline {
+            Deadline::At(deadline) => deadline,
+            Deadline::After(duration) => Instant::now() + duration,
+        }
     }
 
     /// Whether the deadline has passed.
+    #[track_caller]
     pub fn is_elapsed(&self) -> bool {
-        Instant::now() >= self.deadline
+        Instant::now() >= self.deadline()
     }
 
     /// Moves the deadline (the timer is registered again when next polled).
     pub fn reset(&mut self, deadline: Instant) {
         self.unregister();
-        self.deadline = deadline;
+        self.deadline = Deadline::At(deadline);
     }
 
     fn unregister(&mut self) {
@@ -198,7 +223,12 @@ impl Sleep {
 
     fn poll_at(&mut self, shared: &Shared, cx: &mut Context<'_>) -> Poll<()> {
         let mut core = shared.core.borrow_mut();
-        if core.now_nanos >= self.deadline.as_nanos() {
+        let deadline = match self.deadline {
+            Deadline::At(deadline) => deadline,
+            Deadline::After(duration) => Instant::from_nanos(core.now_nanos) + duration,
+        };
+        self.deadline = Deadline::At(deadline);
+        if core.now_nanos >= deadline.as_nanos() {
             let waker = self.timer.take().and_then(|key| core.timers.cancel(key));
             drop(core);
             drop(waker);
@@ -211,9 +241,7 @@ impl Sleep {
                     .current
                     .get()
                     .map_or(crate::id::TaskId::MAIN, |task| task.id);
-                let key = core
-                    .timers
-                    .register(self.deadline.as_nanos(), cx.waker().clone(), owner);
+                let key = core.timers.register(deadline.as_nanos(), cx.waker().clone(), owner);
                 self.timer = Some(key);
             }
         }
@@ -297,7 +325,6 @@ pin_project! {
 ///     assert_eq!(Instant::now().elapsed_since_epoch(), Duration::from_secs(2));
 /// }).unwrap();
 /// ```
-#[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future,
@@ -321,10 +348,12 @@ impl<F: Future> Future for Timeout<F> {
         if let Poll::Ready(output) = this.future.poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        let deadline = this.sleep.deadline;
-        Pin::new(this.sleep)
-            .poll(cx)
-            .map(|()| Err(Elapsed { deadline }))
+        match Pin::new(&mut *this.sleep).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed {
+                deadline: this.sleep.deadline(),
+            })),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -355,8 +384,7 @@ pub struct Interval {
 ///
 /// # Panics
 ///
-/// If `period` is zero, or outside a simulation.
-#[track_caller]
+/// If `period` is zero; its ticks panic when polled outside a simulation.
 pub fn interval(period: Duration) -> Interval {
     assert!(
         !period.is_zero(),
@@ -364,7 +392,7 @@ pub fn interval(period: Duration) -> Interval {
     );
     Interval {
         period,
-        sleep: sleep_until(Instant::now()),
+        sleep: sleep(Duration::ZERO),
     }
 }
 
@@ -382,7 +410,7 @@ impl Interval {
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         match Pin::new(&mut self.sleep).poll(cx) {
             Poll::Ready(()) => {
-                let deadline = self.sleep.deadline;
+                let deadline = self.sleep.deadline();
                 self.sleep.reset(deadline + self.period);
                 Poll::Ready(deadline)
             }

@@ -12,7 +12,7 @@ pub(crate) mod executor;
 pub(crate) mod timer;
 mod waker;
 
-use crate::choices::{Choices, Recorded, Seeded, Tape};
+use crate::choices::{Choices, ProductionOrder, Recorded, Seeded, Tape};
 use crate::failure::{Failure, FailureKind};
 use crate::scheduler::{self, Policy, Schedule, DEFAULT_PCT_HORIZON};
 use crate::time::Instant;
@@ -117,6 +117,10 @@ impl Sim {
     /// The scheduling policy (default [`Policy::Random`]).
     pub fn policy(mut self, policy: Policy) -> Sim {
         policy.validate();
+        if policy != self.policy {
+            // The choice source's shape depends on the policy (Fifo is seed-free).
+            self.choices = None;
+        }
         self.policy = policy;
         self
     }
@@ -224,6 +228,9 @@ impl Sim {
         match (self.choices.take(), &self.tape) {
             (Some(choices), _) => choices,
             (None, Some(tape)) => Box::new(Tape::new(tape.clone())),
+            (None, None) if self.policy == Policy::Fifo => {
+                Box::new(ProductionOrder(Seeded::new(self.seed)))
+            }
             (None, None) => Box::new(Seeded::new(self.seed)),
         }
     }
