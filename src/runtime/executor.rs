@@ -27,6 +27,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::thread::ThreadId;
@@ -114,6 +115,7 @@ pub(crate) struct Core {
 /// called from inside it.
 pub(crate) struct Shared {
     pub run_id: u64,
+    pub running: Arc<AtomicBool>,
     pub owner: ThreadId,
     // (slot, generation, index of the waking task or u32::MAX)
     wakes: RefCell<Vec<(u32, u32, u32)>>,
@@ -215,6 +217,7 @@ impl Core {
         );
         let waker = Waker::from(Arc::new(TaskWaker {
             run_id: shared.run_id,
+            running: Arc::clone(&shared.running),
             slot,
             generation: entry.generation,
             owner: shared.owner,
@@ -350,6 +353,7 @@ impl Shared {
     pub(crate) fn new(run_id: u64, core: Core) -> Rc<Shared> {
         Rc::new(Shared {
             run_id,
+            running: Arc::new(AtomicBool::new(true)),
             owner: std::thread::current().id(),
             wakes: RefCell::new(Vec::new()),
             core: RefCell::new(core),
@@ -432,6 +436,7 @@ impl Shared {
         let result = self.run_loop(&mut main);
         let cleanup = self.drop_all(&mut main, result.is_ok());
         let result = result.and(cleanup);
+        self.running.store(false, Ordering::Release);
         let mut core = self.core.borrow_mut();
         core.stats.elapsed = core.elapsed();
         result

@@ -8,19 +8,23 @@
 //! wake list, a `Vec` that the executor drains between polls (so waking never touches
 //! the scheduler while user code runs, and a task woken twice is queued once).
 //!
-//! A waker that outlives its run finds no matching simulation and does nothing. A
-//! waker woken from another thread panics with a message: a simulation is one thread,
-//! so that wake could only be a bug (a real thread or runtime leaking into the test).
+//! A waker that outlives its run does nothing, from any thread. A waker woken from
+//! another thread while its run is going panics (in that thread) with a message: a
+//! simulation is one thread, so that wake could only be a bug (a real thread or
+//! runtime leaking into the test); the simulation itself is untouched.
 //!
 //! No `unsafe` is needed: `std::task::Wake` builds the waker from the `Arc`.
 
 use super::context;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::Wake;
 use std::thread::ThreadId;
 
 pub(crate) struct TaskWaker {
     pub run_id: u64,
+    // False once the run has ended: a late wake from any thread is then a no-op.
+    pub running: Arc<AtomicBool>,
     pub slot: u32,
     pub generation: u32,
     pub owner: ThreadId,
@@ -40,7 +44,10 @@ impl Wake for TaskWaker {
                 false
             }
         });
-        if delivered != Some(true) && std::thread::current().id() != self.owner {
+        if delivered != Some(true)
+            && self.running.load(Ordering::Acquire)
+            && std::thread::current().id() != self.owner
+        {
             panic!(
                 "a seedloop task was woken from another thread: a simulation runs on one \
                  thread, so its futures must not be driven by OS threads or another runtime; \

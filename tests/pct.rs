@@ -1,0 +1,143 @@
+//! PCT: strict random priorities plus `depth - 1` change points find ordering bugs
+//! that the production order never runs.
+
+mod common;
+
+use seedloop::{Check, FailureKind, Policy, Sim};
+use std::cell::Cell;
+use std::rc::Rc;
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum State {
+    Idle,
+    Busy,
+    Done,
+}
+
+/// A depth-2 ordering bug: the checker must run after the worker's first step and
+/// before its second. The checker yields twice first, so in the FIFO order it always
+/// runs after the worker has finished.
+async fn intermediate_state_is_visible() {
+    let state = Rc::new(Cell::new(State::Idle));
+    let worker_state = state.clone();
+    let worker = seedloop::spawn(async move {
+        worker_state.set(State::Busy);
+        seedloop::yield_now().await;
+        worker_state.set(State::Done);
+    });
+    let checker = seedloop::spawn(async move {
+        seedloop::yield_now().await;
+        seedloop::yield_now().await;
+        assert_ne!(state.get(), State::Busy, "observed the worker's intermediate state");
+    });
+    worker.await.unwrap();
+    checker.await.unwrap();
+}
+
+fn first_failing_seed(policy: Policy, seeds: u64) -> Option<u64> {
+    Check::new()
+        .seeds(0..seeds)
+        .policy(policy)
+        .try_run(intermediate_state_is_visible)
+        .err()
+        .map(|failure| {
+            assert!(matches!(failure.kind, FailureKind::Panic { .. }));
+            failure.seed
+        })
+}
+
+#[test]
+fn fifo_never_hits_the_depth_2_ordering_bug() {
+    assert_eq!(first_failing_seed(Policy::Fifo, 200), None);
+}
+
+#[test]
+fn pct_depth_2_finds_the_ordering_bug_and_replays_it() {
+    let seed = first_failing_seed(Policy::Pct { depth: 2 }, 5000).expect("PCT depth 2 finds the bug");
+    let (_, result) = common::run_twice(
+        || Sim::new(seed).policy(Policy::Pct { depth: 2 }),
+        intermediate_state_is_visible,
+    );
+    assert!(result.is_err(), "the failing seed fails again");
+}
+
+#[test]
+fn pct_depth_1_cannot_preempt_so_it_never_hits_the_bug() {
+    // Depth 1 = no change points: strict priorities only, and yields keep priority, so
+    // the worker's two steps are never split.
+    assert_eq!(first_failing_seed(Policy::Pct { depth: 1 }, 300), None);
+}
+
+#[test]
+fn a_shorter_horizon_finds_the_bug_sooner() {
+    let find = |horizon: u64| {
+        Check::new()
+            .seeds(0..5000)
+            .policy(Policy::Pct { depth: 2 })
+            .pct_horizon(horizon)
+            .try_run(intermediate_state_is_visible)
+            .unwrap_err()
+            .seed
+    };
+    assert!(find(8) < find(400));
+}
+
+/// A lost update in a program whose tasks only yield (no blocking).
+async fn lost_update() {
+    let counter = Rc::new(Cell::new(0));
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let counter = counter.clone();
+            seedloop::spawn(async move {
+                for _ in 0..3 {
+                    let read = counter.get();
+                    seedloop::yield_now().await;
+                    counter.set(read + 1);
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    assert_eq!(counter.get(), 6, "lost update");
+}
+
+#[test]
+fn pct_finds_what_random_finds_in_a_yield_only_program() {
+    for policy in [Policy::Random, Policy::Pct { depth: 2 }, Policy::Pct { depth: 3 }] {
+        let failure = Check::new()
+            .seeds(0..2000)
+            .policy(policy.clone())
+            .try_run(lost_update)
+            .expect_err("the lost update is found");
+        let (_, again) = common::run_twice(|| failure.sim(), lost_update);
+        assert!(again.is_err(), "{policy} seed {} replays", failure.seed);
+    }
+}
+
+#[test]
+fn pct_does_not_livelock_a_spin_wait_on_a_lower_priority_task() {
+    let program = || async {
+        let flag = Rc::new(Cell::new(false));
+        let spinner_flag = flag.clone();
+        let spinner = seedloop::spawn(async move {
+            let mut spins = 0u32;
+            while !spinner_flag.get() {
+                spins += 1;
+                seedloop::yield_now().await;
+            }
+            spins
+        });
+        let setter = seedloop::spawn(async move { flag.set(true) });
+        setter.await.unwrap();
+        spinner.await.unwrap()
+    };
+    for seed in 0..200 {
+        let (_, spins) = common::run_twice(
+            || Sim::new(seed).policy(Policy::Pct { depth: 3 }).max_steps(10_000),
+            program,
+        );
+        assert!(spins.unwrap() <= 64, "seed {seed}: the starvation guard bounds a spin");
+    }
+}
