@@ -60,6 +60,9 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// `Failure` is large (it carries the whole trace and schedule) but it is returned once
+// per run, on the cold path; boxing it would only complicate field access for users.
+#![allow(clippy::result_large_err)]
 
 pub mod choices;
 mod failure;
@@ -78,3 +81,8 @@ pub use harness::Summary;
 pub use runtime::{Sim, Stats, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME};
 pub use scheduler::{ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON};
 pub use task::{spawn, yield_now, JoinError, JoinHandle};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

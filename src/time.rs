@@ -149,7 +149,8 @@ enum Deadline {
 /// When polled outside a simulation. A sleep created outside one (to be handed to
 /// [`crate::Sim::run`]) counts its duration from its first poll.
 pub fn sleep(duration: Duration) -> Sleep {
-    let now = context::try_with_current(|shared| Instant::from_nanos(shared.core.borrow().now_nanos));
+    let now =
+        context::try_with_current(|shared| Instant::from_nanos(shared.core.borrow().now_nanos));
     Sleep {
         deadline: match now {
             Some(now) => Deadline::At(now + duration),
@@ -241,7 +242,9 @@ impl Sleep {
                     .current
                     .get()
                     .map_or(crate::id::TaskId::MAIN, |task| task.id);
-                let key = core.timers.register(deadline.as_nanos(), cx.waker().clone(), owner);
+                let key = core
+                    .timers
+                    .register(deadline.as_nanos(), cx.waker().clone(), owner);
                 self.timer = Some(key);
             }
         }

@@ -73,7 +73,10 @@ fn awaiting_a_cancelled_task_gives_cancelled() {
     let (sim, outcome) = common::run_twice(|| Sim::new(1), program);
     assert_eq!(outcome.unwrap(), (true, Err(JoinError::Cancelled)));
     let trace = sim.trace().to_string();
-    assert!(trace.contains("cancel requested by task 0 (main)"), "{trace}");
+    assert!(
+        trace.contains("cancel requested by task 0 (main)"),
+        "{trace}"
+    );
     assert!(trace.contains("task 1               cancelled"), "{trace}");
 }
 
@@ -137,7 +140,11 @@ fn dropping_an_awaited_handle_cancels_the_task() {
     };
     for seed in 0..20 {
         let (_, outcome) = common::run_twice(|| Sim::new(seed), program);
-        assert_eq!(outcome.unwrap(), (true, false), "the abandoned task must be cancelled");
+        assert_eq!(
+            outcome.unwrap(),
+            (true, false),
+            "the abandoned task must be cancelled"
+        );
     }
 }
 

@@ -50,7 +50,11 @@ fn different_seeds_give_different_schedules() {
         let mut sim = Sim::new(seed);
         orders.insert(sim.run(busy_program()).unwrap());
     }
-    assert!(orders.len() > 10, "only {} distinct orders in 50 seeds", orders.len());
+    assert!(
+        orders.len() > 10,
+        "only {} distinct orders in 50 seeds",
+        orders.len()
+    );
 }
 
 #[test]
@@ -129,7 +133,10 @@ fn trace_records_spawn_poll_yield_wake_timer_and_completion() {
         EventKind::Advance,
         EventKind::Complete,
     ] {
-        assert!(kinds.contains(&format!("{kind:?}")), "missing {kind:?} in {kinds:?}");
+        assert!(
+            kinds.contains(&format!("{kind:?}")),
+            "missing {kind:?} in {kinds:?}"
+        );
     }
 }
 
@@ -174,13 +181,17 @@ fn check_determinism_runs_every_seed_twice() {
     let summary = Check::new().seeds(10..30).run(|| async {
         busy_program().await;
     });
-    assert_eq!(summary.determinism_checked, 1, "by default only the first seed runs twice");
+    assert_eq!(
+        summary.determinism_checked, 1,
+        "by default only the first seed runs twice"
+    );
 }
 
 #[test]
 fn a_sim_keeps_its_clock_across_runs() {
     let mut sim = Sim::new(5);
-    sim.run(seedloop::time::sleep(Duration::from_secs(10))).unwrap();
+    sim.run(seedloop::time::sleep(Duration::from_secs(10)))
+        .unwrap();
     let second = sim
         .run(async {
             seedloop::time::sleep(Duration::from_secs(5)).await;
@@ -196,7 +207,11 @@ fn user_randomness_is_seeded() {
     use rand::Rng;
     let draw = |seed| {
         Sim::new(seed)
-            .run(async { (0..8).map(|_| seedloop::rand::rng().random_range(0..1000)).collect::<Vec<u32>>() })
+            .run(async {
+                (0..8)
+                    .map(|_| seedloop::rand::rng().random_range(0..1000))
+                    .collect::<Vec<u32>>()
+            })
             .unwrap()
     };
     assert_eq!(draw(4), draw(4));

@@ -30,9 +30,19 @@ fn a_task_panic_fails_the_run_with_its_name_and_message() {
             }
         );
         let report = failure.to_string();
-        assert!(report.contains("task 1 (ledger-writer) panicked: balance went negative: -20"), "{report}");
-        assert!(report.contains(&format!("seed {seed}, policy random")), "{report}");
-        assert_eq!(failure.time, Duration::ZERO, "it failed before the sleep ended");
+        assert!(
+            report.contains("task 1 (ledger-writer) panicked: balance went negative: -20"),
+            "{report}"
+        );
+        assert!(
+            report.contains(&format!("seed {seed}, policy random")),
+            "{report}"
+        );
+        assert_eq!(
+            failure.time,
+            Duration::ZERO,
+            "it failed before the sleep ended"
+        );
     }
 }
 
@@ -90,10 +100,20 @@ fn two_tasks_waiting_on_each_other_are_a_deadlock_naming_both() {
         };
         let names: Vec<Option<&str>> = blocked.iter().map(|task| task.name.as_deref()).collect();
         assert_eq!(names, [Some("main"), Some("a"), Some("b")]);
-        assert!(blocked[0].waits_on.contains("JoinHandle of task 1 (a)"), "{}", blocked[0].waits_on);
+        assert!(
+            blocked[0].waits_on.contains("JoinHandle of task 1 (a)"),
+            "{}",
+            blocked[0].waits_on
+        );
         let report = failure.to_string();
-        assert!(report.contains("task 1 (a) waits on a future outside seedloop"), "{report}");
-        assert!(report.contains("task 2 (b) waits on a future outside seedloop"), "{report}");
+        assert!(
+            report.contains("task 1 (a) waits on a future outside seedloop"),
+            "{report}"
+        );
+        assert!(
+            report.contains("task 2 (b) waits on a future outside seedloop"),
+            "{report}"
+        );
     }
 }
 
@@ -112,7 +132,10 @@ fn the_step_limit_catches_two_tasks_yielding_forever() {
         b.await.unwrap();
     };
     for policy in [Policy::Random, Policy::Fifo, Policy::Pct { depth: 3 }] {
-        let (_, result) = common::run_twice(|| Sim::new(1).policy(policy.clone()).max_steps(5000), program);
+        let (_, result) = common::run_twice(
+            || Sim::new(1).policy(policy.clone()).max_steps(5000),
+            program,
+        );
         let failure = result.unwrap_err();
         assert_eq!(failure.kind, FailureKind::StepLimit { max_steps: 5000 });
         assert_eq!(failure.step, 5000);

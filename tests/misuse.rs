@@ -21,7 +21,10 @@ fn panic_message(result: std::thread::Result<impl Sized>) -> String {
 #[test]
 fn spawn_outside_a_sim_panics_naming_the_fix() {
     let message = panic_message(catch_unwind(|| seedloop::spawn(async {})));
-    assert!(message.contains("seedloop::spawn called outside a Sim"), "{message}");
+    assert!(
+        message.contains("seedloop::spawn called outside a Sim"),
+        "{message}"
+    );
     assert!(message.contains("Sim::new(seed).run"), "{message}");
 }
 
@@ -35,11 +38,22 @@ fn time_and_tasks_outside_a_sim_panic_instead_of_hanging() {
     let message = panic_message(catch_unwind(|| {
         futures::executor::block_on(seedloop::time::sleep(Duration::from_secs(1)))
     }));
-    assert!(message.contains("seedloop::time::sleep called outside a Sim"), "{message}");
-    let message = panic_message(catch_unwind(|| futures::executor::block_on(seedloop::yield_now())));
-    assert!(message.contains("seedloop::yield_now called outside a Sim"), "{message}");
+    assert!(
+        message.contains("seedloop::time::sleep called outside a Sim"),
+        "{message}"
+    );
+    let message = panic_message(catch_unwind(|| {
+        futures::executor::block_on(seedloop::yield_now())
+    }));
+    assert!(
+        message.contains("seedloop::yield_now called outside a Sim"),
+        "{message}"
+    );
     let message = panic_message(catch_unwind(|| seedloop::rand::random::<u64>()));
-    assert!(message.contains("seedloop::rand called outside a Sim"), "{message}");
+    assert!(
+        message.contains("seedloop::rand called outside a Sim"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -62,9 +76,18 @@ fn a_bad_seedloop_policy_is_a_clear_error() {
         let error = EnvConfig::parse([("SEEDLOOP_POLICY", bad)]).unwrap_err();
         let message = error.to_string();
         assert!(message.contains("SEEDLOOP_POLICY"), "{message}");
-        assert!(message.contains("random") && message.contains("fifo") && message.contains("pct:<depth>"), "{message}");
+        assert!(
+            message.contains("random")
+                && message.contains("fifo")
+                && message.contains("pct:<depth>"),
+            "{message}"
+        );
     }
-    assert!("bogus".parse::<Policy>().unwrap_err().to_string().contains("pct:<depth>"));
+    assert!("bogus"
+        .parse::<Policy>()
+        .unwrap_err()
+        .to_string()
+        .contains("pct:<depth>"));
 }
 
 #[test]
@@ -77,7 +100,10 @@ fn other_bad_environment_values_name_their_variable() {
     ] {
         let error = EnvConfig::parse([(name, value)]).unwrap_err();
         assert_eq!(error.variable(), name);
-        assert!(error.to_string().starts_with(&format!("{name}=")), "{error}");
+        assert!(
+            error.to_string().starts_with(&format!("{name}=")),
+            "{error}"
+        );
     }
     let config = EnvConfig::parse([("SEEDLOOP_SEDE", "1"), ("PATH", "/bin")]).unwrap();
     assert_eq!(config.unknown, ["SEEDLOOP_SEDE"]);
@@ -85,7 +111,9 @@ fn other_bad_environment_values_name_their_variable() {
 
 #[test]
 fn a_pct_depth_of_zero_is_rejected_at_configuration() {
-    let message = panic_message(catch_unwind(|| Sim::new(0).policy(Policy::Pct { depth: 0 })));
+    let message = panic_message(catch_unwind(|| {
+        Sim::new(0).policy(Policy::Pct { depth: 0 })
+    }));
     assert!(message.contains("must be at least 1"), "{message}");
 }
 
@@ -136,7 +164,9 @@ fn spawning_past_the_task_limit_fails_with_a_message_naming_the_knob() {
     let failure = Sim::new(0)
         .max_tasks(3)
         .run(async {
-            let handles: Vec<_> = (0..4).map(|_| seedloop::spawn(std::future::pending::<()>())).collect();
+            let handles: Vec<_> = (0..4)
+                .map(|_| seedloop::spawn(std::future::pending::<()>()))
+                .collect();
             drop(handles);
         })
         .unwrap_err();
@@ -146,7 +176,10 @@ fn spawning_past_the_task_limit_fails_with_a_message_naming_the_knob() {
 #[test]
 fn a_join_handle_from_an_ended_run_reports_cancelled() {
     let mut sim = Sim::new(0);
-    let handle = sim.run(async { seedloop::spawn(std::future::pending::<()>()) }).unwrap();
+    let handle = sim
+        .run(async { Some(seedloop::spawn(std::future::pending::<()>())) })
+        .unwrap()
+        .expect("a handle");
     assert!(handle.is_finished());
     assert!(!handle.cancel());
     assert_eq!(

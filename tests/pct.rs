@@ -28,7 +28,11 @@ async fn intermediate_state_is_visible() {
     let checker = seedloop::spawn(async move {
         seedloop::yield_now().await;
         seedloop::yield_now().await;
-        assert_ne!(state.get(), State::Busy, "observed the worker's intermediate state");
+        assert_ne!(
+            state.get(),
+            State::Busy,
+            "observed the worker's intermediate state"
+        );
     });
     worker.await.unwrap();
     checker.await.unwrap();
@@ -53,7 +57,8 @@ fn fifo_never_hits_the_depth_2_ordering_bug() {
 
 #[test]
 fn pct_depth_2_finds_the_ordering_bug_and_replays_it() {
-    let seed = first_failing_seed(Policy::Pct { depth: 2 }, 5000).expect("PCT depth 2 finds the bug");
+    let seed =
+        first_failing_seed(Policy::Pct { depth: 2 }, 5000).expect("PCT depth 2 finds the bug");
     let (_, result) = common::run_twice(
         || Sim::new(seed).policy(Policy::Pct { depth: 2 }),
         intermediate_state_is_visible,
@@ -105,7 +110,11 @@ async fn lost_update() {
 
 #[test]
 fn pct_finds_what_random_finds_in_a_yield_only_program() {
-    for policy in [Policy::Random, Policy::Pct { depth: 2 }, Policy::Pct { depth: 3 }] {
+    for policy in [
+        Policy::Random,
+        Policy::Pct { depth: 2 },
+        Policy::Pct { depth: 3 },
+    ] {
         let failure = Check::new()
             .seeds(0..2000)
             .policy(policy.clone())
@@ -135,9 +144,16 @@ fn pct_does_not_livelock_a_spin_wait_on_a_lower_priority_task() {
     };
     for seed in 0..200 {
         let (_, spins) = common::run_twice(
-            || Sim::new(seed).policy(Policy::Pct { depth: 3 }).max_steps(10_000),
+            || {
+                Sim::new(seed)
+                    .policy(Policy::Pct { depth: 3 })
+                    .max_steps(10_000)
+            },
             program,
         );
-        assert!(spins.unwrap() <= 64, "seed {seed}: the starvation guard bounds a spin");
+        assert!(
+            spins.unwrap() <= 64,
+            "seed {seed}: the starvation guard bounds a spin"
+        );
     }
 }

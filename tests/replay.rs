@@ -131,6 +131,9 @@ fn a_schedule_can_be_built_by_hand() {
     // main, then task 2 before task 1, then main again.
     let picks = [0, 2, 1, 0].map(TaskId::new).to_vec();
     let schedule = Schedule::new(picks, Vec::new());
-    let (_, order) = common::run_twice(|| Sim::new(0).policy(Policy::Replay(schedule.clone())), program);
+    let (_, order) = common::run_twice(
+        || Sim::new(0).policy(Policy::Replay(schedule.clone())),
+        program,
+    );
     assert_eq!(order.unwrap(), [2, 1]);
 }

@@ -62,6 +62,9 @@ fn yielding_workers_trace_under_random_seed_7() {
 
 #[test]
 fn yielding_workers_trace_under_pct_seed_7() {
-    let (sim, _) = common::run_twice(|| Sim::new(7).policy(Policy::Pct { depth: 2 }), yielding_workers);
+    let (sim, _) = common::run_twice(
+        || Sim::new(7).policy(Policy::Pct { depth: 2 }),
+        yielding_workers,
+    );
     assert_trace_snapshot!("yielding_workers_pct_7", sim.trace().to_string());
 }

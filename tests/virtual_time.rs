@@ -19,7 +19,8 @@ fn sleeps_wake_in_deadline_order() {
                 let woke = woke.clone();
                 seedloop::spawn(async move {
                     sleep(Duration::from_millis(ms)).await;
-                    woke.borrow_mut().push((ms, Instant::now().elapsed_since_epoch()));
+                    woke.borrow_mut()
+                        .push((ms, Instant::now().elapsed_since_epoch()));
                 })
             })
             .collect();
@@ -34,9 +35,16 @@ fn sleeps_wake_in_deadline_order() {
         let woke = woke.unwrap();
         let mut sorted = woke.clone();
         sorted.sort();
-        assert_eq!(woke, sorted, "seed {seed}: wake order must follow deadlines");
+        assert_eq!(
+            woke, sorted,
+            "seed {seed}: wake order must follow deadlines"
+        );
         for (ms, at) in woke {
-            assert_eq!(at, Duration::from_millis(ms), "each sleeper wakes exactly at its deadline");
+            assert_eq!(
+                at,
+                Duration::from_millis(ms),
+                "each sleeper wakes exactly at its deadline"
+            );
         }
     }
 }
@@ -70,10 +78,16 @@ fn timeout_returns_the_value_when_the_future_finishes_first() {
 fn timeout_error_names_its_deadline() {
     let mut sim = Sim::new(0);
     let error = sim
-        .run(timeout(Duration::from_secs(3), std::future::pending::<()>()))
+        .run(timeout(
+            Duration::from_secs(3),
+            std::future::pending::<()>(),
+        ))
         .unwrap()
         .unwrap_err();
-    assert_eq!(error.deadline().elapsed_since_epoch(), Duration::from_secs(3));
+    assert_eq!(
+        error.deadline().elapsed_since_epoch(),
+        Duration::from_secs(3)
+    );
     assert!(error.to_string().contains("deadline has elapsed"));
 }
 
@@ -82,7 +96,10 @@ fn an_hour_of_sleep_advances_the_clock_by_exactly_an_hour() {
     let (sim, _) = common::run_twice(|| Sim::new(9), || sleep(Duration::from_secs(3600)));
     assert_eq!(sim.now().elapsed_since_epoch(), Duration::from_secs(3600));
     assert_eq!(sim.stats().elapsed, Duration::from_secs(3600));
-    assert!(sim.stats().steps <= 3, "a long sleep is one timer, not a busy loop");
+    assert!(
+        sim.stats().steps <= 3,
+        "a long sleep is one timer, not a busy loop"
+    );
 }
 
 #[test]
@@ -130,7 +147,8 @@ async fn simultaneous_timers() -> Vec<&'static str> {
 #[test]
 fn simultaneous_timers_fire_in_registration_order_under_fifo() {
     for seed in 0..20 {
-        let (_, fired) = common::run_twice(|| Sim::new(seed).policy(Policy::Fifo), simultaneous_timers);
+        let (_, fired) =
+            common::run_twice(|| Sim::new(seed).policy(Policy::Fifo), simultaneous_timers);
         assert_eq!(fired.unwrap(), ["a", "b", "c"], "Fifo is seed-free");
     }
 }

@@ -6,7 +6,10 @@ use std::future::Future;
 
 /// Runs `program` on `make()` twice and asserts both runs have the same trace (text
 /// and hash) and the same outcome; returns the first run's sim and result.
-pub fn run_twice<T, Fut>(make: impl Fn() -> Sim, program: impl Fn() -> Fut) -> (Sim, Result<T, Failure>)
+pub fn run_twice<T, Fut>(
+    make: impl Fn() -> Sim,
+    program: impl Fn() -> Fut,
+) -> (Sim, Result<T, Failure>)
 where
     Fut: Future<Output = T>,
     T: PartialEq + std::fmt::Debug,
