@@ -11,6 +11,7 @@
 use crate::runtime::context;
 use crate::runtime::executor::Shared;
 use crate::runtime::timer::TimerKey;
+use crate::trace::VirtualTime;
 use pin_project_lite::pin_project;
 use std::fmt;
 use std::future::Future;
@@ -105,14 +106,14 @@ impl Sub<Instant> for Instant {
 
 impl fmt::Debug for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Instant(+{:?})", self.elapsed_since_epoch())
+        write!(f, "Instant(+{})", VirtualTime(self.elapsed_since_epoch()))
     }
 }
 
 impl fmt::Display for Instant {
     /// The time since the epoch, e.g. `+1.5s`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "+{:?}", self.elapsed_since_epoch())
+        f.pad(&format!("+{}", VirtualTime(self.elapsed_since_epoch())))
     }
 }
 

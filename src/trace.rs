@@ -29,7 +29,9 @@ pub enum EventKind {
     Poll,
     /// `task` called `yield_now`.
     Yield,
-    /// `task` was made ready; `other` is the task that woke it (or none).
+    /// `task` was made ready; `other` is the task that woke it (or none). A task
+    /// waking itself (as `yield_now` does) is not recorded: the `Yield` event, or the
+    /// next poll, stands for it.
     Wake,
     /// A timer registered by `task` fired.
     TimerFire,
@@ -112,6 +114,20 @@ pub struct Trace {
 impl Default for Trace {
     fn default() -> Trace {
         Trace::with_limit(DEFAULT_TRACE_LIMIT)
+    }
+}
+
+/// Virtual time as traces and `Instant` print it: `Duration`'s `Debug` form, with the
+/// epoch written `0s` rather than `0ns`.
+pub(crate) struct VirtualTime(pub Duration);
+
+impl fmt::Display for VirtualTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_zero() {
+            f.pad("0s")
+        } else {
+            f.pad(&format!("{:?}", self.0))
+        }
     }
 }
 
@@ -232,10 +248,9 @@ impl Trace {
             other: other.unwrap_or(NONE),
             kind,
         };
-        let mut hash = mix(self.hash, time_nanos);
-        hash = mix(hash, (step as u64) << 32 | event.task as u64);
-        hash = mix(hash, (kind as u64) << 32 | event.other as u64);
-        self.hash = hash;
+        // Two words per event: (time, step, kind) folded, then (task, other).
+        let when = time_nanos.wrapping_mul(HASH_MULTIPLIER) ^ ((step as u64) << 8 | kind as u64);
+        self.hash = mix(mix(self.hash, when), (event.task as u64) << 32 | event.other as u64);
         if self.events.len() >= 2 * self.limit {
             self.trim();
         }
@@ -264,7 +279,7 @@ impl Trace {
             f,
             "{:>6} {:>12} ",
             event.step,
-            format!("{:?}", event.time())
+            VirtualTime(event.time()).to_string()
         )?;
         // Pad the task column so that snapshots line up.
         let who = WhoColumn(self, event.task);

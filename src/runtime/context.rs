@@ -15,22 +15,25 @@ thread_local! {
 }
 
 /// Runs `f` with the current simulation; panics, naming `api`, outside one.
+///
+/// The thread-local stays borrowed (shared) while `f` runs: nested calls are fine, and
+/// only `Enter` borrows it mutably, at the start and end of a run.
 #[track_caller]
-pub(crate) fn with_current<R>(api: &str, f: impl FnOnce(&Rc<Shared>) -> R) -> R {
-    let shared = CURRENT.with(|current| current.borrow().clone());
-    match shared {
-        Some(shared) => f(&shared),
+#[inline]
+pub(crate) fn with_current<R>(api: &str, f: impl FnOnce(&Shared) -> R) -> R {
+    CURRENT.with(|current| match &*current.borrow() {
+        Some(shared) => f(shared),
         None => outside_a_sim(api),
-    }
+    })
 }
 
 /// Runs `f` with the current simulation, if there is one.
-pub(crate) fn try_with_current<R>(f: impl FnOnce(&Rc<Shared>) -> R) -> Option<R> {
-    let shared = CURRENT
-        .try_with(|current| current.borrow().clone())
+#[inline]
+pub(crate) fn try_with_current<R>(f: impl FnOnce(&Shared) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|current| current.borrow().as_ref().map(|shared| f(shared)))
         .ok()
-        .flatten();
-    shared.map(|shared| f(&shared))
+        .flatten()
 }
 
 #[cold]

@@ -67,6 +67,9 @@ struct Slot {
     state: State,
     cancel_requested: bool,
     future: Option<BoxedTask>,
+    // The slot's waker state, reused by the slot's next task when no waker of the
+    // previous task survives (so a steady spawn rate allocates no wakers).
+    waker_state: Arc<TaskWaker>,
     waker: Waker,
     waiting: Waiting,
     last_poll_step: u64,
@@ -121,6 +124,16 @@ pub(crate) struct Shared {
     wakes: RefCell<Vec<(u32, u32, u32)>>,
     pub core: RefCell<Core>,
     pub current: Cell<Option<TaskRef>>,
+    // The running task's own waker, by identity: `yield_now` compares `cx.waker()`
+    // with it to wake the task without a second thread-local lookup.
+    current_waker: Cell<WakerIdentity>,
+    current_generation: Cell<u32>,
+}
+
+type WakerIdentity = (*const (), *const std::task::RawWakerVTable);
+
+fn identity(waker: &Waker) -> WakerIdentity {
+    (waker.data(), waker.vtable())
 }
 
 enum Pick {
@@ -195,17 +208,19 @@ impl Core {
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
+                let slot = self.slots.len() as u32;
                 self.slots.push(Slot {
                     generation: 0,
                     id,
                     state: State::Free,
                     cancel_requested: false,
                     future: None,
+                    waker_state: Arc::new(TaskWaker::new(shared, slot, 0)),
                     waker: Waker::noop().clone(),
                     waiting: Waiting::Unknown,
                     last_poll_step: 0,
                 });
-                (self.slots.len() - 1) as u32
+                slot
             }
         };
         let entry = &mut self.slots[slot as usize];
@@ -215,13 +230,14 @@ impl Core {
             "slot {slot} reused while {:?} lives",
             entry.id
         );
-        let waker = Waker::from(Arc::new(TaskWaker {
-            run_id: shared.run_id,
-            running: Arc::clone(&shared.running),
-            slot,
-            generation: entry.generation,
-            owner: shared.owner,
-        }));
+        if Arc::strong_count(&entry.waker_state) == 1 {
+            entry.waker_state.set_generation(entry.generation);
+        } else {
+            // A waker of the slot's previous task is still held somewhere: it must keep
+            // naming the old generation, so the new task gets fresh state.
+            entry.waker_state = Arc::new(TaskWaker::new(shared, slot, entry.generation));
+        }
+        let waker = Waker::from(Arc::clone(&entry.waker_state));
         entry.id = id;
         entry.state = State::Queued;
         entry.cancel_requested = false;
@@ -269,8 +285,14 @@ impl Core {
         entry.state = State::Queued;
         let task = TaskRef { slot, id: entry.id };
         self.scheduler.ready(task);
-        let by = (by != u32::MAX).then_some(by);
-        self.record(EventKind::Wake, Some(task.id), by);
+        if by != task.id.index() {
+            let by = (by != u32::MAX).then_some(by);
+            self.record(EventKind::Wake, Some(task.id), by);
+        }
+    }
+
+    fn generation(&self, slot: u32) -> u32 {
+        self.slots[slot as usize].generation
     }
 
     fn pick(&mut self) -> Result<Option<Pick>, FailureKind> {
@@ -358,7 +380,21 @@ impl Shared {
             wakes: RefCell::new(Vec::new()),
             core: RefCell::new(core),
             current: Cell::new(None),
+            current_waker: Cell::new((std::ptr::null(), std::ptr::null())),
+            current_generation: Cell::new(0),
         })
+    }
+
+    /// Wakes the running task if `waker` is its own waker; returns false otherwise.
+    #[inline]
+    pub(crate) fn wake_current(&self, waker: &Waker) -> bool {
+        match self.current.get() {
+            Some(task) if identity(waker) == self.current_waker.get() => {
+                self.push_wake(task.slot, self.current_generation.get());
+                true
+            }
+            _ => false,
+        }
     }
 
     #[inline]
@@ -477,6 +513,9 @@ impl Shared {
     ) -> Result<bool, FailureKind> {
         let is_main = task.id == TaskId::MAIN;
         self.current.set(Some(task));
+        self.current_waker.set(identity(&waker));
+        self.current_generation
+            .set(self.core.borrow().generation(task.slot));
         let mut cx = Context::from_waker(&waker);
         let result = catch_unwind(AssertUnwindSafe(|| match (&mut future, is_main) {
             (Some(future), _) => future.as_mut().poll_task(&mut cx),
@@ -488,6 +527,7 @@ impl Shared {
             (None, false) => unreachable!("{:?} polled without a future", task.id),
         }));
         self.current.set(None);
+        self.current_waker.set((std::ptr::null(), std::ptr::null()));
         match result {
             Ok(Poll::Ready(())) => {
                 let mut core = self.core.borrow_mut();

@@ -16,18 +16,37 @@
 //! No `unsafe` is needed: `std::task::Wake` builds the waker from the `Arc`.
 
 use super::context;
-use std::sync::atomic::{AtomicBool, Ordering};
+use super::executor::Shared;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::Wake;
 use std::thread::ThreadId;
 
 pub(crate) struct TaskWaker {
-    pub run_id: u64,
+    run_id: u64,
     // False once the run has ended: a late wake from any thread is then a no-op.
-    pub running: Arc<AtomicBool>,
-    pub slot: u32,
-    pub generation: u32,
-    pub owner: ThreadId,
+    running: Arc<AtomicBool>,
+    slot: u32,
+    // Only written while no `Waker` built on this state exists outside the slot (the
+    // executor checks the strong count), so no reader can see it change.
+    generation: AtomicU32,
+    owner: ThreadId,
+}
+
+impl TaskWaker {
+    pub(crate) fn new(shared: &Shared, slot: u32, generation: u32) -> TaskWaker {
+        TaskWaker {
+            run_id: shared.run_id,
+            running: Arc::clone(&shared.running),
+            slot,
+            generation: AtomicU32::new(generation),
+            owner: shared.owner,
+        }
+    }
+
+    pub(crate) fn set_generation(&self, generation: u32) {
+        self.generation.store(generation, Ordering::Relaxed);
+    }
 }
 
 impl Wake for TaskWaker {
@@ -38,7 +57,7 @@ impl Wake for TaskWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         let delivered = context::try_with_current(|shared| {
             if shared.run_id == self.run_id {
-                shared.push_wake(self.slot, self.generation);
+                shared.push_wake(self.slot, self.generation.load(Ordering::Relaxed));
                 true
             } else {
                 false

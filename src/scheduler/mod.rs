@@ -83,12 +83,13 @@ pub enum Policy {
 
 impl fmt::Display for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Policy::Random => write!(f, "random"),
-            Policy::Fifo => write!(f, "fifo"),
-            Policy::Pct { depth } => write!(f, "pct:{depth}"),
-            Policy::Replay(schedule) => write!(f, "replay({} steps)", schedule.len()),
-        }
+        let text = match self {
+            Policy::Random => "random".to_string(),
+            Policy::Fifo => "fifo".to_string(),
+            Policy::Pct { depth } => format!("pct:{depth}"),
+            Policy::Replay(schedule) => format!("replay({} steps)", schedule.len()),
+        };
+        f.pad(&text)
     }
 }
 

@@ -158,14 +158,17 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        context::with_current("seedloop::yield_now", |shared| {
+        let woken = context::with_current("seedloop::yield_now", |shared| {
             let task = shared.current.get().map(|task| task.id);
-            shared
-                .core
-                .borrow_mut()
-                .record(EventKind::Yield, task, None);
+            let mut core = shared.core.borrow_mut();
+            core.record(EventKind::Yield, task, None);
+            drop(core);
+            // The common case, polled directly by its task: one thread-local lookup.
+            shared.wake_current(cx.waker())
         });
-        cx.waker().wake_by_ref();
+        if !woken {
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     }
 }
