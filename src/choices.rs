@@ -190,12 +190,12 @@ impl Choices for ProductionOrder {
 /// the recording's end it answers zeros.
 #[derive(Clone, Debug)]
 pub(crate) struct Recorded {
-    decisions: std::sync::Arc<[(Stream, u64)]>,
+    decisions: std::sync::Arc<Vec<(Stream, u64)>>,
     position: usize,
 }
 
 impl Recorded {
-    pub(crate) fn new(decisions: std::sync::Arc<[(Stream, u64)]>) -> Recorded {
+    pub(crate) fn new(decisions: std::sync::Arc<Vec<(Stream, u64)>>) -> Recorded {
         Recorded {
             decisions,
             position: 0,

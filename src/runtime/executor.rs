@@ -70,7 +70,8 @@ struct Slot {
     // The slot's waker state, reused by the slot's next task when no waker of the
     // previous task survives (so a steady spawn rate allocates no wakers).
     waker_state: Arc<TaskWaker>,
-    waker: Waker,
+    // Taken out (a plain move) while the task is polled.
+    waker: Option<Waker>,
     waiting: Waiting,
     last_poll_step: u64,
 }
@@ -216,7 +217,7 @@ impl Core {
                     cancel_requested: false,
                     future: None,
                     waker_state: Arc::new(TaskWaker::new(shared, slot, 0)),
-                    waker: Waker::noop().clone(),
+                    waker: None,
                     waiting: Waiting::Unknown,
                     last_poll_step: 0,
                 });
@@ -242,7 +243,7 @@ impl Core {
         entry.state = State::Queued;
         entry.cancel_requested = false;
         entry.future = future;
-        entry.waker = waker;
+        entry.waker = Some(waker);
         entry.waiting = Waiting::Unknown;
         entry.last_poll_step = self.step;
         let key = TaskKey {
@@ -267,7 +268,7 @@ impl Core {
         entry.state = State::Free;
         entry.generation = entry.generation.wrapping_add(1);
         entry.cancel_requested = false;
-        entry.waker = Waker::noop().clone();
+        entry.waker = None;
         self.free.push(slot);
         if entry.id != TaskId::MAIN {
             self.live_tasks -= 1;
@@ -331,7 +332,7 @@ impl Core {
         }
         entry.waiting = Waiting::Unknown;
         let future = entry.future.take();
-        let waker = std::mem::replace(&mut entry.waker, Waker::noop().clone());
+        let waker = entry.waker.take().expect("a queued task has its waker");
         self.stats.polls += 1;
         self.record(EventKind::Poll, Some(task.id), None);
         Ok(Some(Pick::Poll(task, future, waker)))
@@ -540,7 +541,7 @@ impl Shared {
             Ok(Poll::Pending) => {
                 let mut core = self.core.borrow_mut();
                 let entry = &mut core.slots[task.slot as usize];
-                entry.waker = waker;
+                entry.waker = Some(waker);
                 if entry.cancel_requested {
                     // A task that cancelled itself stops once its poll returns.
                     drop(core);

@@ -35,8 +35,10 @@ use std::sync::Arc;
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Schedule {
-    pub(crate) picks: Arc<[TaskId]>,
-    pub(crate) decisions: Arc<[(Stream, u64)]>,
+    // A `Vec` behind the `Arc` (not `Arc<[_]>`) so that taking a run's recording is a
+    // move, not a copy.
+    pub(crate) picks: Arc<Vec<TaskId>>,
+    pub(crate) decisions: Arc<Vec<(Stream, u64)>>,
 }
 
 impl Schedule {
@@ -44,8 +46,8 @@ impl Schedule {
     /// decisions, in order.
     pub fn new(picks: Vec<TaskId>, decisions: Vec<(Stream, u64)>) -> Schedule {
         Schedule {
-            picks: picks.into(),
-            decisions: decisions.into(),
+            picks: Arc::new(picks),
+            decisions: Arc::new(decisions),
         }
     }
 
@@ -71,7 +73,7 @@ impl Schedule {
 }
 
 pub(crate) struct Replay {
-    picks: Arc<[TaskId]>,
+    picks: Arc<Vec<TaskId>>,
     position: usize,
     ready: VecDeque<TaskRef>,
 }
