@@ -1,7 +1,7 @@
 //! Probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi, Nagarakatte,
 //! "A Randomized Scheduler with Probabilistic Guarantees of Finding Bugs", ASPLOS 2010).
 //!
-//! Every task gets a distinct random priority when it is spawned (a random 64-bit
+//! Every task gets a distinct random priority when it is spawned (a random 31-bit
 //! value, ties broken by spawn order, so ranks are uniform however tasks arrive), and
 //! the highest-priority ready task always runs. Before the run, `depth - 1` change
 //! points are drawn uniformly over a horizon of `k` steps; at the i-th change point the
@@ -34,7 +34,6 @@
 
 use super::{Divergence, Scheduler, TaskRef};
 use crate::choices::{Choices, Stream};
-use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// The default PCT horizon `k`, in steps.
@@ -43,13 +42,23 @@ pub const DEFAULT_PCT_HORIZON: u64 = 100;
 /// Consecutive steps a task may run while others are ready before it is demoted.
 pub const STARVATION_STEPS: u32 = 32;
 
-/// Priorities order first by tier (1 = initial, 0 = demoted), then by value, then
-/// older tasks first.
+/// A priority packed into one word so that heap comparisons are one instruction:
+/// bit 63 is the tier (1 = initial, 0 = demoted), bits 32..63 the priority within the
+/// tier, bits 0..32 the task id inverted (older tasks win ties).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Key {
-    tier: u8,
-    priority: u64,
-    age: Reverse<u32>,
+struct Key(u64);
+
+const PRIORITY_BITS: u32 = 31;
+
+impl Key {
+    fn new(initial: bool, priority: u64, id: u32) -> Key {
+        debug_assert!(priority < 1 << PRIORITY_BITS, "priority {priority} out of range");
+        Key((initial as u64) << 63 | priority << 32 | (u32::MAX - id) as u64)
+    }
+
+    fn id(self) -> u32 {
+        u32::MAX - self.0 as u32
+    }
 }
 
 pub(crate) struct Pct {
@@ -81,7 +90,7 @@ impl Pct {
             next_change: 0,
             drawn: false,
             step: 0,
-            next_demoted_priority: u64::MAX,
+            next_demoted_priority: (1 << PRIORITY_BITS) - 1,
             last_slot: u32::MAX,
             consecutive_steps: 0,
         }
@@ -106,9 +115,9 @@ impl Pct {
 
     fn demote(&mut self, slot: u32) {
         let key = &mut self.keys[slot as usize];
-        key.tier = 0;
-        key.priority = self.next_demoted_priority;
-        self.next_demoted_priority -= 1;
+        *key = Key::new(false, self.next_demoted_priority, key.id());
+        // Later demotions go lower; after 2^31 of them they share the lowest level.
+        self.next_demoted_priority = self.next_demoted_priority.saturating_sub(1);
     }
 
     fn is_change_point(&mut self) -> bool {
@@ -132,13 +141,9 @@ impl Scheduler for Pct {
             // Zero is the lowest priority: a tape of zeros runs tasks in spawn order.
             choices.choose(Stream::Scheduler, 256)
         } else {
-            choices.choose(Stream::Scheduler, u64::MAX)
+            choices.choose(Stream::Scheduler, 1 << PRIORITY_BITS)
         };
-        let key = Key {
-            tier: 1,
-            priority,
-            age: Reverse(task.id.index()),
-        };
+        let key = Key::new(true, priority, task.id.index());
         let slot = task.slot as usize;
         if self.keys.len() <= slot {
             self.keys.resize(slot + 1, key);
@@ -169,7 +174,7 @@ impl Scheduler for Pct {
             self.consecutive_steps = 0;
         }
         self.last_slot = slot;
-        let id = crate::id::TaskId::new(self.keys[slot as usize].age.0);
+        let id = crate::id::TaskId::new(self.keys[slot as usize].id());
         Ok(Some(TaskRef { slot, id }))
     }
 }
