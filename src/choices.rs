@@ -167,6 +167,20 @@ impl Choices for Tape {
     }
 }
 
+/// A source that answers zeros: it stands in for a run's choices once the run is over.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Exhausted;
+
+impl Choices for Exhausted {
+    fn choose(&mut self, _stream: Stream, _bound: u64) -> u64 {
+        0
+    }
+
+    fn is_ordered(&self) -> bool {
+        true
+    }
+}
+
 /// The production order ([`crate::Policy::Fifo`]): every ordering decision (scheduler,
 /// timer ties, network delivery) is 0, whatever the seed; faults and user randomness
 /// still come from the seed.

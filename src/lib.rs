@@ -69,6 +69,7 @@ mod failure;
 pub mod harness;
 mod id;
 pub mod rand;
+mod recycle;
 mod runtime;
 mod scheduler;
 pub mod task;

@@ -147,34 +147,13 @@ fn mix_bytes(mut hash: u64, bytes: &[u8]) -> u64 {
     mix(hash, bytes.len() as u64)
 }
 
-/// The largest event buffer kept for reuse (6 MiB).
-const SPARE_CAPACITY_LIMIT: usize = 1 << 18;
-
 thread_local! {
-    // The event buffer of the last trace dropped on this thread. A sweep creates a
-    // fresh simulation per seed; reusing the buffer saves regrowing it every run.
-    // Only capacity is reused, never contents, so determinism is unaffected.
     static SPARE_EVENTS: std::cell::Cell<Vec<Event>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-fn spare_events(limit: usize) -> Vec<Event> {
-    let mut events = SPARE_EVENTS.try_with(|spare| spare.take()).unwrap_or_default();
-    events.clear();
-    if events.capacity() == 0 {
-        events.reserve(limit.min(1024));
-    }
-    events
 }
 
 impl Drop for Trace {
     fn drop(&mut self) {
-        let events = std::mem::take(&mut self.events);
-        if events.capacity() <= SPARE_CAPACITY_LIMIT {
-            let _ = SPARE_EVENTS.try_with(|spare| {
-                let current = spare.take();
-                spare.set(if events.capacity() > current.capacity() { events } else { current });
-            });
-        }
+        crate::recycle::keep(&SPARE_EVENTS, std::mem::take(&mut self.events));
     }
 }
 
@@ -183,7 +162,7 @@ impl Trace {
     pub fn with_limit(limit: usize) -> Trace {
         let limit = limit.max(TAIL_LIMIT);
         Trace {
-            events: spare_events(limit),
+            events: crate::recycle::take(&SPARE_EVENTS),
             limit,
             dropped: 0,
             names: Vec::new(),

@@ -20,7 +20,8 @@ use super::Stats;
 use crate::choices::{Choices, Stream};
 use crate::failure::{BlockedTask, FailureKind};
 use crate::id::TaskId;
-use crate::scheduler::{Scheduler, TaskRef};
+use crate::recycle;
+use crate::scheduler::{spare_picks, Scheduler, TaskRef};
 use crate::trace::{EventKind, Trace};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -115,6 +116,25 @@ pub(crate) struct Core {
     pub stats: Stats,
 }
 
+thread_local! {
+    static SPARE_SLOTS: Cell<Vec<Slot>> = const { Cell::new(Vec::new()) };
+    static SPARE_FREE: Cell<Vec<u32>> = const { Cell::new(Vec::new()) };
+    static SPARE_WAKES: Cell<Vec<(u32, u32, u32)>> = const { Cell::new(Vec::new()) };
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        recycle::keep(&SPARE_SLOTS, std::mem::take(&mut self.slots));
+        recycle::keep(&SPARE_FREE, std::mem::take(&mut self.free));
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        recycle::keep(&SPARE_WAKES, std::mem::take(self.wakes.get_mut()));
+    }
+}
+
 /// The state of one run, shared (through the thread-local context) with every API
 /// called from inside it.
 pub(crate) struct Shared {
@@ -162,12 +182,12 @@ impl Core {
     ) -> Core {
         Core {
             config,
-            slots: Vec::new(),
-            free: Vec::new(),
+            slots: recycle::take(&SPARE_SLOTS),
+            free: recycle::take(&SPARE_FREE),
             live_tasks: 0,
             scheduler,
             choices,
-            picks: Vec::new(),
+            picks: spare_picks(),
             decisions: Vec::new(),
             timers: Timers::default(),
             due: Vec::new(),
@@ -378,7 +398,7 @@ impl Shared {
             run_id,
             running: Arc::new(AtomicBool::new(true)),
             owner: std::thread::current().id(),
-            wakes: RefCell::new(Vec::new()),
+            wakes: RefCell::new(recycle::take(&SPARE_WAKES)),
             core: RefCell::new(core),
             current: Cell::new(None),
             current_waker: Cell::new((std::ptr::null(), std::ptr::null())),

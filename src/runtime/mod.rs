@@ -12,7 +12,7 @@ pub(crate) mod executor;
 pub(crate) mod timer;
 mod waker;
 
-use crate::choices::{Choices, ProductionOrder, Recorded, Seeded, Tape};
+use crate::choices::{Choices, Exhausted, ProductionOrder, Recorded, Seeded, Tape};
 use crate::failure::{Failure, FailureKind};
 use crate::scheduler::{self, Policy, Schedule, DEFAULT_PCT_HORIZON};
 use crate::time::Instant;
@@ -264,24 +264,26 @@ impl Sim {
             });
             shared.run(main)
         };
-        let core = match Rc::try_unwrap(shared) {
-            Ok(shared) => shared.core.into_inner(),
-            Err(_) => unreachable!("nothing outlives a run's shared state"),
-        };
-        self.absorb(core);
+        debug_assert_eq!(Rc::strong_count(&shared), 1, "nothing outlives a run");
+        self.absorb(&mut shared.core.borrow_mut());
         match result {
             Ok(()) => Ok(output.expect("the main future completed")),
             Err(kind) => Err(self.failure(kind)),
         }
     }
 
-    fn absorb(&mut self, core: Core) {
+    /// Keeps what the world carries across runs, and the last run's record.
+    fn absorb(&mut self, core: &mut Core) {
         self.now_nanos = core.now_nanos;
-        self.stats = core.stats;
-        self.schedule = Schedule::new(core.picks, core.decisions);
-        self.trace = core.trace;
+        self.stats = std::mem::take(&mut core.stats);
+        self.schedule = Schedule::new(
+            std::mem::take(&mut core.picks),
+            std::mem::take(&mut core.decisions),
+        );
+        self.trace = std::mem::take(&mut core.trace);
+        let choices = std::mem::replace(&mut core.choices, Box::new(Exhausted));
         if !matches!(self.policy, Policy::Replay(_)) {
-            self.choices = Some(core.choices);
+            self.choices = Some(choices);
         }
     }
 

@@ -17,6 +17,7 @@ mod random;
 mod replay;
 
 pub use pct::DEFAULT_PCT_HORIZON;
+pub(crate) use replay::spare_picks;
 pub use replay::Schedule;
 
 use crate::choices::Choices;

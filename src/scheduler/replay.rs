@@ -41,6 +41,23 @@ pub struct Schedule {
     pub(crate) decisions: Arc<Vec<(Stream, u64)>>,
 }
 
+thread_local! {
+    static SPARE_PICKS: std::cell::Cell<Vec<TaskId>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// A buffer for recording the next run's picks.
+pub(crate) fn spare_picks() -> Vec<TaskId> {
+    crate::recycle::take(&SPARE_PICKS)
+}
+
+impl Drop for Schedule {
+    fn drop(&mut self) {
+        if let Some(picks) = Arc::get_mut(&mut self.picks) {
+            crate::recycle::keep(&SPARE_PICKS, std::mem::take(picks));
+        }
+    }
+}
+
 impl Schedule {
     /// A schedule from the task polled at each step and the other components'
     /// decisions, in order.
@@ -81,7 +98,7 @@ pub(crate) struct Replay {
 impl Replay {
     pub(crate) fn new(schedule: Schedule) -> Replay {
         Replay {
-            picks: schedule.picks,
+            picks: Arc::clone(&schedule.picks),
             position: 0,
             ready: VecDeque::new(),
         }
