@@ -260,7 +260,10 @@ impl Trace {
         };
         // Two words per event: (time, step, kind) folded, then (task, other).
         let when = time_nanos.wrapping_mul(HASH_MULTIPLIER) ^ ((step as u64) << 8 | kind as u64);
-        self.hash = mix(mix(self.hash, when), (event.task as u64) << 32 | event.other as u64);
+        self.hash = mix(
+            mix(self.hash, when),
+            (event.task as u64) << 32 | event.other as u64,
+        );
         if self.events.len() >= 2 * self.limit {
             self.trim();
         }

@@ -204,3 +204,41 @@ fn a_dropped_sleep_does_not_fire() {
     assert_eq!(now.unwrap(), Duration::from_secs(1));
     assert_eq!(sim.stats().timers_fired, 1);
 }
+
+async fn many_simultaneous_timers(count: usize) -> Vec<usize> {
+    let fired = Rc::new(RefCell::new(Vec::new()));
+    let handles: Vec<_> = (0..count)
+        .map(|index| {
+            let fired = fired.clone();
+            seedloop::spawn(async move {
+                sleep(Duration::from_secs(1)).await;
+                fired.borrow_mut().push(index);
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let fired = fired.borrow().clone();
+    fired
+}
+
+#[test]
+fn thousands_of_timers_at_one_instant_all_fire_once() {
+    let (_, fifo) = common::run_twice(
+        || Sim::new(1).policy(Policy::Fifo),
+        || many_simultaneous_timers(5000),
+    );
+    assert_eq!(fifo.unwrap(), (0..5000).collect::<Vec<_>>());
+    let (sim, random) = common::run_twice(|| Sim::new(1), || many_simultaneous_timers(5000));
+    let random = random.unwrap();
+    let mut sorted = random.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        (0..5000).collect::<Vec<_>>(),
+        "every timer fires exactly once"
+    );
+    assert_ne!(random, sorted, "the firing order is drawn from the seed");
+    assert_eq!(sim.stats().timers_fired, 5000);
+}

@@ -667,19 +667,20 @@ impl Shared {
         }
         let mut due = std::mem::take(&mut core.due);
         core.timers.pop_due(deadline, &mut due);
-        let mut fired = Vec::with_capacity(due.len());
-        while !due.is_empty() {
-            let index = core.choose(Stream::Timers, due.len() as u64) as usize;
-            let timer = due.remove(index);
-            core.record(EventKind::TimerFire, Some(timer.owner), None);
-            core.stats.timers_fired += 1;
-            fired.push(timer.waker);
+        // An in-place shuffle, linear in the number of timers: decision 0 keeps the
+        // next timer in registration order.
+        for index in 0..due.len() {
+            let remaining = (due.len() - index) as u64;
+            let chosen = index + core.choose(Stream::Timers, remaining) as usize;
+            due.swap(index, chosen);
+            core.record(EventKind::TimerFire, Some(due[index].owner), None);
         }
-        core.due = due;
+        core.stats.timers_fired += due.len() as u64;
         drop(core);
-        for waker in fired {
-            waker.wake();
+        for timer in due.drain(..) {
+            timer.waker.wake();
         }
+        self.core.borrow_mut().due = due;
         Ok(true)
     }
 

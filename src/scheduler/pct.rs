@@ -52,7 +52,10 @@ const PRIORITY_BITS: u32 = 31;
 
 impl Key {
     fn new(initial: bool, priority: u64, id: u32) -> Key {
-        debug_assert!(priority < 1 << PRIORITY_BITS, "priority {priority} out of range");
+        debug_assert!(
+            priority < 1 << PRIORITY_BITS,
+            "priority {priority} out of range"
+        );
         Key((initial as u64) << 63 | priority << 32 | (u32::MAX - id) as u64)
     }
 
