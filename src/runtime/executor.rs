@@ -148,13 +148,20 @@ pub(crate) struct Shared {
     // The running task's own waker, by identity: `yield_now` compares `cx.waker()`
     // with it to wake the task without a second thread-local lookup.
     current_waker: Cell<WakerIdentity>,
-    current_generation: Cell<u32>,
+    // Where in the wake list the running task woke itself, if it did: most polls that
+    // wake their own task (a yield) wake nothing else, and then the task is queued
+    // directly when the poll returns, skipping the wake list.
+    self_wake: Cell<Option<usize>>,
 }
 
 type WakerIdentity = (*const (), *const std::task::RawWakerVTable);
 
 fn identity(waker: &Waker) -> WakerIdentity {
     (waker.data(), waker.vtable())
+}
+
+fn entry_generation(core: &Core, task: TaskRef) -> u32 {
+    core.slots[task.slot as usize].generation
 }
 
 enum Pick {
@@ -312,10 +319,6 @@ impl Core {
         }
     }
 
-    fn generation(&self, slot: u32) -> u32 {
-        self.slots[slot as usize].generation
-    }
-
     fn pick(&mut self) -> Result<Option<Pick>, FailureKind> {
         let next = self
             .scheduler
@@ -402,20 +405,20 @@ impl Shared {
             core: RefCell::new(core),
             current: Cell::new(None),
             current_waker: Cell::new((std::ptr::null(), std::ptr::null())),
-            current_generation: Cell::new(0),
+            self_wake: Cell::new(None),
         })
     }
 
     /// Wakes the running task if `waker` is its own waker; returns false otherwise.
     #[inline]
     pub(crate) fn wake_current(&self, waker: &Waker) -> bool {
-        match self.current.get() {
-            Some(task) if identity(waker) == self.current_waker.get() => {
-                self.push_wake(task.slot, self.current_generation.get());
-                true
-            }
-            _ => false,
+        if self.current.get().is_none() || identity(waker) != self.current_waker.get() {
+            return false;
         }
+        if self.self_wake.get().is_none() {
+            self.self_wake.set(Some(self.wakes.borrow().len()));
+        }
+        true
     }
 
     #[inline]
@@ -535,8 +538,6 @@ impl Shared {
         let is_main = task.id == TaskId::MAIN;
         self.current.set(Some(task));
         self.current_waker.set(identity(&waker));
-        self.current_generation
-            .set(self.core.borrow().generation(task.slot));
         let mut cx = Context::from_waker(&waker);
         let result = catch_unwind(AssertUnwindSafe(|| match (&mut future, is_main) {
             (Some(future), _) => future.as_mut().poll_task(&mut cx),
@@ -549,6 +550,8 @@ impl Shared {
         }));
         self.current.set(None);
         self.current_waker.set((std::ptr::null(), std::ptr::null()));
+        // A finished, panicked or cancelled task has nothing left to wake.
+        let self_wake = self.self_wake.take();
         match result {
             Ok(Poll::Ready(())) => {
                 let mut core = self.core.borrow_mut();
@@ -571,6 +574,16 @@ impl Shared {
                 }
                 entry.state = State::Idle;
                 entry.future = future;
+                if let Some(position) = self_wake {
+                    let generation = entry_generation(&core, task);
+                    let mut wakes = self.wakes.borrow_mut();
+                    if wakes.is_empty() {
+                        core.make_ready(task.slot, generation, task.id.index());
+                    } else {
+                        // Keep the wake's place among the others woken in this poll.
+                        wakes.insert(position, (task.slot, generation, task.id.index()));
+                    }
+                }
                 Ok(false)
             }
             Err(payload) => {
