@@ -141,17 +141,20 @@ pub(crate) struct Shared {
     pub run_id: u64,
     pub running: Arc<AtomicBool>,
     pub owner: ThreadId,
-    // (slot, generation, index of the waking task or u32::MAX)
+    // Wakes that arrived while the executor's state was borrowed (slot, generation,
+    // index of the waking task or u32::MAX); applied before the next pick. Rare: user
+    // code, and so wakers, never run while the executor holds its state.
     wakes: RefCell<Vec<(u32, u32, u32)>>,
     pub core: RefCell<Core>,
     pub current: Cell<Option<TaskRef>>,
     // The running task's own waker, by identity: `yield_now` compares `cx.waker()`
     // with it to wake the task without a second thread-local lookup.
     current_waker: Cell<WakerIdentity>,
-    // Where in the wake list the running task woke itself, if it did: most polls that
-    // wake their own task (a yield) wake nothing else, and then the task is queued
-    // directly when the poll returns, skipping the wake list.
-    self_wake: Cell<Option<usize>>,
+    current_generation: Cell<u32>,
+    // Whether the running task woke itself. It is queued when its poll returns, after
+    // every task it woke during the poll: a yield goes to the back of the ready queue,
+    // as tokio's `yield_now` (deferred wake) and asyncio's `sleep(0)` do.
+    self_woken: Cell<bool>,
 }
 
 type WakerIdentity = (*const (), *const std::task::RawWakerVTable);
@@ -160,12 +163,8 @@ fn identity(waker: &Waker) -> WakerIdentity {
     (waker.data(), waker.vtable())
 }
 
-fn entry_generation(core: &Core, task: TaskRef) -> u32 {
-    core.slots[task.slot as usize].generation
-}
-
 enum Pick {
-    Poll(TaskRef, Option<BoxedTask>, Waker),
+    Poll(TaskRef, u32, Option<BoxedTask>, Waker),
     Cancel(TaskRef, Option<BoxedTask>),
 }
 
@@ -354,11 +353,12 @@ impl Core {
             return Ok(Some(Pick::Cancel(task, entry.future.take())));
         }
         entry.waiting = Waiting::Unknown;
+        let generation = entry.generation;
         let future = entry.future.take();
         let waker = entry.waker.take().expect("a queued task has its waker");
         self.stats.polls += 1;
         self.record(EventKind::Poll, Some(task.id), None);
-        Ok(Some(Pick::Poll(task, future, waker)))
+        Ok(Some(Pick::Poll(task, generation, future, waker)))
     }
 
     fn blocked_tasks(&self) -> Vec<BlockedTask> {
@@ -405,7 +405,8 @@ impl Shared {
             core: RefCell::new(core),
             current: Cell::new(None),
             current_waker: Cell::new((std::ptr::null(), std::ptr::null())),
-            self_wake: Cell::new(None),
+            current_generation: Cell::new(0),
+            self_woken: Cell::new(false),
         })
     }
 
@@ -415,16 +416,28 @@ impl Shared {
         if self.current.get().is_none() || identity(waker) != self.current_waker.get() {
             return false;
         }
-        if self.self_wake.get().is_none() {
-            self.self_wake.set(Some(self.wakes.borrow().len()));
-        }
+        self.self_woken.set(true);
         true
     }
 
+    /// Makes the task in `(slot, generation)` ready, if that task still lives and is
+    /// idle; a task waking itself is queued when its poll returns.
     #[inline]
-    pub(crate) fn push_wake(&self, slot: u32, generation: u32) {
-        let by = self.current.get().map_or(u32::MAX, |task| task.id.index());
-        self.wakes.borrow_mut().push((slot, generation, by));
+    pub(crate) fn wake(&self, slot: u32, generation: u32) {
+        let by = match self.current.get() {
+            Some(task) if task.slot == slot => {
+                if generation == self.current_generation.get() {
+                    self.self_woken.set(true);
+                }
+                return;
+            }
+            Some(task) => task.id.index(),
+            None => u32::MAX,
+        };
+        match self.core.try_borrow_mut() {
+            Ok(mut core) => core.make_ready(slot, generation, by),
+            Err(_) => self.wakes.borrow_mut().push((slot, generation, by)),
+        }
     }
 
     /// Spawns a task; panics at the task limit.
@@ -507,8 +520,8 @@ impl Shared {
             self.drain_wakes();
             let pick = self.core.borrow_mut().pick()?;
             match pick {
-                Some(Pick::Poll(task, future, waker)) => {
-                    if self.poll(task, future, waker, main)? {
+                Some(Pick::Poll(task, generation, future, waker)) => {
+                    if self.poll(task, generation, future, waker, main)? {
                         return Ok(());
                     }
                 }
@@ -531,6 +544,7 @@ impl Shared {
     fn poll(
         &self,
         task: TaskRef,
+        generation: u32,
         mut future: Option<BoxedTask>,
         waker: Waker,
         main: &mut Option<MainFuture<'_>>,
@@ -538,6 +552,7 @@ impl Shared {
         let is_main = task.id == TaskId::MAIN;
         self.current.set(Some(task));
         self.current_waker.set(identity(&waker));
+        self.current_generation.set(generation);
         let mut cx = Context::from_waker(&waker);
         let result = catch_unwind(AssertUnwindSafe(|| match (&mut future, is_main) {
             (Some(future), _) => future.as_mut().poll_task(&mut cx),
@@ -551,7 +566,7 @@ impl Shared {
         self.current.set(None);
         self.current_waker.set((std::ptr::null(), std::ptr::null()));
         // A finished, panicked or cancelled task has nothing left to wake.
-        let self_wake = self.self_wake.take();
+        let self_woken = self.self_woken.take();
         match result {
             Ok(Poll::Ready(())) => {
                 let mut core = self.core.borrow_mut();
@@ -574,15 +589,8 @@ impl Shared {
                 }
                 entry.state = State::Idle;
                 entry.future = future;
-                if let Some(position) = self_wake {
-                    let generation = entry_generation(&core, task);
-                    let mut wakes = self.wakes.borrow_mut();
-                    if wakes.is_empty() {
-                        core.make_ready(task.slot, generation, task.id.index());
-                    } else {
-                        // Keep the wake's place among the others woken in this poll.
-                        wakes.insert(position, (task.slot, generation, task.id.index()));
-                    }
+                if self_woken {
+                    core.make_ready(task.slot, generation, task.id.index());
                 }
                 Ok(false)
             }

@@ -4,9 +4,8 @@
 //! hot path takes no locks. A task's waker is an `Arc` (allocated once per task)
 //! holding only plain data: the run it belongs to, the task's slot and generation, and
 //! the thread that runs the simulation. Waking looks up the current simulation in a
-//! thread-local and, if it is the same run, appends `(slot, generation)` to the run's
-//! wake list, a `Vec` that the executor drains between polls (so waking never touches
-//! the scheduler while user code runs, and a task woken twice is queued once).
+//! thread-local and, if it is the same run, makes the task ready at once (a task woken
+//! twice is queued once; a task waking itself is queued when its poll returns).
 //!
 //! A waker that outlives its run does nothing, from any thread. A waker woken from
 //! another thread while its run is going panics (in that thread) with a message: a
@@ -57,7 +56,7 @@ impl Wake for TaskWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         let delivered = context::try_with_current(|shared| {
             if shared.run_id == self.run_id {
-                shared.push_wake(self.slot, self.generation.load(Ordering::Relaxed));
+                shared.wake(self.slot, self.generation.load(Ordering::Relaxed));
                 true
             } else {
                 false
