@@ -29,8 +29,10 @@
 //! were ready is demoted exactly as at a change point. The guard is deterministic and
 //! never fires for a task that blocks, so it adds preemptions only to spinning code.
 //!
-//! Cost: the ready set is a binary heap keyed by priority; a pick is O(log n) and
-//! allocates nothing once the heap has grown.
+//! Cost: the ready set is a binary heap keyed by priority, with lazy removal: the task
+//! picked stays in the heap, marked running, and a yield (ready again at once) costs
+//! no heap operation at all; only a task that blocks is popped, when it next reaches
+//! the top. A pick is O(log n) at worst and allocates nothing once the heap has grown.
 
 use super::{Divergence, Scheduler, TaskRef};
 use crate::choices::{Choices, Stream};
@@ -64,12 +66,23 @@ impl Key {
     }
 }
 
+#[derive(Clone, Copy, Debug, Default)]
+struct Flags {
+    ready: bool,
+    in_heap: bool,
+}
+
 pub(crate) struct Pct {
     depth: u32,
     horizon: u64,
     ordered: bool,
     // Invariant: keys[slot] is the key of the live task in `slot`.
     keys: Vec<Key>,
+    // Invariant: flags[slot].ready exactly when the task in `slot` is in the ready set
+    // (`ready_count` of them); flags[slot].in_heap exactly when the heap holds an entry
+    // `(keys[slot], slot)`. Other entries are stale and are dropped when they surface.
+    flags: Vec<Flags>,
+    ready_count: usize,
     heap: BinaryHeap<(Key, u32)>,
     // Sorted ascending; `next_change` indexes the first not yet reached.
     change_points: Vec<u64>,
@@ -88,6 +101,8 @@ impl Pct {
             horizon: horizon.max(1),
             ordered,
             keys: Vec::new(),
+            flags: Vec::new(),
+            ready_count: 0,
             heap: BinaryHeap::new(),
             change_points: Vec::new(),
             next_change: 0,
@@ -116,11 +131,42 @@ impl Pct {
         self.change_points.sort_unstable();
     }
 
-    fn demote(&mut self, slot: u32) {
+    /// Demotes the task at the top of the heap, re-keying its entry in place.
+    fn demote_top(&mut self, slot: u32) {
         let key = &mut self.keys[slot as usize];
         *key = Key::new(false, self.next_demoted_priority, key.id());
         // Later demotions go lower; after 2^31 of them they share the lowest level.
         self.next_demoted_priority = self.next_demoted_priority.saturating_sub(1);
+        let mut top = self.heap.peek_mut().expect("the demoted task is at the top");
+        debug_assert_eq!(top.1, slot, "only the top task is demoted");
+        top.0 = *key;
+    }
+
+    /// The highest-priority ready task, left in the heap; stale entries and tasks
+    /// that are no longer ready are popped on the way.
+    fn top_ready(&mut self) -> u32 {
+        loop {
+            let &(key, slot) = self.heap.peek().expect("a ready task is in the heap");
+            let index = slot as usize;
+            if self.keys[index] != key {
+                self.heap.pop();
+            } else if !self.flags[index].ready {
+                self.heap.pop();
+                self.flags[index].in_heap = false;
+            } else {
+                return slot;
+            }
+        }
+    }
+
+    #[cold]
+    fn compact(&mut self) {
+        for flags in &mut self.flags {
+            flags.in_heap = flags.ready;
+        }
+        let (keys, flags) = (&self.keys, &self.flags);
+        self.heap
+            .retain(|&(key, slot)| keys[slot as usize] == key && flags[slot as usize].ready);
     }
 
     fn is_change_point(&mut self) -> bool {
@@ -150,20 +196,34 @@ impl Scheduler for Pct {
         let slot = task.slot as usize;
         if self.keys.len() <= slot {
             self.keys.resize(slot + 1, key);
+            self.flags.resize(slot + 1, Flags::default());
         }
         self.keys[slot] = key;
+        self.flags[slot] = Flags::default();
     }
 
     fn ready(&mut self, task: TaskRef) {
-        self.heap.push((self.keys[task.slot as usize], task.slot));
+        let index = task.slot as usize;
+        let flags = &mut self.flags[index];
+        debug_assert!(!flags.ready, "{:?} made ready twice", task.id);
+        flags.ready = true;
+        self.ready_count += 1;
+        if !flags.in_heap {
+            flags.in_heap = true;
+            self.heap.push((self.keys[index], task.slot));
+            if self.heap.len() > 2 * self.keys.len() + 64 {
+                self.compact();
+            }
+        }
     }
 
     fn next(&mut self, _choices: &mut dyn Choices) -> Result<Option<TaskRef>, Divergence> {
-        let Some((_, mut slot)) = self.heap.pop() else {
+        if self.ready_count == 0 {
             return Ok(None);
-        };
+        }
+        let mut slot = self.top_ready();
         self.step += 1;
-        let others_ready = !self.heap.is_empty();
+        let others_ready = self.ready_count > 1;
         if slot == self.last_slot && others_ready {
             self.consecutive_steps += 1;
         } else {
@@ -171,11 +231,13 @@ impl Scheduler for Pct {
         }
         let starving_others = self.consecutive_steps >= STARVATION_STEPS;
         if self.is_change_point() || starving_others {
-            self.demote(slot);
-            self.heap.push((self.keys[slot as usize], slot));
-            slot = self.heap.pop().expect("the heap holds the demoted task").1;
+            self.demote_top(slot);
+            slot = self.top_ready();
             self.consecutive_steps = 0;
         }
+        // The task runs: no longer ready, but its entry stays for a cheap re-ready.
+        self.flags[slot as usize].ready = false;
+        self.ready_count -= 1;
         self.last_slot = slot;
         let id = crate::id::TaskId::new(self.keys[slot as usize].id());
         Ok(Some(TaskRef { slot, id }))
