@@ -15,7 +15,7 @@
 //! A decision with `bound <= 1` has only one possible answer and consumes nothing, so
 //! tapes stay short and seeded streams stay aligned when a choice is trivial.
 
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// The component a decision belongs to. Each component draws from its own stream.
@@ -99,9 +99,8 @@ impl Choices for Seeded {
             return 0;
         }
         let rng = &mut self.streams[stream.index()];
-        // Most decisions pick among a few ready tasks: a 32-bit draw is half the work.
         match u32::try_from(bound) {
-            Ok(bound) => rng.random_range(0..bound) as u64,
+            Ok(bound) => uniform_below(rng, bound) as u64,
             Err(_) => rng.random_range(0..bound),
         }
     }
@@ -109,6 +108,22 @@ impl Choices for Seeded {
     fn is_ordered(&self) -> bool {
         false
     }
+}
+
+/// A uniform value in `0..bound` from 32-bit draws: Lemire's multiply-and-shift with
+/// exact rejection, which needs a division only in the rare rejection case. Most
+/// decisions pick among a few ready tasks, so this is the scheduler's hot path.
+#[inline]
+fn uniform_below(rng: &mut ChaCha8Rng, bound: u32) -> u32 {
+    debug_assert!(bound > 0);
+    let mut product = rng.next_u32() as u64 * bound as u64;
+    if (product as u32) < bound {
+        let threshold = bound.wrapping_neg() % bound;
+        while (product as u32) < threshold {
+            product = rng.next_u32() as u64 * bound as u64;
+        }
+    }
+    (product >> 32) as u32
 }
 
 /// Decisions read from a byte tape, little-endian, as few bytes per decision as the
@@ -239,6 +254,19 @@ impl Choices for Recorded {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uniform_below_covers_the_range_evenly() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut counts = [0u32; 7];
+        for _ in 0..70_000 {
+            counts[uniform_below(&mut rng, 7) as usize] += 1;
+        }
+        for count in counts {
+            assert!((9_000..11_000).contains(&count), "{counts:?}");
+        }
+        assert_eq!(uniform_below(&mut rng, 1), 0);
+    }
 
     #[test]
     fn bytes_for_bound_counts_whole_bytes() {
