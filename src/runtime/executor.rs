@@ -1,18 +1,21 @@
-//! The event loop: task slab, wake list, poll loop.
+//! The event loop: task slab, wakes, poll loop.
 //!
 //! Tasks live in a slab of slots, reused through a free list; a slot's generation
 //! changes each time its task ends, so a stale waker or handle naming `(slot,
-//! generation)` can never reach the slot's next task. A step is: apply the wakes
-//! buffered since the last step (each makes an idle task ready, once), ask the
+//! generation)` can never reach the slot's next task. A step is: ask the
 //! [`Scheduler`] for the next task, take its future out of the slot, release every
 //! borrow, poll it (catching panics), and put it back. User code therefore never runs
 //! while the executor holds its state borrowed: `spawn`, `sleep` and wakers called
-//! from inside a poll borrow it briefly themselves. When no task is ready the clock
-//! jumps to the earliest timer; when there is none either, the run is deadlocked.
+//! from inside a poll borrow it briefly themselves. A wake makes an idle task ready at
+//! once (a task woken twice is queued once); a task that wakes itself (a yield) is
+//! queued when its poll returns, behind every task it woke. When no task is ready the
+//! clock jumps to the earliest timer; when there is none either, the run is
+//! deadlocked.
 //!
-//! In the steady state a step allocates nothing: the wake list, the trace and the
-//! scheduler's structures are vectors that have already grown, and a task's waker is
-//! created once, at spawn.
+//! In the steady state a step allocates nothing: the trace and the scheduler's
+//! structures are vectors that have already grown, a task's waker is created when the
+//! task is spawned (and reused with its slot), and a sweep's next simulation reuses the
+//! previous one's buffers (`recycle.rs`).
 
 use super::timer::{DueTimer, Timers};
 use super::waker::TaskWaker;
