@@ -157,3 +157,37 @@ fn pct_does_not_livelock_a_spin_wait_on_a_lower_priority_task() {
         );
     }
 }
+
+/// The checker's 20 steps must all run inside the worker's two-step update: a uniform
+/// random pick almost never delays the worker that long (about 2^-20 per seed).
+async fn long_preemption() {
+    let state = Rc::new(Cell::new(State::Idle));
+    let worker_state = state.clone();
+    let worker = seedloop::spawn(async move {
+        worker_state.set(State::Busy);
+        seedloop::yield_now().await;
+        worker_state.set(State::Done);
+    });
+    let checker = seedloop::spawn(async move {
+        for _ in 0..20 {
+            seedloop::yield_now().await;
+        }
+        assert_ne!(state.get(), State::Busy, "the worker was preempted mid-update");
+    });
+    worker.await.unwrap();
+    checker.await.unwrap();
+}
+
+#[test]
+fn pct_finds_a_long_preemption_that_random_misses() {
+    let sweep = |policy: Policy| {
+        Check::new()
+            .seeds(0..2000)
+            .policy(policy)
+            .try_run(long_preemption)
+    };
+    assert!(sweep(Policy::Random).is_ok(), "random does not find it in 2000 seeds");
+    let failure = sweep(Policy::Pct { depth: 2 }).expect_err("PCT finds it");
+    let (_, again) = common::run_twice(|| failure.sim(), long_preemption);
+    assert!(again.is_err(), "seed {} replays", failure.seed);
+}
