@@ -121,6 +121,10 @@ impl fmt::Display for FailureKind {
 
 /// A failed run: what failed, where, and how to replay it.
 ///
+/// A `Failure` is one pointer wide (its [`FailureReport`] is boxed), so that
+/// `Result<T, Failure>` stays small in user code; the report's fields read through it
+/// (`failure.seed`, `failure.kind`, `failure.trace`, ...).
+///
 /// ```
 /// use seedloop::{FailureKind, Sim};
 /// let failure = Sim::new(5)
@@ -137,9 +141,15 @@ impl fmt::Display for FailureKind {
 /// assert!(report.contains("task 1 (worker) panicked: boom"));
 /// assert!(report.lines().last().unwrap().starts_with("replay: SEEDLOOP_SEED=5"));
 /// ```
+#[derive(Clone)]
+pub struct Failure {
+    report: Box<FailureReport>,
+}
+
+/// Everything a [`Failure`] knows; read its fields through the `Failure`.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Failure {
+pub struct FailureReport {
     /// The seed of the failing run.
     pub seed: u64,
     /// The policy of the failing run.
@@ -163,6 +173,39 @@ pub struct Failure {
 }
 
 impl Failure {
+    pub(crate) fn new(report: FailureReport) -> Failure {
+        Failure {
+            report: Box::new(report),
+        }
+    }
+
+    /// The report, by value.
+    pub fn into_report(self) -> FailureReport {
+        *self.report
+    }
+}
+
+impl std::ops::Deref for Failure {
+    type Target = FailureReport;
+
+    fn deref(&self) -> &FailureReport {
+        &self.report
+    }
+}
+
+impl std::ops::DerefMut for Failure {
+    fn deref_mut(&mut self) -> &mut FailureReport {
+        &mut self.report
+    }
+}
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.report, f)
+    }
+}
+
+impl FailureReport {
     /// The command that replays this failure.
     pub fn replay_command(&self) -> String {
         if let Policy::Replay(_) = self.policy {
@@ -212,6 +255,13 @@ impl Failure {
 }
 
 impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.report, f)
+    }
+}
+
+impl fmt::Display for FailureReport {
+    /// The report: what failed, where, the last trace events, and the replay line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "seedloop: {}", self.kind)?;
         writeln!(

@@ -60,9 +60,6 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-// `Failure` is large (it carries the whole trace and schedule) but it is returned once
-// per run, on the cold path; boxing it would only complicate field access for users.
-#![allow(clippy::result_large_err)]
 
 pub mod choices;
 mod failure;
@@ -76,7 +73,7 @@ pub mod task;
 pub mod time;
 pub mod trace;
 
-pub use failure::{BlockedTask, Failure, FailureKind, REPORT_EVENTS};
+pub use failure::{BlockedTask, Failure, FailureKind, FailureReport, REPORT_EVENTS};
 pub use harness::check::{check, Check};
 pub use harness::Summary;
 pub use runtime::{Sim, Stats, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME};

@@ -49,9 +49,9 @@ fn a_task_panic_fails_the_run_with_its_name_and_message() {
 #[test]
 fn a_panic_in_the_main_future_fails_the_run() {
     let failure = Sim::new(0).run(async { panic!("main broke") }).unwrap_err();
-    match failure.kind {
+    match &failure.kind {
         FailureKind::Panic { task, message, .. } => {
-            assert_eq!(task, seedloop::task::TaskId::MAIN);
+            assert_eq!(*task, seedloop::task::TaskId::MAIN);
             assert_eq!(message, "main broke");
         }
         other => panic!("unexpected {other:?}"),
@@ -187,6 +187,9 @@ fn the_replay_line_defaults_to_the_test_threads_name() {
 fn failure_is_send_sync_and_an_error() {
     fn assert_error<E: std::error::Error + Send + Sync + 'static>() {}
     assert_error::<seedloop::Failure>();
+    // One pointer: `Result<T, Failure>` stays small in user code (clippy's
+    // result_large_err never fires on it).
+    assert_eq!(std::mem::size_of::<seedloop::Failure>(), std::mem::size_of::<usize>());
     let failure = Sim::new(1).run(async { panic!("bug") }).unwrap_err();
     let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(failure);
     assert!(boxed.to_string().contains("panicked: bug"));

@@ -104,11 +104,11 @@ fn a_replay_that_diverges_is_reported_as_nondeterminism() {
             seedloop::spawn(async {}).await.unwrap();
         }
     });
-    match result {
-        Err(Failure {
-            kind: FailureKind::Nondeterminism { detail },
-            ..
-        }) => assert!(detail.contains("replay diverged at step"), "{detail}"),
+    let failure = result.expect_err("the replay diverges");
+    match &failure.kind {
+        FailureKind::Nondeterminism { detail } => {
+            assert!(detail.contains("replay diverged at step"), "{detail}")
+        }
         other => panic!("expected a divergence, got {other:?}"),
     }
 }

@@ -246,7 +246,9 @@ impl Check {
         let mut failure = sim.failure(FailureKind::Nondeterminism {
             detail: String::new(),
         });
-        failure.test_name = self.name.clone().or(failure.test_name);
+        if self.name.is_some() {
+            failure.test_name = self.name.clone();
+        }
         failure
     }
 }

@@ -13,7 +13,7 @@ pub(crate) mod timer;
 mod waker;
 
 use crate::choices::{Choices, Exhausted, ProductionOrder, Recorded, Seeded, Tape};
-use crate::failure::{Failure, FailureKind};
+use crate::failure::{Failure, FailureKind, FailureReport};
 use crate::scheduler::{self, Policy, Schedule, DEFAULT_PCT_HORIZON};
 use crate::time::Instant;
 use crate::trace::{Trace, DEFAULT_TRACE_LIMIT, TAIL_LIMIT};
@@ -294,7 +294,7 @@ impl Sim {
                 .filter(|name| *name != "main")
                 .map(str::to_string)
         });
-        Failure {
+        Failure::new(FailureReport {
             seed: self.seed,
             policy: self.policy.clone(),
             kind,
@@ -305,7 +305,7 @@ impl Sim {
             pct_horizon: self.pct_horizon,
             test_name,
             from_tape: self.tape.is_some(),
-        }
+        })
     }
 }
 

@@ -137,7 +137,10 @@ impl Pct {
         *key = Key::new(false, self.next_demoted_priority, key.id());
         // Later demotions go lower; after 2^31 of them they share the lowest level.
         self.next_demoted_priority = self.next_demoted_priority.saturating_sub(1);
-        let mut top = self.heap.peek_mut().expect("the demoted task is at the top");
+        let mut top = self
+            .heap
+            .peek_mut()
+            .expect("the demoted task is at the top");
         debug_assert_eq!(top.1, slot, "only the top task is demoted");
         top.0 = *key;
     }
