@@ -189,7 +189,10 @@ fn failure_is_send_sync_and_an_error() {
     assert_error::<seedloop::Failure>();
     // One pointer: `Result<T, Failure>` stays small in user code (clippy's
     // result_large_err never fires on it).
-    assert_eq!(std::mem::size_of::<seedloop::Failure>(), std::mem::size_of::<usize>());
+    assert_eq!(
+        std::mem::size_of::<seedloop::Failure>(),
+        std::mem::size_of::<usize>()
+    );
     let failure = Sim::new(1).run(async { panic!("bug") }).unwrap_err();
     let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(failure);
     assert!(boxed.to_string().contains("panicked: bug"));

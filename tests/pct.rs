@@ -172,7 +172,11 @@ async fn long_preemption() {
         for _ in 0..20 {
             seedloop::yield_now().await;
         }
-        assert_ne!(state.get(), State::Busy, "the worker was preempted mid-update");
+        assert_ne!(
+            state.get(),
+            State::Busy,
+            "the worker was preempted mid-update"
+        );
     });
     worker.await.unwrap();
     checker.await.unwrap();
@@ -186,7 +190,10 @@ fn pct_finds_a_long_preemption_that_random_misses() {
             .policy(policy)
             .try_run(long_preemption)
     };
-    assert!(sweep(Policy::Random).is_ok(), "random does not find it in 2000 seeds");
+    assert!(
+        sweep(Policy::Random).is_ok(),
+        "random does not find it in 2000 seeds"
+    );
     let failure = sweep(Policy::Pct { depth: 2 }).expect_err("PCT finds it");
     let (_, again) = common::run_twice(|| failure.sim(), long_preemption);
     assert!(again.is_err(), "seed {} replays", failure.seed);
