@@ -22,6 +22,9 @@ use super::waker::TaskWaker;
 use super::Stats;
 use crate::choices::{Choices, Stream};
 use crate::failure::{BlockedTask, FailureKind};
+
+/// Why a run stopped early. Boxed, so that the hot path's `Result`s stay small.
+pub(crate) type Stop = Box<FailureKind>;
 use crate::id::TaskId;
 use crate::recycle;
 use crate::scheduler::{spare_picks, Scheduler, TaskRef};
@@ -321,20 +324,22 @@ impl Core {
         }
     }
 
-    fn pick(&mut self) -> Result<Option<Pick>, FailureKind> {
+    fn pick(&mut self) -> Result<Option<Pick>, Stop> {
         let next = self
             .scheduler
             .next(&mut *self.choices)
-            .map_err(|divergence| FailureKind::Nondeterminism {
-                detail: divergence.0,
+            .map_err(|divergence| {
+                Box::new(FailureKind::Nondeterminism {
+                    detail: divergence.0,
+                })
             })?;
         let Some(task) = next else {
             return Ok(None);
         };
         if self.step >= self.config.max_steps {
-            return Err(FailureKind::StepLimit {
+            return Err(Box::new(FailureKind::StepLimit {
                 max_steps: self.config.max_steps,
-            });
+            }));
         }
         self.step += 1;
         self.stats.steps += 1;
@@ -502,7 +507,7 @@ impl Shared {
 
     /// Runs the main future to completion (or failure), then drops every task that is
     /// left, inside the simulation.
-    pub(crate) fn run(&self, main: MainFuture<'_>) -> Result<(), FailureKind> {
+    pub(crate) fn run(&self, main: MainFuture<'_>) -> Result<(), Stop> {
         let mut main = Some(main);
         {
             let mut core = self.core.borrow_mut();
@@ -518,7 +523,7 @@ impl Shared {
         result
     }
 
-    fn run_loop(&self, main: &mut Option<MainFuture<'_>>) -> Result<(), FailureKind> {
+    fn run_loop(&self, main: &mut Option<MainFuture<'_>>) -> Result<(), Stop> {
         loop {
             self.drain_wakes();
             let pick = self.core.borrow_mut().pick()?;
@@ -534,9 +539,9 @@ impl Shared {
                 None => {
                     if !self.fire_timers()? {
                         let core = self.core.borrow();
-                        return Err(FailureKind::Deadlock {
+                        return Err(Box::new(FailureKind::Deadlock {
                             blocked: core.blocked_tasks(),
-                        });
+                        }));
                     }
                 }
             }
@@ -551,7 +556,7 @@ impl Shared {
         mut future: Option<BoxedTask>,
         waker: Waker,
         main: &mut Option<MainFuture<'_>>,
-    ) -> Result<bool, FailureKind> {
+    ) -> Result<bool, Stop> {
         let is_main = task.id == TaskId::MAIN;
         self.current.set(Some(task));
         self.current_waker.set(identity(&waker));
@@ -612,15 +617,15 @@ impl Shared {
         task: TaskRef,
         future: Option<BoxedTask>,
         message: &str,
-    ) -> Result<(), FailureKind> {
+    ) -> Result<(), Stop> {
         let mut core = self.core.borrow_mut();
         let index = core.trace.add_message(message);
         core.record(EventKind::Panic, Some(task.id), Some(index));
-        let fail = FailureKind::Panic {
+        let fail = Box::new(FailureKind::Panic {
             task: task.id,
             name: core.trace.task_name(task.id).map(str::to_string),
             message: message.to_string(),
-        };
+        });
         if task.id == TaskId::MAIN || !core.config.continue_on_panic {
             // Put the future back so the end-of-run cleanup drops it in order.
             let entry = &mut core.slots[task.slot as usize];
@@ -640,16 +645,16 @@ impl Shared {
         dropped.map_err(|payload| self.drop_panic(task, &*payload))
     }
 
-    fn drop_panic(&self, task: TaskRef, payload: &(dyn std::any::Any + Send)) -> FailureKind {
+    fn drop_panic(&self, task: TaskRef, payload: &(dyn std::any::Any + Send)) -> Stop {
         let message = format!("panic while dropping the task: {}", panic_message(payload));
         let mut core = self.core.borrow_mut();
         let index = core.trace.add_message(&message);
         core.record(EventKind::Panic, Some(task.id), Some(index));
-        FailureKind::Panic {
+        Box::new(FailureKind::Panic {
             task: task.id,
             name: core.trace.task_name(task.id).map(str::to_string),
             message,
-        }
+        })
     }
 
     /// Drops a task's future inside the simulation, as that task, and frees its slot.
@@ -658,7 +663,7 @@ impl Shared {
         task: TaskRef,
         future: Option<BoxedTask>,
         kind: EventKind,
-    ) -> Result<(), FailureKind> {
+    ) -> Result<(), Stop> {
         self.current.set(Some(task));
         let dropped = catch_unwind(AssertUnwindSafe(|| drop(future)));
         self.current.set(None);
@@ -671,7 +676,7 @@ impl Shared {
 
     /// Advances the clock to the earliest timer and fires every timer due then, in an
     /// order drawn from the choices. Returns false when no timer is pending.
-    fn fire_timers(&self) -> Result<bool, FailureKind> {
+    fn fire_timers(&self) -> Result<bool, Stop> {
         let mut core = self.core.borrow_mut();
         let Some(deadline) = core.timers.next_deadline() else {
             return Ok(false);
@@ -680,9 +685,9 @@ impl Shared {
             .start_nanos
             .saturating_add(core.config.max_time.as_nanos().min(u64::MAX as u128) as u64);
         if deadline > limit {
-            return Err(FailureKind::TimeLimit {
+            return Err(Box::new(FailureKind::TimeLimit {
                 max_time: core.config.max_time,
-            });
+            }));
         }
         debug_assert!(deadline >= core.now_nanos, "the clock never goes back");
         if deadline > core.now_nanos {
@@ -710,7 +715,7 @@ impl Shared {
 
     /// Drops the main future and every task still alive, in id order, inside the
     /// simulation. Drops may spawn tasks (cleanup); those are dropped in turn.
-    fn drop_all(&self, main: &mut Option<MainFuture<'_>>, record: bool) -> Result<(), FailureKind> {
+    fn drop_all(&self, main: &mut Option<MainFuture<'_>>, record: bool) -> Result<(), Stop> {
         let mut result = Ok(());
         self.core.borrow_mut().trace_closed = !record;
         let main_task = TaskRef {

@@ -268,7 +268,7 @@ impl Sim {
         self.absorb(&mut shared.core.borrow_mut());
         match result {
             Ok(()) => Ok(output.expect("the main future completed")),
-            Err(kind) => Err(self.failure(kind)),
+            Err(kind) => Err(self.failure(*kind)),
         }
     }
 
