@@ -189,11 +189,15 @@ impl<T> JoinHandle<T> {
     /// ```
     /// use std::time::Duration;
     /// seedloop::Sim::new(0).run(async {
+    ///     let sleeper = seedloop::spawn(seedloop::time::sleep(Duration::from_secs(60)));
+    ///     assert!(sleeper.cancel());
+    ///     assert!(sleeper.await.unwrap_err().is_cancelled());
+    ///
     ///     let done = seedloop::spawn(async {});
-    ///     seedloop::yield_now().await; // let it finish
-    ///     let _ = seedloop::time::sleep(Duration::ZERO).await;
-    ///     while !done.is_finished() { seedloop::yield_now().await; }
-    ///     assert!(!done.cancel());
+    ///     while !done.is_finished() {
+    ///         seedloop::yield_now().await;
+    ///     }
+    ///     assert!(!done.cancel(), "a finished task cannot be cancelled");
     /// }).unwrap();
     /// ```
     pub fn cancel(&self) -> bool {
