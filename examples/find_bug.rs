@@ -221,6 +221,7 @@ fn main() {
     let failure = Check::new()
         .seeds(seeds.clone())
         .name("find_bug")
+        .replay_command("cargo run --release --example find_bug")
         .try_run(|| {
             runs += 1;
             program(Version::Buggy, Journal::default())
@@ -231,9 +232,8 @@ fn main() {
         "    seed {} failed, after {runs} runs of the program (the first seed runs twice)",
         failure.seed
     );
-    // The full report: what failed, where, the last trace events, and the replay line.
-    // (In an example, `cargo test find_bug` in the replay line means re-running this
-    // program with the same SEEDLOOP_* variables: the sweep honours them.)
+    // The full report: what failed, where, the last trace events, and the replay line,
+    // which re-runs this program with the SEEDLOOP_* variables that the sweep honours.
     println!("\n{failure}\n");
 
     println!("== 3. Replaying the failing seed ==");

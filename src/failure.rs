@@ -168,6 +168,9 @@ pub struct FailureReport {
     pub pct_horizon: u64,
     /// The test to name in the replay line.
     pub test_name: Option<String>,
+    /// The command the replay line runs after its `SEEDLOOP_*` assignments, when it is
+    /// not `cargo test <test name>` (an example, a binary).
+    pub command: Option<String>,
     /// Whether the decisions came from a byte tape rather than the seed.
     pub from_tape: bool,
 }
@@ -227,10 +230,10 @@ impl FailureReport {
         if self.pct_horizon != DEFAULT_PCT_HORIZON {
             command.push_str(&format!(" {}={}", env::PCT_HORIZON, self.pct_horizon));
         }
-        command.push_str(" cargo test");
-        if let Some(name) = &self.test_name {
-            command.push(' ');
-            command.push_str(name);
+        match (&self.command, &self.test_name) {
+            (Some(custom), _) => command.push_str(&format!(" {custom}")),
+            (None, Some(name)) => command.push_str(&format!(" cargo test {name}")),
+            (None, None) => command.push_str(" cargo test"),
         }
         command
     }

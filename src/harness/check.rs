@@ -56,6 +56,7 @@ pub struct Check {
     max_time: Duration,
     pct_horizon: u64,
     name: Option<String>,
+    command: Option<String>,
     check_determinism: bool,
     env: Option<EnvConfig>,
 }
@@ -94,6 +95,7 @@ impl Check {
             max_time: DEFAULT_MAX_TIME,
             pct_horizon: DEFAULT_PCT_HORIZON,
             name: None,
+            command: None,
             check_determinism: false,
             env: None,
         }
@@ -134,6 +136,12 @@ impl Check {
     /// libtest sets to the test's path).
     pub fn name(mut self, name: impl Into<String>) -> Check {
         self.name = Some(name.into());
+        self
+    }
+
+    /// See [`Sim::replay_command`].
+    pub fn replay_command(mut self, command: impl Into<String>) -> Check {
+        self.command = Some(command.into());
         self
     }
 
@@ -239,6 +247,9 @@ impl Check {
         if let Some(name) = &self.name {
             sim = sim.name(name.clone());
         }
+        if let Some(command) = &self.command {
+            sim = sim.replay_command(command.clone());
+        }
         sim
     }
 
@@ -249,6 +260,7 @@ impl Check {
         if self.name.is_some() {
             failure.test_name = self.name.clone();
         }
+        failure.command = self.command.clone();
         failure
     }
 }

@@ -82,6 +82,7 @@ pub struct Sim {
     continue_on_panic: bool,
     record_schedule: bool,
     test_name: Option<String>,
+    command: Option<String>,
     tape: Option<Vec<u8>>,
     // The world kept across runs.
     choices: Option<Box<dyn Choices + Send>>,
@@ -105,6 +106,7 @@ impl Sim {
             continue_on_panic: false,
             record_schedule: true,
             test_name: None,
+            command: None,
             tape: None,
             choices: None,
             now_nanos: 0,
@@ -184,6 +186,21 @@ impl Sim {
     /// thread's name, which libtest sets to the test's name).
     pub fn name(mut self, name: impl Into<String>) -> Sim {
         self.test_name = Some(name.into());
+        self
+    }
+
+    /// The command a failure's replay line runs after its `SEEDLOOP_*` assignments,
+    /// for programs that are not tests (default: `cargo test <test name>`).
+    ///
+    /// ```
+    /// let failure = seedloop::Sim::new(3)
+    ///     .replay_command("cargo run --example demo")
+    ///     .run(async { panic!("bug") })
+    ///     .unwrap_err();
+    /// assert!(failure.replay_command().ends_with("SEEDLOOP_POLICY=random cargo run --example demo"));
+    /// ```
+    pub fn replay_command(mut self, command: impl Into<String>) -> Sim {
+        self.command = Some(command.into());
         self
     }
 
@@ -304,6 +321,7 @@ impl Sim {
             time: Duration::from_nanos(self.now_nanos),
             pct_horizon: self.pct_horizon,
             test_name,
+            command: self.command.clone(),
             from_tape: self.tape.is_some(),
         })
     }
