@@ -45,6 +45,7 @@
 //! `thread 'main' panicked at ...` line to stderr for each failing run (three of them
 //! here: the sweep's and the two replays'). That is expected.
 
+use seedloop::harness::env::EnvConfig;
 use seedloop::task::Builder;
 use seedloop::time::{sleep, Instant};
 use seedloop::{Check, Policy, Sim};
@@ -208,6 +209,8 @@ fn main() {
         .seeds(0..1000)
         .policy(Policy::Fifo)
         .name("find_bug_fifo")
+        // The replay line's SEEDLOOP_* variables are for the bug hunt in step 2 only.
+        .env(EnvConfig::default())
         .try_run(|| program(Version::Buggy, Journal::default()))
         .expect("the production order hides the bug under every seed");
     println!(
@@ -229,7 +232,7 @@ fn main() {
         .expect_err("some seed runs the groceries check before the rent debit");
     // The sweep runs its first seed twice, to check that the program is deterministic.
     println!(
-        "    seed {} failed, after {runs} runs of the program (the first seed runs twice)",
+        "    seed {} failed, after {runs} run(s) of the program (a passing first seed runs twice, to check determinism)",
         failure.seed
     );
     // The full report: what failed, where, the last trace events, and the replay line,
@@ -279,6 +282,7 @@ fn main() {
     let summary = Check::new()
         .seeds(seeds.clone())
         .name("find_bug_fixed")
+        .env(EnvConfig::default())
         .try_run(|| program(Version::Fixed, Journal::default()))
         .unwrap_or_else(|failure| panic!("the fix is incomplete:\n{failure}"));
     println!(
