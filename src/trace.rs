@@ -149,11 +149,13 @@ fn mix_bytes(mut hash: u64, bytes: &[u8]) -> u64 {
 
 thread_local! {
     static SPARE_EVENTS: std::cell::Cell<Vec<Event>> = const { std::cell::Cell::new(Vec::new()) };
+    static SPARE_NAMES: std::cell::Cell<Vec<Option<Box<str>>>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 impl Drop for Trace {
     fn drop(&mut self) {
         crate::recycle::keep(&SPARE_EVENTS, std::mem::take(&mut self.events));
+        crate::recycle::keep(&SPARE_NAMES, std::mem::take(&mut self.names));
     }
 }
 
@@ -165,7 +167,7 @@ impl Trace {
             events: crate::recycle::take(&SPARE_EVENTS),
             limit,
             dropped: 0,
-            names: Vec::new(),
+            names: crate::recycle::take(&SPARE_NAMES),
             messages: Vec::new(),
             hash: 0xcbf2_9ce4_8422_2325,
         }

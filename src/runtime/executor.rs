@@ -34,7 +34,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::thread::ThreadId;
@@ -133,9 +133,32 @@ thread_local! {
 
 impl Drop for Core {
     fn drop(&mut self) {
-        recycle::keep(&SPARE_SLOTS, std::mem::take(&mut self.slots));
+        // Slots are kept whole (with their waker state, see `insert`), emptied of
+        // everything that belonged to this run.
+        let mut slots = std::mem::take(&mut self.slots);
+        for slot in &mut slots {
+            slot.future = None;
+            slot.waker = None;
+            slot.state = State::Free;
+            slot.cancel_requested = false;
+        }
+        if slots.len() <= MAX_SPARE_SLOTS {
+            let _ = SPARE_SLOTS.try_with(|spare| spare.set(slots));
+        }
         recycle::keep(&SPARE_FREE, std::mem::take(&mut self.free));
     }
+}
+
+/// The most task slots kept for the next run on a thread.
+const MAX_SPARE_SLOTS: usize = 1 << 16;
+
+/// The previous run's slots, all free; the free list pops slot 0 first (the main
+/// future's slot).
+fn spare_slots() -> (Vec<Slot>, Vec<u32>) {
+    let slots = SPARE_SLOTS.try_with(Cell::take).unwrap_or_default();
+    let mut free = recycle::take(&SPARE_FREE);
+    free.extend((0..slots.len() as u32).rev());
+    (slots, free)
 }
 
 impl Drop for Shared {
@@ -148,7 +171,8 @@ impl Drop for Shared {
 /// called from inside it.
 pub(crate) struct Shared {
     pub run_id: u64,
-    pub running: Arc<AtomicBool>,
+    // This thread's "run going on" marker, cloned into wakers.
+    pub thread_run: Arc<AtomicU64>,
     pub owner: ThreadId,
     // Wakes that arrived while the executor's state was borrowed (slot, generation,
     // index of the waking task or u32::MAX); applied before the next pick. Rare: user
@@ -195,10 +219,11 @@ impl Core {
         now_nanos: u64,
         trace: Trace,
     ) -> Core {
+        let (slots, free) = spare_slots();
         Core {
             config,
-            slots: recycle::take(&SPARE_SLOTS),
-            free: recycle::take(&SPARE_FREE),
+            slots,
+            free,
             live_tasks: 0,
             scheduler,
             choices,
@@ -267,7 +292,7 @@ impl Core {
             entry.id
         );
         if Arc::strong_count(&entry.waker_state) == 1 {
-            entry.waker_state.set_generation(entry.generation);
+            entry.waker_state.reset(shared, entry.generation);
         } else {
             // A waker of the slot's previous task is still held somewhere: it must keep
             // naming the old generation, so the new task gets fresh state.
@@ -410,7 +435,7 @@ impl Shared {
     pub(crate) fn new(run_id: u64, core: Core) -> Rc<Shared> {
         Rc::new(Shared {
             run_id,
-            running: Arc::new(AtomicBool::new(true)),
+            thread_run: super::waker::set_thread_run(run_id),
             owner: std::thread::current().id(),
             wakes: RefCell::new(recycle::take(&SPARE_WAKES)),
             core: RefCell::new(core),
@@ -520,7 +545,7 @@ impl Shared {
         let result = self.run_loop(&mut main);
         let cleanup = self.drop_all(&mut main, result.is_ok());
         let result = result.and(cleanup);
-        self.running.store(false, Ordering::Release);
+        self.thread_run.store(0, Ordering::Release);
         let mut core = self.core.borrow_mut();
         core.stats.elapsed = core.elapsed();
         result

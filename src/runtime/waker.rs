@@ -16,34 +16,55 @@
 
 use super::context;
 use super::executor::Shared;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Wake;
 use std::thread::ThreadId;
 
+thread_local! {
+    // The id of the run going on on this thread (0 when none). Wakers hold a clone, so
+    // that a wake from another thread can tell a live run (misuse: panic) from an
+    // ended one (a no-op).
+    static THREAD_RUN: Arc<AtomicU64> = Arc::new(AtomicU64::new(0));
+}
+
+/// Marks `run_id` as the run going on on this thread (0: none); returns the marker.
+pub(crate) fn set_thread_run(run_id: u64) -> Arc<AtomicU64> {
+    THREAD_RUN.with(|run| {
+        run.store(run_id, Ordering::Release);
+        Arc::clone(run)
+    })
+}
+
 pub(crate) struct TaskWaker {
-    run_id: u64,
-    // False once the run has ended: a late wake from any thread is then a no-op.
-    running: Arc<AtomicBool>,
-    slot: u32,
-    // Only written while no `Waker` built on this state exists outside the slot (the
-    // executor checks the strong count), so no reader can see it change.
+    // `run_id` and `generation` are only written while no `Waker` built on this state
+    // exists outside its slot (the executor checks the strong count), so no reader can
+    // see them change. A slot keeps its waker state across runs on a thread.
+    run_id: AtomicU64,
     generation: AtomicU32,
+    slot: u32,
     owner: ThreadId,
+    owner_run: Arc<AtomicU64>,
 }
 
 impl TaskWaker {
     pub(crate) fn new(shared: &Shared, slot: u32, generation: u32) -> TaskWaker {
         TaskWaker {
-            run_id: shared.run_id,
-            running: Arc::clone(&shared.running),
-            slot,
+            run_id: AtomicU64::new(shared.run_id),
             generation: AtomicU32::new(generation),
+            slot,
             owner: shared.owner,
+            owner_run: Arc::clone(&shared.thread_run),
         }
     }
 
-    pub(crate) fn set_generation(&self, generation: u32) {
+    /// Points reused waker state at a new task of `shared`'s run.
+    pub(crate) fn reset(&self, shared: &Shared, generation: u32) {
+        debug_assert_eq!(
+            self.owner, shared.owner,
+            "waker state moved between threads"
+        );
+        self.run_id.store(shared.run_id, Ordering::Relaxed);
         self.generation.store(generation, Ordering::Relaxed);
     }
 }
@@ -54,8 +75,9 @@ impl Wake for TaskWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        let run_id = self.run_id.load(Ordering::Relaxed);
         let delivered = context::try_with_current(|shared| {
-            if shared.run_id == self.run_id {
+            if shared.run_id == run_id {
                 shared.wake(self.slot, self.generation.load(Ordering::Relaxed));
                 true
             } else {
@@ -63,7 +85,7 @@ impl Wake for TaskWaker {
             }
         });
         if delivered != Some(true)
-            && self.running.load(Ordering::Acquire)
+            && self.owner_run.load(Ordering::Acquire) == run_id
             && std::thread::current().id() != self.owner
         {
             panic!(
