@@ -222,3 +222,48 @@ fn cancellation_is_a_scheduled_step_under_every_policy() {
         }
     }
 }
+
+/// Wakes its own task when dropped.
+struct WakeOwnTaskOnDrop(Option<std::task::Waker>);
+
+impl Drop for WakeOwnTaskOnDrop {
+    fn drop(&mut self) {
+        if let Some(waker) = self.0.take() {
+            waker.wake();
+        }
+    }
+}
+
+#[test]
+fn a_cancelled_task_waking_itself_in_drop_disturbs_no_other_task() {
+    let program = || async {
+        let victim = seedloop::spawn(async {
+            let waker = std::future::poll_fn(|cx| std::task::Poll::Ready(cx.waker().clone())).await;
+            let _guard = WakeOwnTaskOnDrop(Some(waker));
+            std::future::pending::<()>().await;
+        });
+        let bystander = seedloop::spawn(async {
+            sleep(Duration::from_secs(1)).await;
+        });
+        seedloop::yield_now().await;
+        victim.cancel();
+        let _ = victim.await;
+        bystander.await.unwrap();
+    };
+    for seed in 0..20 {
+        let (sim, result) = common::run_twice(|| Sim::new(seed), program);
+        result.unwrap();
+        // The bystander is polled exactly twice: once to start its sleep, once when
+        // the timer fires; a stray self-wake would add a poll.
+        let bystander_polls = sim
+            .trace()
+            .events()
+            .iter()
+            .filter(|event| {
+                event.kind() == seedloop::trace::EventKind::Poll
+                    && event.task() == Some(seedloop::task::TaskId::new(2))
+            })
+            .count();
+        assert_eq!(bystander_polls, 2, "seed {seed}");
+    }
+}

@@ -589,6 +589,8 @@ impl Shared {
         self.current.set(Some(task));
         self.current_waker.set(identity(&waker));
         self.current_generation.set(generation);
+        // A wake recorded while a task was being dropped means nothing for this poll.
+        self.self_woken.set(false);
         let mut cx = Context::from_waker(&waker);
         let result = catch_unwind(AssertUnwindSafe(|| match (&mut future, is_main) {
             (Some(future), _) => future.as_mut().poll_task(&mut cx),
