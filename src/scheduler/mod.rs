@@ -78,7 +78,7 @@ pub enum Policy {
         /// The bug depth targeted: the number of ordering constraints, at least 1.
         depth: u32,
     },
-    /// Runs tasks in exactly the order a recorded run did ([`crate::Failure::schedule`]).
+    /// Runs tasks in exactly the order a recorded run did ([`crate::FailureReport::schedule`]).
     Replay(Schedule),
 }
 
