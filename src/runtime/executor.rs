@@ -370,7 +370,6 @@ impl Core {
             }));
         }
         self.step += 1;
-        self.stats.steps += 1;
         if self.config.record_schedule {
             self.picks.push(task.id);
         }
@@ -548,6 +547,7 @@ impl Shared {
         self.thread_run.store(0, Ordering::Release);
         let mut core = self.core.borrow_mut();
         core.stats.elapsed = core.elapsed();
+        core.stats.steps = core.step;
         result
     }
 
