@@ -3,39 +3,19 @@
 
 mod common;
 
+use common::bug_programs::{lost_update, worker_preempted_mid_update};
 use seedloop::{Check, FailureKind, Policy, Sim};
 use std::cell::Cell;
 use std::rc::Rc;
 
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum State {
-    Idle,
-    Busy,
-    Done,
+/// The depth-2 ordering bug with a checker of two steps.
+async fn intermediate_state_is_visible() {
+    worker_preempted_mid_update(2).await
 }
 
-/// A depth-2 ordering bug: the checker must run after the worker's first step and
-/// before its second. The checker yields twice first, so in the FIFO order it always
-/// runs after the worker has finished.
-async fn intermediate_state_is_visible() {
-    let state = Rc::new(Cell::new(State::Idle));
-    let worker_state = state.clone();
-    let worker = seedloop::spawn(async move {
-        worker_state.set(State::Busy);
-        seedloop::yield_now().await;
-        worker_state.set(State::Done);
-    });
-    let checker = seedloop::spawn(async move {
-        seedloop::yield_now().await;
-        seedloop::yield_now().await;
-        assert_ne!(
-            state.get(),
-            State::Busy,
-            "observed the worker's intermediate state"
-        );
-    });
-    worker.await.unwrap();
-    checker.await.unwrap();
+/// The same bug with a checker of 20 steps: a long preemption.
+async fn long_preemption() {
+    worker_preempted_mid_update(20).await
 }
 
 fn first_failing_seed(policy: Policy, seeds: u64) -> Option<u64> {
@@ -87,27 +67,6 @@ fn a_shorter_horizon_finds_the_bug_sooner() {
     assert!(find(8) < find(400));
 }
 
-/// A lost update in a program whose tasks only yield (no blocking).
-async fn lost_update() {
-    let counter = Rc::new(Cell::new(0));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let counter = counter.clone();
-            seedloop::spawn(async move {
-                for _ in 0..3 {
-                    let read = counter.get();
-                    seedloop::yield_now().await;
-                    counter.set(read + 1);
-                }
-            })
-        })
-        .collect();
-    for handle in handles {
-        handle.await.unwrap();
-    }
-    assert_eq!(counter.get(), 6, "lost update");
-}
-
 #[test]
 fn pct_finds_what_random_finds_in_a_yield_only_program() {
     for policy in [
@@ -156,30 +115,6 @@ fn pct_does_not_livelock_a_spin_wait_on_a_lower_priority_task() {
             "seed {seed}: the starvation guard bounds a spin"
         );
     }
-}
-
-/// The checker's 20 steps must all run inside the worker's two-step update: a uniform
-/// random pick almost never delays the worker that long (about 2^-20 per seed).
-async fn long_preemption() {
-    let state = Rc::new(Cell::new(State::Idle));
-    let worker_state = state.clone();
-    let worker = seedloop::spawn(async move {
-        worker_state.set(State::Busy);
-        seedloop::yield_now().await;
-        worker_state.set(State::Done);
-    });
-    let checker = seedloop::spawn(async move {
-        for _ in 0..20 {
-            seedloop::yield_now().await;
-        }
-        assert_ne!(
-            state.get(),
-            State::Busy,
-            "the worker was preempted mid-update"
-        );
-    });
-    worker.await.unwrap();
-    checker.await.unwrap();
 }
 
 #[test]

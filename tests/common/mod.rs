@@ -1,6 +1,8 @@
 //! Helpers shared by the behaviour tests.
 #![allow(dead_code)]
 
+pub mod bug_programs;
+
 use seedloop::{Failure, Sim};
 use std::future::Future;
 
