@@ -173,6 +173,28 @@ pub struct FailureReport {
     pub command: Option<String>,
     /// Whether the decisions came from a byte tape rather than the seed.
     pub from_tape: bool,
+    /// Where the cancellation explorer cancelled its target task in this run.
+    pub cancel_point: Option<CancelPoint>,
+}
+
+/// A task cancelled at one of its await points by the cancellation explorer
+/// ([`crate::CancelExplorer`], [`crate::Sim::cancel_at`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CancelPoint {
+    /// The target task's name.
+    pub task: String,
+    /// The suspension at which it was cancelled, counting from 1.
+    pub await_point: u64,
+}
+
+impl fmt::Display for CancelPoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "task `{}` cancelled at its await point {}",
+            self.task, self.await_point
+        )
+    }
 }
 
 impl Failure {
@@ -230,6 +252,9 @@ impl FailureReport {
         if self.pct_horizon != DEFAULT_PCT_HORIZON {
             command.push_str(&format!(" {}={}", env::PCT_HORIZON, self.pct_horizon));
         }
+        if let Some(point) = &self.cancel_point {
+            command.push_str(&format!(" {}={}", env::CANCEL_AT, point.await_point));
+        }
         match (&self.command, &self.test_name) {
             (Some(custom), _) => command.push_str(&format!(" {custom}")),
             (None, Some(name)) => command.push_str(&format!(" cargo test {name}")),
@@ -241,9 +266,13 @@ impl FailureReport {
     /// A `Sim` configured like the failing run (seed, policy, PCT horizon): running the
     /// same program on it fails the same way.
     pub fn sim(&self) -> crate::Sim {
-        crate::Sim::new(self.seed)
+        let sim = crate::Sim::new(self.seed)
             .policy(self.policy.clone())
-            .pct_horizon(self.pct_horizon)
+            .pct_horizon(self.pct_horizon);
+        match &self.cancel_point {
+            Some(point) => sim.cancel_at(point.task.clone(), point.await_point),
+            None => sim,
+        }
     }
 
     /// Whether this is a panic.
@@ -272,6 +301,9 @@ impl fmt::Display for FailureReport {
             "  seed {}, policy {}, step {}, virtual time {:?}",
             self.seed, self.policy, self.step, self.time
         )?;
+        if let Some(point) = &self.cancel_point {
+            writeln!(f, "  with {point}")?;
+        }
         writeln!(
             f,
             "last {REPORT_EVENTS} trace events (failure.trace has all {}):",

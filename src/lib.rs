@@ -73,9 +73,10 @@ pub mod task;
 pub mod time;
 pub mod trace;
 
-pub use failure::{BlockedTask, Failure, FailureKind, FailureReport, REPORT_EVENTS};
+pub use failure::{BlockedTask, CancelPoint, Failure, FailureKind, FailureReport, REPORT_EVENTS};
 pub use harness::check::{check, Check};
-pub use harness::Summary;
+pub use harness::explore::{explore_cancellation, CancelExplorer};
+pub use harness::{ExploreSummary, Summary};
 pub use runtime::{Sim, Stats, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME};
 pub use scheduler::{ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON};
 pub use task::{spawn, yield_now, JoinError, JoinHandle};

@@ -266,7 +266,7 @@ impl Check {
 }
 
 /// Where two traces of the same seed first differ.
-fn describe_difference(first: &Trace, second: &Trace) -> String {
+pub(crate) fn describe_difference(first: &Trace, second: &Trace) -> String {
     let index = first
         .events()
         .iter()

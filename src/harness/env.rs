@@ -7,6 +7,7 @@
 //! | `SEEDLOOP_POLICY` | `random`, `fifo`, `pct:<depth>` | the scheduling policy |
 //! | `SEEDLOOP_PCT_HORIZON` | `u64` steps | the PCT horizon `k` |
 //! | `SEEDLOOP_CHECK_DETERMINISM` | `1`/`0`, `true`/`false` | run every seed twice and compare traces |
+//! | `SEEDLOOP_CANCEL_AT` | `u64` >= 1 | the cancellation explorer tries only this await point |
 //!
 //! The environment overrides what the code configured, so a printed replay line always
 //! reproduces. A bad value is an error naming the variable and the accepted forms; an
@@ -26,7 +27,17 @@ pub const PCT_HORIZON: &str = "SEEDLOOP_PCT_HORIZON";
 /// Runs every seed twice and compares the traces.
 pub const CHECK_DETERMINISM: &str = "SEEDLOOP_CHECK_DETERMINISM";
 
-const KNOWN: [&str; 5] = [SEED, SEEDS, POLICY, PCT_HORIZON, CHECK_DETERMINISM];
+/// The one await point the cancellation explorer tries (replays a failure it found).
+pub const CANCEL_AT: &str = "SEEDLOOP_CANCEL_AT";
+
+const KNOWN: [&str; 6] = [
+    SEED,
+    SEEDS,
+    POLICY,
+    PCT_HORIZON,
+    CHECK_DETERMINISM,
+    CANCEL_AT,
+];
 
 /// The overrides read from the environment.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42,6 +53,8 @@ pub struct EnvConfig {
     pub pct_horizon: Option<u64>,
     /// `SEEDLOOP_CHECK_DETERMINISM`.
     pub check_determinism: Option<bool>,
+    /// `SEEDLOOP_CANCEL_AT`.
+    pub cancel_at: Option<u64>,
     /// `SEEDLOOP_*` names that mean nothing (typos).
     pub unknown: Vec<String>,
 }
@@ -142,6 +155,18 @@ impl EnvConfig {
                         });
                     }
                     config.pct_horizon = Some(steps);
+                }
+                CANCEL_AT => {
+                    let expected = "an await point >= 1 such as 2 (as a failure report prints it)";
+                    let point = parse_u64(CANCEL_AT, value, expected)?;
+                    if point == 0 {
+                        return Err(EnvError {
+                            variable: CANCEL_AT,
+                            value: value.to_string(),
+                            expected,
+                        });
+                    }
+                    config.cancel_at = Some(point);
                 }
                 CHECK_DETERMINISM => {
                     config.check_determinism =

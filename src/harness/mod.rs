@@ -1,7 +1,10 @@
-//! The test harness: seed sweeps ([`check`](crate::check), [`Check`](crate::Check)) and
-//! the `SEEDLOOP_*` environment ([`env`](mod@env)).
+//! The test harness: seed sweeps ([`check`](crate::check), [`Check`](crate::Check)),
+//! the cancellation explorer ([`CancelExplorer`](crate::CancelExplorer)) and the
+//! `SEEDLOOP_*` environment ([`env`](mod@env)).
 
 pub(crate) mod check;
 pub mod env;
+pub(crate) mod explore;
 
 pub use check::{Summary, DEFAULT_SEEDS};
+pub use explore::ExploreSummary;

@@ -56,6 +56,8 @@ pub(crate) type MainFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
 pub(crate) enum Waiting {
     Unknown,
     Join(TaskId),
+    // A task group scope waiting for this many children to end.
+    Group(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +77,10 @@ struct Slot {
     // Invariant: Queued exactly when the scheduler holds this slot.
     state: State,
     cancel_requested: bool,
+    // A task group child: its panic goes to the group instead of failing the run.
+    catch_panics: bool,
+    // The task the cancellation explorer cancels at one of its await points.
+    is_cancel_target: bool,
     future: Option<BoxedTask>,
     // The slot's waker state, reused by the slot's next task when no waker of the
     // previous task survives (so a steady spawn rate allocates no wakers).
@@ -103,6 +109,15 @@ pub(crate) struct RunConfig {
     pub max_tasks: usize,
     pub continue_on_panic: bool,
     pub record_schedule: bool,
+    pub cancel_target: Option<CancelTarget>,
+}
+
+/// The cancellation explorer's target: the first task spawned with this name, counted
+/// at each suspension and, when `at` is set, cancelled at its `at`-th one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CancelTarget {
+    pub name: Box<str>,
+    pub at: Option<u64>,
 }
 
 pub(crate) struct Core {
@@ -123,6 +138,7 @@ pub(crate) struct Core {
     // Set when a failed run is cleaned up: the failure's trace ends at the failure.
     trace_closed: bool,
     pub stats: Stats,
+    target_spawned: bool,
 }
 
 thread_local! {
@@ -237,6 +253,7 @@ impl Core {
             trace,
             trace_closed: false,
             stats: Stats::default(),
+            target_spawned: false,
         }
     }
 
@@ -264,7 +281,16 @@ impl Core {
         shared: &Shared,
         name: Option<Box<str>>,
         future: Option<BoxedTask>,
+        catch_panics: bool,
     ) -> TaskKey {
+        let is_cancel_target = match (&self.config.cancel_target, &name) {
+            (Some(target), Some(name)) if !self.target_spawned && target.name == *name => {
+                self.target_spawned = true;
+                self.stats.target_await_points = Some(0);
+                true
+            }
+            _ => false,
+        };
         let id = self.trace.register_task(name);
         let slot = match self.free.pop() {
             Some(slot) => slot,
@@ -275,6 +301,8 @@ impl Core {
                     id,
                     state: State::Free,
                     cancel_requested: false,
+                    catch_panics: false,
+                    is_cancel_target: false,
                     future: None,
                     waker_state: Arc::new(TaskWaker::new(shared, slot, 0)),
                     waker: None,
@@ -302,6 +330,8 @@ impl Core {
         entry.id = id;
         entry.state = State::Queued;
         entry.cancel_requested = false;
+        entry.catch_panics = catch_panics;
+        entry.is_cancel_target = is_cancel_target;
         entry.future = future;
         entry.waker = Some(waker);
         entry.waiting = Waiting::Unknown;
@@ -350,6 +380,28 @@ impl Core {
             let by = (by != u32::MAX).then_some(by);
             self.record(EventKind::Wake, Some(task.id), by);
         }
+    }
+
+    /// Counts a suspension of the explorer's target; cancels it at the chosen one.
+    fn target_suspended(&mut self, task: TaskRef) {
+        let suspensions = self.stats.target_await_points.get_or_insert(0);
+        *suspensions += 1;
+        let suspensions = *suspensions;
+        let at = self
+            .config
+            .cancel_target
+            .as_ref()
+            .and_then(|target| target.at);
+        if at != Some(suspensions) {
+            return;
+        }
+        let entry = &mut self.slots[task.slot as usize];
+        entry.cancel_requested = true;
+        if entry.state == State::Idle {
+            entry.state = State::Queued;
+            self.scheduler.ready(task);
+        }
+        self.record(EventKind::CancelRequest, Some(task.id), None);
     }
 
     fn pick(&mut self) -> Result<Option<Pick>, Stop> {
@@ -417,6 +469,9 @@ impl Core {
                             .unwrap_or_default();
                         format!("the JoinHandle of {target}{name}")
                     }
+                    Waiting::Group(live) => {
+                        format!("its task group's {live} running child task(s)")
+                    }
                 },
                 last_poll_step: slot.last_poll_step as u64,
             })
@@ -476,7 +531,12 @@ impl Shared {
     }
 
     /// Spawns a task; panics at the task limit.
-    pub(crate) fn spawn(&self, name: Option<Box<str>>, future: BoxedTask) -> TaskKey {
+    pub(crate) fn spawn(
+        &self,
+        name: Option<Box<str>>,
+        future: BoxedTask,
+        catch_panics: bool,
+    ) -> TaskKey {
         let mut core = self.core.borrow_mut();
         if core.live_tasks >= core.config.max_tasks {
             let limit = core.config.max_tasks;
@@ -485,7 +545,7 @@ impl Shared {
         }
         core.live_tasks += 1;
         core.stats.tasks_spawned += 1;
-        let key = core.insert(self, name, Some(future));
+        let key = core.insert(self, name, Some(future), catch_panics);
         let parent = self.current.get().map(|task| task.id);
         core.record(EventKind::Spawn, parent, Some(key.id.index()));
         key
@@ -538,7 +598,7 @@ impl Shared {
         let mut main = Some(main);
         {
             let mut core = self.core.borrow_mut();
-            let key = core.insert(self, Some("main".into()), None);
+            let key = core.insert(self, Some("main".into()), None, false);
             debug_assert_eq!(key.id, TaskId::MAIN);
         }
         let result = self.run_loop(&mut main);
@@ -627,6 +687,9 @@ impl Shared {
                 }
                 entry.state = State::Idle;
                 entry.future = future;
+                if entry.is_cancel_target {
+                    core.target_suspended(task);
+                }
                 if self_woken {
                     core.make_ready(task.slot, generation, task.id.index());
                 }
@@ -656,7 +719,8 @@ impl Shared {
             name: core.trace.task_name(task.id).map(str::to_string),
             message: message.to_string(),
         });
-        if task.id == TaskId::MAIN || !core.config.continue_on_panic {
+        let caught = core.config.continue_on_panic || core.slots[task.slot as usize].catch_panics;
+        if task.id == TaskId::MAIN || !caught {
             // Put the future back so the end-of-run cleanup drops it in order.
             let entry = &mut core.slots[task.slot as usize];
             entry.future = future;

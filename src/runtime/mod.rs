@@ -13,11 +13,11 @@ pub(crate) mod timer;
 mod waker;
 
 use crate::choices::{Choices, Exhausted, ProductionOrder, Recorded, Seeded, Tape};
-use crate::failure::{Failure, FailureKind, FailureReport};
+use crate::failure::{CancelPoint, Failure, FailureKind, FailureReport};
 use crate::scheduler::{self, Policy, Schedule, DEFAULT_PCT_HORIZON};
 use crate::time::Instant;
 use crate::trace::{Trace, DEFAULT_TRACE_LIMIT, TAIL_LIMIT};
-use executor::{Core, MainFuture, RunConfig, Shared};
+use executor::{CancelTarget, Core, MainFuture, RunConfig, Shared};
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,6 +49,10 @@ pub struct Stats {
     pub timers_fired: u64,
     /// Virtual time that passed during the run.
     pub elapsed: Duration,
+    /// How many times the task named by [`Sim::cancel_at`] suspended (returned
+    /// `Pending`) before it ended or was cancelled; `None` when no task of that name
+    /// was spawned (or none was named).
+    pub target_await_points: Option<u64>,
 }
 
 /// A simulation: a seeded, single-threaded event loop with a virtual clock.
@@ -84,6 +88,7 @@ pub struct Sim {
     test_name: Option<String>,
     command: Option<String>,
     tape: Option<Vec<u8>>,
+    cancel_target: Option<CancelTarget>,
     // The world kept across runs.
     choices: Option<Box<dyn Choices + Send>>,
     now_nanos: u64,
@@ -108,6 +113,7 @@ impl Sim {
             test_name: None,
             command: None,
             tape: None,
+            cancel_target: None,
             choices: None,
             now_nanos: 0,
             trace: Trace::default(),
@@ -204,6 +210,35 @@ impl Sim {
         self
     }
 
+    /// Cancels the first task spawned with the name `task` at its `await_point`-th
+    /// suspension (counting from 1): the cancellation explorer's mechanism
+    /// ([`crate::CancelExplorer`]), public so that a failure it found replays with
+    /// [`crate::FailureReport::sim`]. With `await_point` 0 nothing is cancelled, and the
+    /// run only counts the task's suspensions in [`Stats::target_await_points`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut sim = seedloop::Sim::new(0).cancel_at("worker", 2);
+    /// let result = sim.run(async {
+    ///     seedloop::task::Builder::new().name("worker").spawn(async {
+    ///         for _ in 0..3 {
+    ///             seedloop::time::sleep(Duration::from_secs(1)).await;
+    ///         }
+    ///     }).await
+    /// }).unwrap();
+    /// assert!(result.unwrap_err().is_cancelled());
+    /// // Dropped at its second await point: the second sleep, which began at 1 s.
+    /// assert_eq!(sim.now().elapsed_since_epoch(), Duration::from_secs(1));
+    /// assert_eq!(sim.stats().target_await_points, Some(2));
+    /// ```
+    pub fn cancel_at(mut self, task: impl Into<String>, await_point: u64) -> Sim {
+        self.cancel_target = Some(CancelTarget {
+            name: task.into().into_boxed_str(),
+            at: (await_point > 0).then_some(await_point),
+        });
+        self
+    }
+
     /// Draws every decision from a byte tape instead of the seed (property tests,
     /// fuzzing): a tape of zeros is the FIFO production order. See
     /// [`crate::choices::Tape`].
@@ -269,6 +304,7 @@ impl Sim {
             max_tasks: self.max_tasks,
             continue_on_panic: self.continue_on_panic,
             record_schedule: self.record_schedule,
+            cancel_target: self.cancel_target.clone(),
         };
         let trace = Trace::with_limit(self.trace_limit);
         let core = Core::new(config, scheduler, choices, self.now_nanos, trace);
@@ -323,6 +359,12 @@ impl Sim {
             test_name,
             command: self.command.clone(),
             from_tape: self.tape.is_some(),
+            cancel_point: self.cancel_target.as_ref().and_then(|target| {
+                Some(CancelPoint {
+                    task: target.name.to_string(),
+                    await_point: target.at?,
+                })
+            }),
         })
     }
 }

@@ -7,6 +7,13 @@
 //! `JoinError::Cancelled` instead; when it panicked, the executor stores
 //! `JoinError::Panicked` before dropping it. So the awaiter always learns how the task
 //! ended, and only after the task's own `Drop` code has run.
+//!
+//! The wrapper is generic over a [`Completion`]: how the future's output becomes the
+//! handle's result, and who else hears of the end. Plain tasks pass the output
+//! through; task group children turn `Err(e)` into [`JoinError::Failed`], hand `e` to
+//! their group, and tell it when they end. An awaiter is told through a [`Listener`]:
+//! a waker (`.await`), or a slot in a [`CompletionSet`] (`wait`, `as_completed`) that
+//! records the order in which tasks end.
 
 use crate::id::TaskId;
 use crate::runtime::context;
@@ -25,9 +32,12 @@ use std::task::{Context, Poll, Waker};
 pub enum JoinError {
     /// The task was cancelled (its future dropped before it finished).
     Cancelled,
-    /// The task panicked with this message (only seen when the run continues after
-    /// panics: [`crate::Sim::continue_on_panic`]).
+    /// The task panicked with this message (only seen where panics are caught on
+    /// purpose: task group children, and runs with [`crate::Sim::continue_on_panic`]).
     Panicked(String),
+    /// A task group child returned an error; the error value itself went to the group
+    /// (see [`crate::task::TaskGroup`]).
+    Failed,
 }
 
 impl JoinError {
@@ -40,6 +50,11 @@ impl JoinError {
     pub fn is_panic(&self) -> bool {
         matches!(self, JoinError::Panicked(_))
     }
+
+    /// Whether the task was a task group child that returned an error.
+    pub fn is_failed(&self) -> bool {
+        matches!(self, JoinError::Failed)
+    }
 }
 
 impl fmt::Display for JoinError {
@@ -47,62 +62,122 @@ impl fmt::Display for JoinError {
         match self {
             JoinError::Cancelled => write!(f, "task was cancelled"),
             JoinError::Panicked(message) => write!(f, "task panicked: {message}"),
+            JoinError::Failed => write!(f, "task failed (its error went to its task group)"),
         }
     }
 }
 
 impl std::error::Error for JoinError {}
 
+/// Who else hears of a task's end (besides its handle).
+pub(crate) trait Completion<T>: 'static {
+    /// Called once when the task ends, however it ended, before its awaiter is told.
+    fn ended(&mut self, _result: &Result<T, JoinError>) {}
+}
+
+/// How a task's output becomes its handle's result.
+pub(crate) trait Convert<In, T>: Completion<T> {
+    /// Called once, when the task completes.
+    fn output(&mut self, value: In) -> Result<T, JoinError>;
+}
+
+/// A plain task: the output is the result.
+pub(crate) struct Plain;
+
+impl<T> Completion<T> for Plain {}
+
+impl<T> Convert<T, T> for Plain {
+    #[inline]
+    fn output(&mut self, value: T) -> Result<T, JoinError> {
+        Ok(value)
+    }
+}
+
+/// Tasks ending, in the order they ended (for `wait` and `as_completed`).
+#[derive(Default)]
+pub(crate) struct CompletionSet {
+    /// Indexes (as given to [`JoinHandle::listen`]) in the order the tasks ended.
+    pub ended: std::collections::VecDeque<usize>,
+    pub waker: Option<Waker>,
+}
+
+pub(crate) type SharedCompletionSet = Rc<RefCell<CompletionSet>>;
+
+/// Who is told when a task ends.
+enum Listener {
+    None,
+    Waker(Waker),
+    Set(SharedCompletionSet, usize),
+}
+
 struct JoinState<T> {
     // Invariant: `finished` is set exactly once; `result` is Some from then until the
     // handle takes it.
     finished: bool,
     result: Option<Result<T, JoinError>>,
-    waker: Option<Waker>,
+    listener: Listener,
 }
 
 type JoinCell<T> = Rc<RefCell<JoinState<T>>>;
 
-fn finish<T>(cell: &JoinCell<T>, result: Result<T, JoinError>) {
-    let mut state = cell.borrow_mut();
-    if state.finished {
+fn finish<T, C: Completion<T>>(
+    cell: &JoinCell<T>,
+    completion: &mut C,
+    result: Result<T, JoinError>,
+) {
+    if cell.borrow().finished {
         return;
     }
+    completion.ended(&result);
+    let mut state = cell.borrow_mut();
     state.finished = true;
     state.result = Some(result);
-    let waker = state.waker.take();
+    let listener = std::mem::replace(&mut state.listener, Listener::None);
     drop(state);
-    if let Some(waker) = waker {
-        waker.wake();
+    match listener {
+        Listener::None => {}
+        Listener::Waker(waker) => waker.wake(),
+        Listener::Set(set, index) => {
+            let mut set = set.borrow_mut();
+            set.ended.push_back(index);
+            if let Some(waker) = set.waker.take() {
+                drop(set);
+                waker.wake();
+            }
+        }
     }
 }
 
-struct CancelGuard<T> {
+struct CancelGuard<T, C: Completion<T>> {
     cell: JoinCell<T>,
+    completion: C,
 }
 
-impl<T> Drop for CancelGuard<T> {
+impl<T, C: Completion<T>> Drop for CancelGuard<T, C> {
     fn drop(&mut self) {
-        finish(&self.cell, Err(JoinError::Cancelled));
+        finish(&self.cell, &mut self.completion, Err(JoinError::Cancelled));
     }
 }
 
 pin_project! {
-    pub(crate) struct TaskFuture<F: Future> {
+    pub(crate) struct TaskFuture<F, T, C: Completion<T>> {
         // Declared first: dropped before the guard, so a cancelled task's own Drop code
         // runs before its awaiter hears of the cancellation.
         #[pin]
         future: F,
-        guard: CancelGuard<F::Output>,
+        guard: CancelGuard<T, C>,
     }
 }
 
-impl<F: Future> Runnable for TaskFuture<F> {
+impl<F: Future, T, C: Convert<F::Output, T>> Runnable for TaskFuture<F, T, C> {
+    #[inline]
     fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
         match this.future.poll(cx) {
             Poll::Ready(output) => {
-                finish(&this.guard.cell, Ok(output));
+                let guard = this.guard;
+                let result = guard.completion.output(output);
+                finish(&guard.cell, &mut guard.completion, result);
                 Poll::Ready(())
             }
             Poll::Pending => Poll::Pending,
@@ -110,26 +185,32 @@ impl<F: Future> Runnable for TaskFuture<F> {
     }
 
     fn set_panicked(self: Pin<&mut Self>, message: &str) {
+        let guard = self.project().guard;
         finish(
-            &self.project().guard.cell,
+            &guard.cell,
+            &mut guard.completion,
             Err(JoinError::Panicked(message.to_string())),
         );
     }
 }
 
 /// Wraps `future` for the executor; returns the wrapper and the handle's cell.
-pub(crate) fn task_future<F: Future>(future: F) -> (TaskFuture<F>, JoinCellOf<F::Output>)
+pub(crate) fn task_future<F, T, C>(future: F, completion: C) -> (TaskFuture<F, T, C>, JoinCellOf<T>)
 where
-    F::Output: 'static,
+    F: Future,
+    C: Convert<F::Output, T>,
 {
-    let cell: JoinCell<F::Output> = Rc::new(RefCell::new(JoinState {
+    let cell: JoinCell<T> = Rc::new(RefCell::new(JoinState {
         finished: false,
         result: None,
-        waker: None,
+        listener: Listener::None,
     }));
     let task = TaskFuture {
         future,
-        guard: CancelGuard { cell: cell.clone() },
+        guard: CancelGuard {
+            cell: cell.clone(),
+            completion,
+        },
     };
     (task, JoinCellOf(cell))
 }
@@ -204,19 +285,47 @@ impl<T> JoinHandle<T> {
         if self.is_finished() {
             return false;
         }
-        context::try_with_current(|shared| {
-            shared.run_id == self.key.run_id && shared.cancel(self.key)
-        })
-        .unwrap_or(false)
+        cancel_key(self.key)
     }
-}
 
-impl<T> Future for JoinHandle<T> {
-    type Output = Result<T, JoinError>;
+    pub(crate) fn key(&self) -> TaskKey {
+        self.key
+    }
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let mut state = this.cell.borrow_mut();
+    /// Tells `set` (as `index`) when the task ends; returns `true`, registering
+    /// nothing, when it already has.
+    pub(crate) fn listen(&self, set: &SharedCompletionSet, index: usize) -> bool {
+        let mut state = self.cell.borrow_mut();
+        if state.finished {
+            return true;
+        }
+        state.listener = Listener::Set(Rc::clone(set), index);
+        false
+    }
+
+    /// Forgets whoever was to be told of the task's end.
+    pub(crate) fn unlisten(&self) {
+        self.cell.borrow_mut().listener = Listener::None;
+    }
+
+    /// Whether the task ended with an error other than cancellation (asyncio's
+    /// "raised an exception"): a caught panic or a task group child's failure.
+    pub(crate) fn ended_in_error(&self) -> bool {
+        matches!(
+            self.cell.borrow().result,
+            Some(Err(JoinError::Panicked(_) | JoinError::Failed))
+        )
+    }
+
+    /// The result of a finished task.
+    pub(crate) fn take_result(&self) -> Option<Result<T, JoinError>> {
+        self.cell.borrow_mut().result.take()
+    }
+
+    /// Polls for the result without marking the handle as awaited: dropping it
+    /// afterwards still detaches the task ([`super::shield`]).
+    pub(crate) fn poll_detached(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>> {
+        let mut state = self.cell.borrow_mut();
         if state.finished {
             let result = state
                 .result
@@ -224,14 +333,32 @@ impl<T> Future for JoinHandle<T> {
                 .expect("JoinHandle polled after it returned its result");
             return Poll::Ready(result);
         }
-        match &state.waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            _ => state.waker = Some(cx.waker().clone()),
+        match &state.listener {
+            Listener::Waker(waker) if waker.will_wake(cx.waker()) => {}
+            _ => state.listener = Listener::Waker(cx.waker().clone()),
         }
         drop(state);
-        this.awaited = true;
-        context::try_with_current(|shared| shared.set_waiting(Waiting::Join(this.key.id)));
+        context::try_with_current(|shared| shared.set_waiting(Waiting::Join(self.key.id)));
         Poll::Pending
+    }
+}
+
+/// Requests cancellation of the task `key` names; returns whether it was alive.
+pub(crate) fn cancel_key(key: TaskKey) -> bool {
+    context::try_with_current(|shared| shared.run_id == key.run_id && shared.cancel(key))
+        .unwrap_or(false)
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let poll = this.poll_detached(cx);
+        if poll.is_pending() {
+            this.awaited = true;
+        }
+        poll
     }
 }
 

@@ -6,10 +6,16 @@
 //! Cancellation drops a task's future at its current await point, inside the
 //! simulation, so `Drop` code may still use the clock, spawn, and release resources.
 
+mod gather;
+mod group;
 mod join;
+mod wait;
 
 pub use crate::id::TaskId;
+pub use gather::{gather, gather_settled, Gather, GatherSettled};
+pub use group::{GroupError, GroupFailure, TaskGroup};
 pub use join::{JoinError, JoinHandle};
+pub use wait::{as_completed, shield, wait, AsCompleted, ReturnWhen, Shield, Wait};
 
 use crate::runtime::context;
 use crate::trace::EventKind;
@@ -78,11 +84,60 @@ impl Builder {
         F: Future + 'static,
         F::Output: 'static,
     {
-        context::with_current("seedloop::spawn", |shared| {
-            let (task, cell) = join::task_future(future);
-            let key = shared.spawn(self.name.map(String::into_boxed_str), Box::pin(task));
+        self.spawn_with("seedloop::spawn", future, join::Plain, false)
+    }
+
+    /// Spawns `future`, its output turned into the handle's result by `completion`.
+    #[track_caller]
+    pub(crate) fn spawn_with<F, T, C>(
+        self,
+        api: &'static str,
+        future: F,
+        completion: C,
+        catch_panics: bool,
+    ) -> JoinHandle<T>
+    where
+        F: Future + 'static,
+        T: 'static,
+        C: join::Convert<F::Output, T>,
+    {
+        context::with_current(api, |shared| {
+            let (task, cell) = join::task_future(future, completion);
+            let key = shared.spawn(
+                self.name.map(String::into_boxed_str),
+                Box::pin(task),
+                catch_panics,
+            );
             JoinHandle::new(cell, key)
         })
+    }
+
+    /// Spawns a child of `group` with this builder's name; see [`TaskGroup::spawn`].
+    ///
+    /// ```
+    /// use seedloop::task::{Builder, TaskGroup};
+    /// seedloop::Sim::new(0).run(async {
+    ///     let result = TaskGroup::<String>::scope(|tg| async move {
+    ///         let child = Builder::new().name("fetch").spawn_in(&tg, async {
+    ///             Ok(seedloop::task::current().name().unwrap().to_string())
+    ///         });
+    ///         Ok(child.await.unwrap())
+    ///     }).await;
+    ///     assert_eq!(result.unwrap(), "fetch");
+    /// }).unwrap();
+    /// ```
+    #[track_caller]
+    pub fn spawn_in<T, E, F>(self, group: &TaskGroup<E>, future: F) -> JoinHandle<T>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+        E: 'static,
+    {
+        group.spawn_with(self, future)
+    }
+
+    pub(crate) fn task_name(&self) -> Option<&str> {
+        self.name.as_deref()
     }
 }
 
