@@ -6,9 +6,16 @@
 //! ([`super::join::Completion`]) reports to the group: `Err(e)` is recorded (the child's
 //! handle sees [`JoinError::Failed`]), a panic is caught and recorded, and every end
 //! (completion, failure, panic, cancellation) lowers the live count. The first failure
-//! marks the group as failing and requests cancellation of every other child; the scope
-//! future, woken, drops its body at the body's current await point. The scope returns
-//! once the body is gone and the live count is zero, so no child outlives it.
+//! marks the group as failing and wakes the scope; the scope, when it next runs, drops
+//! its body at the body's current await point and requests cancellation of every
+//! child. The scope returns once the body is gone and the live count is zero, so no
+//! child outlives it.
+//!
+//! The abort happens when the scope's task runs, not inside the failing child, as in
+//! asyncio (whose `TaskGroup` aborts from a done-callback scheduled with `call_soon`):
+//! siblings that were already ready may run first, and fail too. That window is a real
+//! interleaving of the production loop, so the scheduler explores it, and it is why a
+//! [`GroupError`] can hold several failures.
 //!
 //! Cancellations are not failures: a child dropped because a sibling failed ends
 //! without adding to [`GroupError`]. If the task running the scope is itself
@@ -114,8 +121,8 @@ enum Cause<E> {
 }
 
 impl<E> GroupState<E> {
-    /// Records a failure; returns the children to cancel (all others, on the first).
-    fn fail(&mut self, source: Source, cause: Cause<E>) -> Vec<TaskKey> {
+    /// Records a failure and wakes the scope, which aborts the group when it runs.
+    fn fail(&mut self, source: Source, cause: Cause<E>) {
         let (task, name, in_body) = match source {
             Source::Child(index) => {
                 let member = self.members[index]
@@ -141,25 +148,16 @@ impl<E> GroupState<E> {
             in_body,
             kind,
         });
+        self.failing = true;
         if let Some(waker) = self.waker.take() {
             waker.wake();
         }
-        if self.failing {
-            return Vec::new();
-        }
-        self.failing = true;
-        self.live_keys(match source {
-            Source::Child(index) => Some(index),
-            Source::Body => None,
-        })
     }
 
-    fn live_keys(&self, except: Option<usize>) -> Vec<TaskKey> {
+    fn live_keys(&self) -> Vec<TaskKey> {
         self.members
             .iter()
-            .enumerate()
-            .filter(|(index, _)| Some(*index) != except)
-            .filter_map(|(_, member)| member.as_ref().map(|member| member.key))
+            .filter_map(|member| member.as_ref().map(|member| member.key))
             .collect()
     }
 }
@@ -179,9 +177,8 @@ struct GroupMember<E> {
 impl<T, E: 'static> Completion<T> for GroupMember<E> {
     fn ended(&mut self, result: &Result<T, JoinError>) {
         let mut state = self.state.borrow_mut();
-        let mut cancel = Vec::new();
         if let Err(JoinError::Panicked(message)) = result {
-            cancel = state.fail(Source::Child(self.index), Cause::Panic(message.clone()));
+            state.fail(Source::Child(self.index), Cause::Panic(message.clone()));
         }
         state.members[self.index] = None;
         state.free.push(self.index);
@@ -191,8 +188,6 @@ impl<T, E: 'static> Completion<T> for GroupMember<E> {
                 waker.wake();
             }
         }
-        drop(state);
-        cancel_all(cancel);
     }
 }
 
@@ -201,11 +196,9 @@ impl<T, E: 'static> Convert<Result<T, E>, T> for GroupMember<E> {
         match value {
             Ok(value) => Ok(value),
             Err(error) => {
-                let cancel = self
-                    .state
+                self.state
                     .borrow_mut()
                     .fail(Source::Child(self.index), Cause::Error(error));
-                cancel_all(cancel);
                 Err(JoinError::Failed)
             }
         }
@@ -232,6 +225,7 @@ impl<E: 'static> TaskGroup<E> {
             group: None,
             body: None,
             output: None,
+            aborted: false,
         }
     }
 
@@ -322,6 +316,8 @@ struct Scope<E, R, B, Fut> {
     group: Option<TaskGroup<E>>,
     body: Option<Pin<Box<Fut>>>,
     output: Option<R>,
+    // Set once the scope has cancelled the children after the first failure.
+    aborted: bool,
 }
 
 // The body future is boxed and `B` is moved out, never pinned in place.
@@ -361,10 +357,7 @@ where
             .clone()
             .expect("TaskGroup scope polled after it returned");
         if let Some(body) = &mut this.body {
-            if group.is_failing() {
-                // The body is cancelled at its current await point.
-                this.body = None;
-            } else {
+            if !group.is_failing() {
                 match body.as_mut().poll(cx) {
                     Poll::Ready(Ok(output)) => {
                         this.output = Some(output);
@@ -372,19 +365,22 @@ where
                     }
                     Poll::Ready(Err(error)) => {
                         this.body = None;
-                        let cancel = group
+                        group
                             .state
                             .borrow_mut()
                             .fail(Source::Body, Cause::Error(error));
-                        cancel_all(cancel);
                     }
-                    Poll::Pending => {
-                        if group.is_failing() {
-                            this.body = None;
-                        }
-                    }
+                    Poll::Pending => {}
                 }
             }
+        }
+        if group.is_failing() && !this.aborted {
+            // The abort: the body is cancelled at its current await point, then every
+            // child still running.
+            this.aborted = true;
+            this.body = None;
+            let keys = group.state.borrow().live_keys();
+            cancel_all(keys);
         }
         let mut state = group.state.borrow_mut();
         if this.body.is_none() && state.live == 0 {
@@ -427,7 +423,7 @@ impl<E, R, B, Fut> Drop for Scope<E, R, B, Fut> {
         let mut state = group.state.borrow_mut();
         state.failing = true;
         state.closed = true;
-        let keys = state.live_keys(None);
+        let keys = state.live_keys();
         drop(state);
         cancel_all(keys);
     }

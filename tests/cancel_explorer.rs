@@ -1,0 +1,205 @@
+//! The cancellation explorer: counts a task's await points, cancels it at each, and
+//! reports the first one that breaks the scenario's invariant, replayably.
+
+use seedloop::harness::env::EnvConfig;
+use seedloop::task::Builder;
+use seedloop::time::sleep;
+use seedloop::{CancelExplorer, Policy};
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+struct Accounts {
+    a: Cell<i64>,
+    b: Cell<i64>,
+}
+
+/// Cancel-unsafe: money leaves `a` before the await that precedes the deposit.
+async fn transfer_unsafe(accounts: Rc<Accounts>, amount: i64) {
+    sleep(Duration::from_millis(5)).await; // look up the accounts
+    accounts.a.set(accounts.a.get() - amount);
+    sleep(Duration::from_millis(5)).await; // write the audit log
+    accounts.b.set(accounts.b.get() + amount);
+    sleep(Duration::from_millis(5)).await; // notify
+}
+
+/// Cancel-safe: both updates happen in one step, after every await that can fail.
+async fn transfer_safe(accounts: Rc<Accounts>, amount: i64) {
+    sleep(Duration::from_millis(5)).await;
+    sleep(Duration::from_millis(5)).await;
+    accounts.a.set(accounts.a.get() - amount);
+    accounts.b.set(accounts.b.get() + amount);
+    sleep(Duration::from_millis(5)).await;
+}
+
+fn no_env() -> EnvConfig {
+    EnvConfig::default()
+}
+
+#[test]
+fn the_explorer_finds_a_cancel_unsafe_transfer_at_its_exact_await_point() {
+    let failure = CancelExplorer::new("transfer")
+        .env(no_env())
+        .name("the_explorer_finds_a_cancel_unsafe_transfer_at_its_exact_await_point")
+        .try_run(|| async {
+            let accounts = Rc::new(Accounts {
+                a: Cell::new(100),
+                b: Cell::new(0),
+            });
+            let task = Builder::new()
+                .name("transfer")
+                .spawn(transfer_unsafe(accounts.clone(), 30));
+            let _ = task.await;
+            assert_eq!(
+                accounts.a.get() + accounts.b.get(),
+                100,
+                "money was destroyed"
+            );
+        })
+        .unwrap_err();
+    let point = failure.cancel_point.clone().expect("a cancel point");
+    assert_eq!(point.task, "transfer");
+    // Await point 1 is before the withdrawal (harmless); 2 is between the two updates.
+    assert_eq!(point.await_point, 2);
+    let report = failure.to_string();
+    assert!(
+        report.contains("with task `transfer` cancelled at its await point 2"),
+        "{report}"
+    );
+    assert!(report.contains("money was destroyed"), "{report}");
+    assert!(
+        report
+            .lines()
+            .last()
+            .unwrap()
+            .contains("SEEDLOOP_CANCEL_AT=2"),
+        "{report}"
+    );
+    assert_eq!(failure.policy, Policy::Fifo);
+
+    // The failure replays through its Sim: same failure, same trace.
+    let mut replay = failure.sim();
+    let again = replay
+        .run(async {
+            let accounts = Rc::new(Accounts {
+                a: Cell::new(100),
+                b: Cell::new(0),
+            });
+            let task = Builder::new()
+                .name("transfer")
+                .spawn(transfer_unsafe(accounts.clone(), 30));
+            let _ = task.await;
+            assert_eq!(
+                accounts.a.get() + accounts.b.get(),
+                100,
+                "money was destroyed"
+            );
+        })
+        .unwrap_err();
+    assert_eq!(again.kind, failure.kind);
+    assert_eq!(again.trace.hash(), failure.trace.hash());
+}
+
+#[test]
+fn the_cancel_safe_transfer_passes_every_await_point_under_many_seeds() {
+    let summary = CancelExplorer::new("transfer")
+        .env(no_env())
+        .seeds(0..20)
+        .policy(Policy::Random)
+        .try_run(|| async {
+            let accounts = Rc::new(Accounts {
+                a: Cell::new(100),
+                b: Cell::new(0),
+            });
+            let task = Builder::new()
+                .name("transfer")
+                .spawn(transfer_safe(accounts.clone(), 30));
+            let _ = task.await;
+            assert_eq!(accounts.a.get() + accounts.b.get(), 100);
+        })
+        .unwrap();
+    assert_eq!(summary.await_points, vec![3; 20]);
+    // Per seed: a baseline, one run per await point; the first seed's baseline twice.
+    assert_eq!(summary.runs, 20 * (1 + 3) + 1);
+}
+
+#[test]
+fn seedloop_cancel_at_runs_only_the_named_await_point() {
+    let cancelled_at = Rc::new(Cell::new(Vec::new()));
+    let summary = CancelExplorer::new("worker")
+        .env(EnvConfig::parse([("SEEDLOOP_CANCEL_AT", "2")]).unwrap())
+        .try_run(|| {
+            let cancelled_at = cancelled_at.clone();
+            async move {
+                let steps = Rc::new(Cell::new(0));
+                let worker = Builder::new().name("worker").spawn({
+                    let steps = steps.clone();
+                    async move {
+                        for _ in 0..4 {
+                            seedloop::yield_now().await;
+                            steps.set(steps.get() + 1);
+                        }
+                    }
+                });
+                if worker.await.is_err() {
+                    let mut seen = cancelled_at.take();
+                    seen.push(steps.get());
+                    cancelled_at.set(seen);
+                }
+            }
+        })
+        .unwrap();
+    assert_eq!(summary.await_points, [4]);
+    assert_eq!(
+        cancelled_at.take(),
+        [1],
+        "cancelled once, after its first step"
+    );
+}
+
+#[test]
+fn a_scenario_that_fails_without_any_cancellation_is_reported_as_is() {
+    let failure = CancelExplorer::new("worker")
+        .env(no_env())
+        .try_run(|| async {
+            let _ = Builder::new().name("worker").spawn(async {}).await;
+            panic!("broken before any cancellation");
+        })
+        .unwrap_err();
+    assert!(failure.cancel_point.is_none());
+    assert!(failure
+        .to_string()
+        .contains("broken before any cancellation"));
+}
+
+#[test]
+#[should_panic(expected = "no task named `wroker` was spawned")]
+fn a_target_name_that_no_task_has_is_a_clear_error() {
+    CancelExplorer::new("wroker").env(no_env()).run(|| async {
+        let _ = Builder::new().name("worker").spawn(async {}).await;
+    });
+}
+
+#[test]
+fn a_nondeterministic_scenario_is_caught() {
+    let counter = Rc::new(Cell::new(0u32));
+    let failure = CancelExplorer::new("worker")
+        .env(no_env())
+        .try_run(|| {
+            let counter = counter.clone();
+            async move {
+                counter.set(counter.get() + 1);
+                let yields = counter.get();
+                let _ = Builder::new()
+                    .name("worker")
+                    .spawn(async move {
+                        for _ in 0..yields {
+                            seedloop::yield_now().await;
+                        }
+                    })
+                    .await;
+            }
+        })
+        .unwrap_err();
+    assert_eq!(failure.kind.name(), "nondeterminism");
+}
