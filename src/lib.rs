@@ -39,9 +39,10 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`Sim`] (`runtime`) | the runner: configuration, `run`, trace, stats; the executor |
-//! | [`task`] | `spawn`, `Builder`, `JoinHandle`, `JoinError`, `yield_now`, `current` |
+//! | [`task`] | `spawn`, `Builder`, `JoinHandle`, `yield_now`, `current`; `TaskGroup`, `gather`, `wait`, `as_completed`, `shield` |
 //! | [`time`] | virtual `Instant`, `sleep`, `sleep_until`, `timeout`, `interval` |
 //! | [`Check`], [`check`] | seed sweeps; [`harness::env`] has every `SEEDLOOP_*` variable |
+//! | [`CancelExplorer`] | cancels a task at each of its await points in turn |
 //! | [`Failure`] | what failed, where, and the replay command |
 //! | [`Policy`] (`scheduler`) | Random, Fifo, PCT, Replay: one file per policy |
 //! | [`choices`] | the one source of decisions: seeded ChaCha streams or a byte tape |

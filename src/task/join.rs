@@ -236,7 +236,6 @@ pub(crate) struct JoinCellOf<T>(JoinCell<T>);
 ///     assert_eq!(stuck.await, Err(JoinError::Cancelled));
 /// }).unwrap();
 /// ```
-#[must_use = "dropping a JoinHandle that was never awaited detaches the task"]
 pub struct JoinHandle<T> {
     cell: JoinCell<T>,
     key: TaskKey,
