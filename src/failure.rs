@@ -304,11 +304,15 @@ impl fmt::Display for FailureReport {
         if let Some(point) = &self.cancel_point {
             writeln!(f, "  with {point}")?;
         }
-        writeln!(
-            f,
-            "last {REPORT_EVENTS} trace events (failure.trace has all {}):",
-            self.trace.len()
-        )?;
+        if self.trace.len() <= REPORT_EVENTS as u64 {
+            writeln!(f, "trace ({} events):", self.trace.len())?;
+        } else {
+            writeln!(
+                f,
+                "last {REPORT_EVENTS} trace events (failure.trace has all {}):",
+                self.trace.len()
+            )?;
+        }
         write!(f, "{}", self.trace.tail(REPORT_EVENTS))?;
         write!(f, "replay: {}", self.replay_command())
     }

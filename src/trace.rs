@@ -47,6 +47,8 @@ pub enum EventKind {
     Panic,
     /// `task` was still pending when the run ended and was dropped.
     Leaked,
+    /// `task`, a task group child, returned an error (the group now aborts).
+    Failed,
 }
 
 /// "No task" in an event's task or argument field.
@@ -326,6 +328,7 @@ impl Trace {
                 self.panic_message(event).unwrap_or("<unknown>")
             ),
             EventKind::Leaked => write!(f, "dropped at end of run (leaked)"),
+            EventKind::Failed => write!(f, "returned an error to its task group"),
         }
     }
 

@@ -155,7 +155,27 @@ fn a_failure_report_ends_with_the_replay_line() {
         report.lines().last().unwrap(),
         "replay: SEEDLOOP_SEED=77 SEEDLOOP_POLICY=pct:2 cargo test bank::transfer_is_atomic"
     );
-    assert!(report.contains("last 20 trace events"));
+    assert!(report.contains("trace (2 events):"), "{report}");
+}
+
+#[test]
+fn a_long_failing_run_reports_only_its_last_events() {
+    let failure = Sim::new(1)
+        .run(async {
+            for _ in 0..30 {
+                seedloop::yield_now().await;
+            }
+            panic!("late bug")
+        })
+        .unwrap_err();
+    let report = failure.to_string();
+    assert!(
+        report.contains(&format!(
+            "last 20 trace events (failure.trace has all {})",
+            failure.trace.len()
+        )),
+        "{report}"
+    );
 }
 
 #[test]

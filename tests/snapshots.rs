@@ -6,8 +6,11 @@
 
 mod common;
 
-use seedloop::time::sleep;
+use seedloop::task::{GroupError, TaskGroup};
+use seedloop::time::{sleep, Instant};
 use seedloop::{Policy, Sim};
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 
 macro_rules! assert_trace_snapshot {
@@ -67,4 +70,99 @@ fn yielding_workers_trace_under_pct_seed_7() {
         yielding_workers,
     );
     assert_trace_snapshot!("yielding_workers_pct_7", sim.trace().to_string());
+}
+
+/// A task group under the production order: the second of three named children fails
+/// at 20ms; the body (awaiting it) and the third child (sleeping until 30ms) are
+/// cancelled, the first (done at 10ms) is not.
+async fn group_second_child_fails() -> Result<Vec<u32>, GroupError<String>> {
+    TaskGroup::scope(|tg| async move {
+        let first = tg.spawn_named("first", async {
+            seedloop::yield_now().await;
+            sleep(Duration::from_millis(10)).await;
+            Ok::<u32, String>(1)
+        });
+        let second = tg.spawn_named("second", async {
+            seedloop::yield_now().await;
+            sleep(Duration::from_millis(20)).await;
+            Err::<u32, _>("second failed".to_string())
+        });
+        let third = tg.spawn_named("third", async {
+            sleep(Duration::from_millis(30)).await;
+            Ok::<u32, String>(3)
+        });
+        // The body is cancelled while it awaits `second`: the second unwrap never runs.
+        Ok(vec![
+            first.await.unwrap(),
+            second.await.unwrap(),
+            third.await.unwrap(),
+        ])
+    })
+    .await
+}
+
+#[test]
+fn task_group_second_child_fails_trace_under_fifo() {
+    let (sim, result) = common::run_twice(
+        || Sim::new(0).policy(Policy::Fifo),
+        group_second_child_fails,
+    );
+    let error = result.unwrap().unwrap_err();
+    assert_eq!(error.errors(), ["second failed".to_string()]);
+    assert_eq!(
+        error.to_string(),
+        "task group failed: 1 error\n  1. task 2 (second) returned an error: second failed"
+    );
+    // The failure at 20ms ended the run: `third` never reached its 30ms timer.
+    assert_eq!(sim.now().elapsed_since_epoch(), Duration::from_millis(20));
+    assert_trace_snapshot!(
+        "task_group_second_child_fails_fifo",
+        sim.trace().to_string()
+    );
+}
+
+/// The process_item / process_order / process_bill group (sleeps of 1, 2, 3 s); returns
+/// the printed timeline.
+async fn group_three_jobs() -> Vec<String> {
+    let log: Rc<RefCell<Vec<String>>> = Rc::default();
+    let job = |name: &'static str, secs: u64| {
+        let log = log.clone();
+        async move {
+            sleep(Duration::from_secs(secs)).await;
+            log.borrow_mut()
+                .push(format!("[{}] {name} done", Instant::now()));
+            Ok::<(), String>(())
+        }
+    };
+    TaskGroup::scope(|tg| async move {
+        tg.spawn_named("process_item", job("process_item", 1));
+        tg.spawn_named("process_order", job("process_order", 2));
+        tg.spawn_named("process_bill", job("process_bill", 3));
+        Ok(())
+    })
+    .await
+    .unwrap();
+    log.borrow_mut()
+        .push(format!("[{}] all done", Instant::now()));
+    log.take()
+}
+
+#[test]
+fn task_group_three_jobs_trace_under_fifo() {
+    let (sim, timeline) = common::run_twice(|| Sim::new(0).policy(Policy::Fifo), group_three_jobs);
+    let timeline = timeline.unwrap();
+    // What asyncio prints for the same program.
+    assert_eq!(
+        timeline,
+        [
+            "[+1s] process_item done",
+            "[+2s] process_order done",
+            "[+3s] process_bill done",
+            "[+3s] all done",
+        ]
+    );
+    assert_trace_snapshot!(
+        "task_group_three_jobs_fifo",
+        format!("{}\n\n{}", timeline.join("\n"), sim.trace())
+    );
 }

@@ -44,7 +44,7 @@ fn scope_returns_the_body_value_after_every_child_ended() {
                 for delay in [3, 1, 2] {
                     let ended = ended.clone();
                     // Children are not awaited: the scope waits for them anyway.
-                    let _ = tg.spawn(async move {
+                    tg.spawn(async move {
                         sleep(secs(delay)).await;
                         ended.set(ended.get() + 1);
                         Ok(())
@@ -101,12 +101,13 @@ fn a_failed_child_handle_gives_failed_and_a_cancelled_sibling_gives_cancelled() 
             async move {
                 let failing = tg.spawn(async { Err::<(), _>("no") });
                 let stuck = tg.spawn(std::future::pending::<Result<(), _>>());
-                // The outer task awaits both from another task of the group.
-                let watcher = seedloop::spawn(async move {
-                    seen.borrow_mut().push(failing.await);
-                    seen.borrow_mut().push(stuck.await);
-                });
-                let _ = watcher;
+                // Another task awaits both handles.
+                drop(seedloop::spawn(async move {
+                    let failing = failing.await;
+                    seen.borrow_mut().push(failing);
+                    let stuck = stuck.await;
+                    seen.borrow_mut().push(stuck);
+                }));
                 std::future::pending::<()>().await;
                 Ok(())
             }
@@ -127,12 +128,12 @@ fn a_failed_child_handle_gives_failed_and_a_cancelled_sibling_gives_cancelled() 
 fn a_child_panic_is_caught_and_reported_without_failing_the_run() {
     sweep(Policy::Random, 0..20, || async {
         let result = TaskGroup::<String>::scope(|tg| async move {
-            let _ = Builder::new().name("bad").spawn_in(&tg, async {
+            Builder::new().name("bad").spawn_in(&tg, async {
                 seedloop::yield_now().await;
                 let items: Vec<u32> = Vec::new();
                 Ok::<u32, String>(items[3])
             });
-            let _ = tg.spawn(async {
+            tg.spawn(async {
                 sleep(secs(5)).await;
                 Ok(0)
             });
@@ -165,7 +166,7 @@ fn a_body_error_counts_like_a_child_error() {
                         self.0.set(true);
                     }
                 }
-                let _ = tg.spawn(async move {
+                tg.spawn(async move {
                     let _guard = OnDrop(flag);
                     sleep(secs(10)).await;
                     Ok(())
@@ -191,7 +192,7 @@ fn siblings_already_ready_when_one_fails_may_fail_too_and_every_error_is_kept() 
     sweep(Policy::Fifo, 0..1, || async {
         let result = TaskGroup::<u32>::scope(|tg| async move {
             for child in 0..3 {
-                let _ = tg.spawn(async move {
+                tg.spawn(async move {
                     sleep(secs(1)).await;
                     Err::<(), _>(child)
                 });
@@ -214,7 +215,7 @@ fn siblings_already_ready_when_one_fails_may_fail_too_and_every_error_is_kept() 
                     async move {
                         for child in 0..3 {
                             let returned = returned.clone();
-                            let _ = tg.spawn(async move {
+                            tg.spawn(async move {
                                 sleep(secs(1)).await;
                                 returned.borrow_mut().push(child);
                                 Err::<(), _>(child)
@@ -248,8 +249,8 @@ fn a_child_spawned_after_a_failure_is_cancelled_at_once() {
                 let late_handle = late_handle.clone();
                 async move {
                     let inner = tg.clone();
-                    let _ = tg.spawn(async { Err::<(), _>("first") });
-                    let _ = tg.spawn(async move {
+                    tg.spawn(async { Err::<(), _>("first") });
+                    tg.spawn(async move {
                         while !inner.is_failing() {
                             seedloop::yield_now().await;
                         }
@@ -293,7 +294,7 @@ fn spawning_after_the_scope_ended_panics_with_a_clear_message() {
             })
             .await;
             let tg = kept.borrow_mut().take().unwrap();
-            let _ = tg.spawn(async { Ok(()) });
+            tg.spawn(async { Ok(()) });
         })
         .unwrap_err();
     let report = failure.to_string();
@@ -313,7 +314,7 @@ fn cancelling_the_task_running_a_scope_cancels_every_child() {
                 TaskGroup::<()>::scope(|tg| async move {
                     for _ in 0..3 {
                         let dropped = dropped.clone();
-                        let _ = tg.spawn(async move {
+                        tg.spawn(async move {
                             struct Count(Rc<Cell<u32>>);
                             impl Drop for Count {
                                 fn drop(&mut self) {
@@ -364,9 +365,9 @@ impl From<GroupError<AppError>> for AppError {
 fn a_child_group_error_is_its_parent_child_error_and_displays_as_a_tree() {
     sweep(Policy::Fifo, 0..1, || async {
         let result = TaskGroup::<AppError>::scope(|tg| async move {
-            let _ = tg.spawn_named("inner-group", async {
+            tg.spawn_named("inner-group", async {
                 TaskGroup::<AppError>::scope(|inner| async move {
-                    let _ = inner.spawn_named("fetch-b", async {
+                    inner.spawn_named("fetch-b", async {
                         sleep(secs(1)).await;
                         Err::<(), _>(AppError::Fetch("b"))
                     });
@@ -396,7 +397,7 @@ fn a_deadlocked_scope_is_reported_as_waiting_for_its_children() {
     let failure = Sim::new(0)
         .run(async {
             TaskGroup::<()>::scope(|tg| async move {
-                let _ = tg.spawn_named("stuck", std::future::pending::<Result<(), ()>>());
+                tg.spawn_named("stuck", std::future::pending::<Result<(), ()>>());
                 Ok(())
             })
             .await

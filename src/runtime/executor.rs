@@ -574,6 +574,12 @@ impl Shared {
         true
     }
 
+    /// Records an event about the running task.
+    pub(crate) fn record_current(&self, kind: EventKind, other: Option<u32>) {
+        let task = self.current.get().map(|task| task.id);
+        self.core.borrow_mut().record(kind, task, other);
+    }
+
     /// Notes what the current task waits on (for deadlock reports).
     pub(crate) fn set_waiting(&self, waiting: Waiting) {
         if let Some(task) = self.current.get() {

@@ -196,6 +196,9 @@ impl<T, E: 'static> Convert<Result<T, E>, T> for GroupMember<E> {
         match value {
             Ok(value) => Ok(value),
             Err(error) => {
+                context::try_with_current(|shared| {
+                    shared.record_current(crate::trace::EventKind::Failed, None)
+                });
                 self.state
                     .borrow_mut()
                     .fail(Source::Child(self.index), Cause::Error(error));

@@ -42,7 +42,7 @@ use std::task::{Context, Poll};
 ///
 /// Outside a simulation, and when [`crate::Sim::max_tasks`] tasks are alive.
 #[track_caller]
-#[must_use = "dropping a JoinHandle that was never awaited detaches the task (write `let _ = spawn(..)` to say so)"]
+#[must_use = "dropping a JoinHandle that was never awaited detaches the task (write `drop(spawn(..))` to say so)"]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -80,7 +80,7 @@ impl Builder {
 
     /// Spawns the task; see [`spawn`].
     #[track_caller]
-    #[must_use = "dropping a JoinHandle that was never awaited detaches the task (write `let _ = ..spawn(..)` to say so)"]
+    #[must_use = "dropping a JoinHandle that was never awaited detaches the task (write `drop(..spawn(..))` to say so)"]
     pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
