@@ -74,6 +74,27 @@ pub enum FailureKind {
         /// Where the executions differ.
         detail: String,
     },
+    /// Tasks wait on each other's locks or semaphores in a cycle: they can never run
+    /// again, though other tasks still can (a partial deadlock). Reported the moment
+    /// the cycle forms.
+    WaitCycle {
+        /// The tasks along the cycle, each with what it waits on and who holds it.
+        cycle: Vec<BlockedTask>,
+    },
+    /// A task waited on a synchronization primitive longer than
+    /// [`crate::Sim::max_wait`] or [`crate::Sim::max_wait_steps`] allows.
+    Starvation {
+        /// The waiting task.
+        task: TaskId,
+        /// Its name, if any.
+        name: Option<String>,
+        /// The primitive it waits on ("Lock 0 (accounts)").
+        primitive: String,
+        /// How long it had waited, in virtual time.
+        waited: Duration,
+        /// How long it had waited, in steps.
+        waited_steps: u64,
+    },
 }
 
 impl FailureKind {
@@ -85,6 +106,8 @@ impl FailureKind {
             FailureKind::StepLimit { .. } => "step limit",
             FailureKind::TimeLimit { .. } => "time limit",
             FailureKind::Nondeterminism { .. } => "nondeterminism",
+            FailureKind::WaitCycle { .. } => "wait cycle",
+            FailureKind::Starvation { .. } => "starvation",
         }
     }
 }
@@ -115,6 +138,33 @@ impl fmt::Display for FailureKind {
                 "time limit: the virtual clock would pass {max_time:?} since the run started (raise Sim::max_time if that is expected)"
             ),
             FailureKind::Nondeterminism { detail } => write!(f, "nondeterminism: {detail}"),
+            FailureKind::WaitCycle { cycle } => {
+                write!(
+                    f,
+                    "deadlock: a wait-for cycle of {} task(s) (other tasks may still run, but these never will)",
+                    cycle.len()
+                )?;
+                for task in cycle {
+                    write!(f, "\n    {task}")?;
+                }
+                Ok(())
+            }
+            FailureKind::Starvation {
+                task,
+                name,
+                primitive,
+                waited,
+                waited_steps,
+            } => {
+                write!(f, "starvation: {task}")?;
+                if let Some(name) = name {
+                    write!(f, " ({name})")?;
+                }
+                write!(
+                    f,
+                    " waited {waited:?} ({waited_steps} steps) for {primitive}, past the limit set by Sim::max_wait / max_wait_steps"
+                )
+            }
         }
     }
 }

@@ -41,6 +41,7 @@
 //! | [`Sim`] (`runtime`) | the runner: configuration, `run`, trace, stats; the executor |
 //! | [`task`] | `spawn`, `Builder`, `JoinHandle`, `yield_now`, `current`; `TaskGroup`, `gather`, `wait`, `as_completed`, `shield` |
 //! | [`time`] | virtual `Instant`, `sleep`, `sleep_until`, `timeout`, `interval` |
+//! | [`sync`] | `Lock`, `Semaphore`, `Event`, `Condition`, `Queue`, `Barrier`, `Promise`; `Fairness` |
 //! | [`Check`], [`check`] | seed sweeps; [`harness::env`] has every `SEEDLOOP_*` variable |
 //! | [`CancelExplorer`] | cancels a task at each of its await points in turn |
 //! | [`Failure`] | what failed, where, and the replay command |
@@ -70,6 +71,7 @@ pub mod rand;
 mod recycle;
 mod runtime;
 mod scheduler;
+pub mod sync;
 pub mod task;
 pub mod time;
 pub mod trace;

@@ -49,6 +49,29 @@ pub enum EventKind {
     Leaked,
     /// `task`, a task group child, returned an error (the group now aborts).
     Failed,
+    /// `task` began waiting for the synchronization primitive `other` (a lock, a
+    /// permit, an item, an event, ...).
+    Request,
+    /// `task` was granted the primitive `other`: it took the lock, permits or item, or
+    /// the event it waited for happened. A grant handed over by a release is recorded
+    /// at the release, under the receiving task.
+    Acquire,
+    /// `task` released or signalled the primitive `other` (unlocked, returned permits,
+    /// put an item, set an event, ...).
+    Release,
+    /// `task` stopped waiting for the primitive `other` without being granted it
+    /// (cancelled, or the primitive was closed).
+    GiveUp,
+}
+
+impl EventKind {
+    /// Whether the event's argument is a synchronization primitive.
+    pub fn is_sync(self) -> bool {
+        matches!(
+            self,
+            EventKind::Request | EventKind::Acquire | EventKind::Release | EventKind::GiveUp
+        )
+    }
 }
 
 /// "No task" in an event's task or argument field.
@@ -85,6 +108,12 @@ impl Event {
         (self.task != NONE).then(|| TaskId::new(self.task))
     }
 
+    /// The synchronization primitive involved, for [`EventKind::is_sync`] events;
+    /// [`Trace::primitive`] gives its kind and name.
+    pub fn primitive(&self) -> Option<u32> {
+        (self.kind.is_sync() && self.other != NONE).then_some(self.other)
+    }
+
     /// The other task involved (spawned, waker, canceller), if any.
     pub fn other_task(&self) -> Option<TaskId> {
         match self.kind {
@@ -110,6 +139,7 @@ pub struct Trace {
     dropped: u64,
     names: Vec<Option<Box<str>>>,
     messages: Vec<Box<str>>,
+    primitives: Vec<(&'static str, Option<Box<str>>)>,
     hash: u64,
 }
 
@@ -171,6 +201,7 @@ impl Trace {
             dropped: 0,
             names: crate::recycle::take(&SPARE_NAMES),
             messages: Vec::new(),
+            primitives: Vec::new(),
             hash: 0xcbf2_9ce4_8422_2325,
         }
     }
@@ -237,6 +268,37 @@ impl Trace {
         }
         self.names.push(name);
         id
+    }
+
+    /// The kind (`"Lock"`, `"Semaphore"`, ...) and name of the synchronization
+    /// primitive numbered `primitive` in this run ([`Event::primitive`]).
+    pub fn primitive(&self, primitive: u32) -> Option<(&'static str, Option<&str>)> {
+        let (kind, name) = self.primitives.get(primitive as usize)?;
+        Some((kind, name.as_deref()))
+    }
+
+    /// How many synchronization primitives were used in the run.
+    pub fn primitive_count(&self) -> usize {
+        self.primitives.len()
+    }
+
+    /// Registers the next primitive; returns its number.
+    pub(crate) fn register_primitive(&mut self, kind: &'static str, name: Option<Box<str>>) -> u32 {
+        self.hash = mix_bytes(self.hash, kind.as_bytes());
+        if let Some(name) = &name {
+            self.hash = mix_bytes(self.hash, name.as_bytes());
+        }
+        self.primitives.push((kind, name));
+        (self.primitives.len() - 1) as u32
+    }
+
+    /// "Lock 0 (accounts)": how reports and traces name a primitive.
+    pub fn primitive_label(&self, primitive: u32) -> String {
+        match self.primitive(primitive) {
+            Some((kind, Some(name))) => format!("{kind} {primitive} ({name})"),
+            Some((kind, None)) => format!("{kind} {primitive}"),
+            None => format!("primitive {primitive}"),
+        }
     }
 
     /// Stores a panic message; returns its number for [`Trace::record`].
@@ -329,6 +391,14 @@ impl Trace {
             ),
             EventKind::Leaked => write!(f, "dropped at end of run (leaked)"),
             EventKind::Failed => write!(f, "returned an error to its task group"),
+            EventKind::Request => write!(f, "waits for {}", self.primitive_label(event.other)),
+            EventKind::Acquire => write!(f, "acquired {}", self.primitive_label(event.other)),
+            EventKind::Release => write!(f, "released {}", self.primitive_label(event.other)),
+            EventKind::GiveUp => write!(
+                f,
+                "stopped waiting for {}",
+                self.primitive_label(event.other)
+            ),
         }
     }
 

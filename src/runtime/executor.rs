@@ -17,6 +17,7 @@
 //! task is spawned (and reused with its slot), and a sweep's next simulation reuses the
 //! previous one's buffers (`recycle.rs`).
 
+use super::primitives::{Primitives, WaitStart};
 use super::timer::{DueTimer, Timers};
 use super::waker::TaskWaker;
 use super::Stats;
@@ -58,6 +59,8 @@ pub(crate) enum Waiting {
     Join(TaskId),
     // A task group scope waiting for this many children to end.
     Group(u32),
+    // A synchronization primitive, by its number in the run.
+    Primitive(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +113,9 @@ pub(crate) struct RunConfig {
     pub continue_on_panic: bool,
     pub record_schedule: bool,
     pub cancel_target: Option<CancelTarget>,
+    pub max_wait: Option<Duration>,
+    pub max_wait_steps: Option<u64>,
+    pub detect_wait_cycles: bool,
 }
 
 /// The cancellation explorer's target: the first task spawned with this name, counted
@@ -139,6 +145,7 @@ pub(crate) struct Core {
     trace_closed: bool,
     pub stats: Stats,
     target_spawned: bool,
+    pub primitives: Primitives,
 }
 
 thread_local! {
@@ -204,6 +211,9 @@ pub(crate) struct Shared {
     // every task it woke during the poll: a yield goes to the back of the ready queue,
     // as tokio's `yield_now` (deferred wake) and asyncio's `sleep(0)` do.
     self_woken: Cell<bool>,
+    // Set when the running task blocked on a lock or semaphore: once its poll returns,
+    // the executor looks for a wait-for cycle through it.
+    check_wait_cycle: Cell<bool>,
 }
 
 type WakerIdentity = (*const (), *const std::task::RawWakerVTable);
@@ -254,6 +264,7 @@ impl Core {
             trace_closed: false,
             stats: Stats::default(),
             target_spawned: false,
+            primitives: Primitives::default(),
         }
     }
 
@@ -421,6 +432,9 @@ impl Core {
                 max_steps: self.config.max_steps,
             }));
         }
+        if self.primitives.waiting > 0 && self.config.max_wait_steps.is_some() {
+            self.check_wait_steps()?;
+        }
         self.step += 1;
         if self.config.record_schedule {
             self.picks.push(task.id);
@@ -472,12 +486,173 @@ impl Core {
                     Waiting::Group(live) => {
                         format!("its task group's {live} running child task(s)")
                     }
+                    Waiting::Primitive(primitive) => self.describe_wait(primitive),
                 },
                 last_poll_step: slot.last_poll_step as u64,
             })
             .collect();
         blocked.sort_by_key(|blocked| blocked.task);
         blocked
+    }
+
+    /// "Lock 0 (accounts), held by task 2 (transfer-2)".
+    fn describe_wait(&self, primitive: u32) -> String {
+        let mut text = self.trace.primitive_label(primitive);
+        let holders = self
+            .primitives
+            .entries
+            .get(primitive as usize)
+            .map(|entry| entry.holders.as_slice())
+            .unwrap_or_default();
+        for (index, holder) in holders.iter().enumerate() {
+            text.push_str(if index == 0 { ", held by " } else { " and " });
+            text.push_str(&holder.task.to_string());
+            if let Some(name) = self.trace.task_name(holder.task) {
+                text.push_str(&format!(" ({name})"));
+            }
+        }
+        text
+    }
+
+    /// The step-based starvation limit: fails when a waiter has waited too many steps.
+    fn check_wait_steps(&self) -> Result<(), Stop> {
+        let limit = self.config.max_wait_steps.unwrap_or(u64::MAX);
+        for (primitive, entry) in self.primitives.entries.iter().enumerate() {
+            if let Some(start) = entry.oldest_wait {
+                if self.step.saturating_sub(start.step) > limit {
+                    return Err(self.starvation(primitive as u32, start));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The time-based starvation limit, checked before the clock jumps to `deadline`:
+    /// fails, at the instant the limit passed, when a waiter would wait too long.
+    fn check_wait_time(&mut self, deadline: u64, max_wait: Duration) -> Result<(), Stop> {
+        let max_wait = max_wait.as_nanos().min(u64::MAX as u128) as u64;
+        let oldest = self
+            .primitives
+            .entries
+            .iter()
+            .enumerate()
+            .filter_map(|(primitive, entry)| Some((entry.oldest_wait?, primitive as u32)))
+            .min_by_key(|(start, primitive)| (start.time_nanos, *primitive));
+        let Some((start, primitive)) = oldest else {
+            return Ok(());
+        };
+        let limit = start.time_nanos.saturating_add(max_wait);
+        if deadline <= limit {
+            return Ok(());
+        }
+        if limit > self.now_nanos {
+            self.now_nanos = limit;
+            self.record(EventKind::Advance, None, None);
+        }
+        Err(self.starvation(primitive, start))
+    }
+
+    fn wait_cycle(&self, chain: Vec<(TaskRef, u32)>) -> Stop {
+        let cycle = chain
+            .into_iter()
+            .map(|(task, primitive)| BlockedTask {
+                task: task.id,
+                name: self.trace.task_name(task.id).map(str::to_string),
+                waits_on: self.describe_wait(primitive),
+                last_poll_step: self.slots[task.slot as usize].last_poll_step as u64,
+            })
+            .collect();
+        Box::new(FailureKind::WaitCycle { cycle })
+    }
+
+    fn starvation(&self, primitive: u32, start: WaitStart) -> Stop {
+        Box::new(FailureKind::Starvation {
+            task: start.task,
+            name: self.trace.task_name(start.task).map(str::to_string),
+            primitive: self.trace.primitive_label(primitive),
+            waited: Duration::from_nanos(self.now_nanos.saturating_sub(start.time_nanos)),
+            waited_steps: self.step.saturating_sub(start.step),
+        })
+    }
+
+    /// Whether a task is blocked for good on a primitive: idle (or the task that just
+    /// blocked), waiting on a primitive, with no timer that could wake it.
+    fn blocked_on(&self, task: TaskRef, start: TaskRef) -> Option<u32> {
+        let slot = self.slots.get(task.slot as usize)?;
+        if slot.id != task.id || slot.state == State::Free {
+            return None;
+        }
+        if task != start && slot.state != State::Idle {
+            return None;
+        }
+        let Waiting::Primitive(primitive) = slot.waiting else {
+            return None;
+        };
+        if self.timers.has_timer_of(task.id) {
+            return None;
+        }
+        Some(primitive)
+    }
+
+    /// Whether `start`, which has just blocked on a primitive, is blocked for good:
+    /// every holder of what it waits on is blocked for good too, transitively, the
+    /// chain closing in a cycle. Returns the chain (task, primitive it waits on) from
+    /// `start` along first holders until a task repeats.
+    fn find_wait_cycle(&self, start: TaskRef) -> Option<Vec<(TaskRef, u32)>> {
+        // Bounds the search on pathological graphs: past it, nothing is reported.
+        let mut budget: usize = 4096;
+        let mut path = Vec::new();
+        if !self.stuck(start, start, &mut path, &mut budget) {
+            return None;
+        }
+        let mut chain: Vec<(TaskRef, u32)> = Vec::new();
+        let mut task = start;
+        while let Some(primitive) = self.blocked_on(task, start) {
+            if chain.iter().any(|(seen, _)| *seen == task) {
+                break;
+            }
+            chain.push((task, primitive));
+            let holder = self.primitives.entries[primitive as usize].holders[0];
+            task = TaskRef {
+                slot: holder.slot,
+                id: holder.task,
+            };
+        }
+        Some(chain)
+    }
+
+    fn stuck(
+        &self,
+        task: TaskRef,
+        start: TaskRef,
+        path: &mut Vec<TaskRef>,
+        budget: &mut usize,
+    ) -> bool {
+        if path.contains(&task) {
+            // Back on the path: a cycle (through `start` or ahead of it).
+            return true;
+        }
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
+        let Some(primitive) = self.blocked_on(task, start) else {
+            return false;
+        };
+        let holders = &self.primitives.entries[primitive as usize].holders;
+        if holders.is_empty() {
+            return false;
+        }
+        path.push(task);
+        let all_stuck = holders.iter().all(|holder| {
+            let holder = TaskRef {
+                slot: holder.slot,
+                id: holder.task,
+            };
+            self.stuck(holder, start, path, budget)
+        });
+        path.pop();
+        all_stuck
     }
 
     fn elapsed(&self) -> Duration {
@@ -497,6 +672,7 @@ impl Shared {
             current_waker: Cell::new((std::ptr::null(), std::ptr::null())),
             current_generation: Cell::new(0),
             self_woken: Cell::new(false),
+            check_wait_cycle: Cell::new(false),
         })
     }
 
@@ -580,6 +756,65 @@ impl Shared {
         self.core.borrow_mut().record(kind, task, other);
     }
 
+    /// Registers a synchronization primitive for this run; returns its number.
+    pub(crate) fn register_primitive(&self, kind: &'static str, name: Option<Box<str>>) -> u32 {
+        let mut core = self.core.borrow_mut();
+        core.primitives.entries.push(Default::default());
+        let number = core.trace.register_primitive(kind, name);
+        debug_assert_eq!(number as usize + 1, core.primitives.entries.len());
+        number
+    }
+
+    /// Records a synchronization event about `task` (or the running task).
+    pub(crate) fn sync_event(&self, kind: EventKind, task: Option<TaskId>, primitive: u32) {
+        let task = task.or_else(|| self.current.get().map(|task| task.id));
+        self.core.borrow_mut().record(kind, task, Some(primitive));
+    }
+
+    /// Notes that `task` holds `count` more units (permits) of `primitive`.
+    pub(crate) fn add_holder(&self, primitive: u32, task: TaskRef, count: u64) {
+        self.core
+            .borrow_mut()
+            .primitives
+            .add_holder(primitive, task.id, task.slot, count);
+    }
+
+    /// Notes that `task` gave back `count` units of `primitive`.
+    pub(crate) fn remove_holder(&self, primitive: u32, task: TaskId, count: u64) {
+        self.core
+            .borrow_mut()
+            .primitives
+            .remove_holder(primitive, task, count);
+    }
+
+    /// The running task, the step and the time: when a wait begins.
+    pub(crate) fn wait_start(&self) -> Option<WaitStart> {
+        let task = self.current.get()?;
+        let core = self.core.borrow();
+        Some(WaitStart {
+            task: task.id,
+            step: core.step,
+            time_nanos: core.now_nanos,
+        })
+    }
+
+    /// Notes the oldest current waiter of `primitive` (for the starvation limits).
+    pub(crate) fn set_oldest_wait(&self, primitive: u32, start: Option<WaitStart>) {
+        self.core
+            .borrow_mut()
+            .primitives
+            .set_oldest_wait(primitive, start);
+    }
+
+    /// Notes that the running task waits on `primitive`; for locks and semaphores
+    /// (`holds`), the executor checks for a wait-for cycle once the poll returns.
+    pub(crate) fn block_on(&self, primitive: u32, holds: bool) {
+        self.set_waiting(Waiting::Primitive(primitive));
+        if holds {
+            self.check_wait_cycle.set(true);
+        }
+    }
+
     /// Notes what the current task waits on (for deadlock reports).
     pub(crate) fn set_waiting(&self, waiting: Waiting) {
         if let Some(task) = self.current.get() {
@@ -657,6 +892,7 @@ impl Shared {
         self.current_generation.set(generation);
         // A wake recorded while a task was being dropped means nothing for this poll.
         self.self_woken.set(false);
+        self.check_wait_cycle.set(false);
         let mut cx = Context::from_waker(&waker);
         let result = catch_unwind(AssertUnwindSafe(|| match (&mut future, is_main) {
             (Some(future), _) => future.as_mut().poll_task(&mut cx),
@@ -698,6 +934,10 @@ impl Shared {
                 }
                 if self_woken {
                     core.make_ready(task.slot, generation, task.id.index());
+                } else if self.check_wait_cycle.take() && core.config.detect_wait_cycles {
+                    if let Some(chain) = core.find_wait_cycle(task) {
+                        return Err(core.wait_cycle(chain));
+                    }
                 }
                 Ok(false)
             }
@@ -790,6 +1030,11 @@ impl Shared {
             }));
         }
         debug_assert!(deadline >= core.now_nanos, "the clock never goes back");
+        if core.primitives.waiting > 0 {
+            if let Some(max_wait) = core.config.max_wait {
+                core.check_wait_time(deadline, max_wait)?;
+            }
+        }
         if deadline > core.now_nanos {
             core.now_nanos = deadline;
             core.record(EventKind::Advance, None, None);

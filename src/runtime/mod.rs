@@ -9,6 +9,7 @@
 
 pub(crate) mod context;
 pub(crate) mod executor;
+pub(crate) mod primitives;
 pub(crate) mod timer;
 mod waker;
 
@@ -89,6 +90,9 @@ pub struct Sim {
     command: Option<String>,
     tape: Option<Vec<u8>>,
     cancel_target: Option<CancelTarget>,
+    max_wait: Option<Duration>,
+    max_wait_steps: Option<u64>,
+    detect_wait_cycles: bool,
     // The world kept across runs.
     choices: Option<Box<dyn Choices + Send>>,
     now_nanos: u64,
@@ -114,6 +118,9 @@ impl Sim {
             command: None,
             tape: None,
             cancel_target: None,
+            max_wait: None,
+            max_wait_steps: None,
+            detect_wait_cycles: true,
             choices: None,
             now_nanos: 0,
             trace: Trace::default(),
@@ -207,6 +214,52 @@ impl Sim {
     /// ```
     pub fn replay_command(mut self, command: impl Into<String>) -> Sim {
         self.command = Some(command.into());
+        self
+    }
+
+    /// Fails the run ([`crate::FailureKind::Starvation`]) when any task waits on a
+    /// `seedloop::sync` primitive (a lock, a permit, an item, an event) for longer than
+    /// `limit` of virtual time. Off by default.
+    ///
+    /// ```
+    /// use seedloop::sync::Lock;
+    /// use std::rc::Rc;
+    /// use std::time::Duration;
+    ///
+    /// let failure = seedloop::Sim::new(0)
+    ///     .max_wait(Duration::from_secs(5))
+    ///     .run(async {
+    ///         let lock = Rc::new(Lock::new(()));
+    ///         let hog = lock.clone();
+    ///         let _holder = seedloop::spawn(async move {
+    ///             let _guard = hog.lock().await;
+    ///             seedloop::time::sleep(Duration::from_secs(60)).await;
+    ///         });
+    ///         seedloop::yield_now().await;
+    ///         let _guard = lock.lock().await;
+    ///     })
+    ///     .unwrap_err();
+    /// assert_eq!(failure.kind.name(), "starvation");
+    /// assert_eq!(failure.time, Duration::from_secs(5));
+    /// ```
+    pub fn max_wait(mut self, limit: Duration) -> Sim {
+        self.max_wait = Some(limit);
+        self
+    }
+
+    /// Like [`Sim::max_wait`], in scheduling steps: catches starvation in programs
+    /// whose virtual clock does not move (spin loops, yields).
+    pub fn max_wait_steps(mut self, limit: u64) -> Sim {
+        self.max_wait_steps = Some(limit);
+        self
+    }
+
+    /// Whether a cycle of tasks waiting on each other's locks and semaphores fails the
+    /// run at once ([`crate::FailureKind::WaitCycle`]), even while other tasks can
+    /// still run (default: on). A task with a pending timer (a `timeout` around its
+    /// wait) is not counted as blocked for good.
+    pub fn detect_wait_cycles(mut self, detect: bool) -> Sim {
+        self.detect_wait_cycles = detect;
         self
     }
 
@@ -305,6 +358,9 @@ impl Sim {
             continue_on_panic: self.continue_on_panic,
             record_schedule: self.record_schedule,
             cancel_target: self.cancel_target.clone(),
+            max_wait: self.max_wait,
+            max_wait_steps: self.max_wait_steps,
+            detect_wait_cycles: self.detect_wait_cycles,
         };
         let trace = Trace::with_limit(self.trace_limit);
         let core = Core::new(config, scheduler, choices, self.now_nanos, trace);

@@ -151,6 +151,14 @@ impl Timers {
         }
     }
 
+    /// Whether `task` registered a timer that has not fired (linear: for the rare
+    /// wait-cycle check only).
+    pub(crate) fn has_timer_of(&self, task: TaskId) -> bool {
+        self.slots
+            .iter()
+            .any(|slot| slot.registration != 0 && slot.owner == task)
+    }
+
     /// Drops every timer (end of a run).
     pub(crate) fn clear(&mut self) -> Vec<Waker> {
         let wakers = self

@@ -1,0 +1,162 @@
+//! `Probe`: how a synchronization primitive tells the simulation what it does.
+//!
+//! Every primitive in `seedloop::sync` reports each request, grant, release and
+//! give-up through a probe: the probe numbers the primitive in the running simulation
+//! (lazily, at its first event in a run, so a primitive created outside a run or
+//! reused across runs is fine), records the trace event, and keeps the executor's
+//! holder and waiter bookkeeping up to date for deadlock, wait-cycle and starvation
+//! reports. Outside a simulation every call is a no-op.
+//!
+//! The probe is public so that a primitive written outside seedloop (or a test's
+//! deliberately broken one) shows up in traces and in [`super::Fairness`] reports like
+//! the built-in ones.
+
+use crate::runtime::context;
+use crate::runtime::executor::Shared;
+use crate::runtime::primitives::WaitStart;
+use crate::scheduler::TaskRef;
+use crate::trace::EventKind;
+use std::cell::Cell;
+use std::fmt;
+
+/// Reports a synchronization primitive's requests, grants and releases to the
+/// simulation (trace events, deadlock and fairness reports).
+///
+/// ```
+/// use seedloop::sync::{Fairness, Probe};
+///
+/// // A lock-like flag, instrumented by hand.
+/// let mut sim = seedloop::Sim::new(0);
+/// sim.run(async {
+///     let probe = Probe::new("Flag", Some("ready"));
+///     probe.acquired();
+///     probe.released();
+/// }).unwrap();
+/// let report = Fairness::of(sim.trace());
+/// assert_eq!(report.primitive("ready").unwrap().grants(), 1);
+/// ```
+pub struct Probe {
+    kind: &'static str,
+    name: Option<Box<str>>,
+    // Whether acquisitions make the task a holder (locks, semaphores): holders appear
+    // in deadlock reports and make up the wait-for graph.
+    holds: bool,
+    // (run id, number in that run); run id 0 means not registered yet.
+    registered: Cell<(u64, u32)>,
+}
+
+impl Probe {
+    /// A probe for a primitive of `kind` ("Lock", "Semaphore", ...), optionally named
+    /// (names make traces and reports readable). Tasks that acquire it are recorded
+    /// as its holders.
+    pub fn new(kind: &'static str, name: Option<&str>) -> Probe {
+        Probe::with_holders(kind, name.map(Box::from), true)
+    }
+
+    pub(crate) fn with_holders(kind: &'static str, name: Option<Box<str>>, holds: bool) -> Probe {
+        Probe {
+            kind,
+            name,
+            holds,
+            registered: Cell::new((0, 0)),
+        }
+    }
+
+    /// The kind given at creation.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The name given at creation.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    pub(crate) fn set_name(&mut self, name: Box<str>) {
+        self.name = Some(name);
+    }
+
+    pub(crate) fn holds(&self) -> bool {
+        self.holds
+    }
+
+    /// This primitive's number in the running simulation.
+    pub(crate) fn number(&self, shared: &Shared) -> u32 {
+        let (run, number) = self.registered.get();
+        if run == shared.run_id {
+            return number;
+        }
+        let number = shared.register_primitive(self.kind, self.name.clone());
+        self.registered.set((shared.run_id, number));
+        number
+    }
+
+    /// The running task began to wait.
+    pub fn requested(&self) {
+        context::try_with_current(|shared| {
+            let number = self.number(shared);
+            shared.sync_event(EventKind::Request, None, number);
+        });
+    }
+
+    /// The running task acquired the primitive.
+    pub fn acquired(&self) {
+        context::try_with_current(|shared| {
+            if let Some(task) = shared.current.get() {
+                self.granted_to(shared, task, 1);
+            }
+        });
+    }
+
+    /// The running task released (or signalled) the primitive.
+    pub fn released(&self) {
+        context::try_with_current(|shared| {
+            let holder = shared.current.get().map(|task| task.id);
+            self.released_by(shared, holder, 1);
+        });
+    }
+
+    /// The running task stopped waiting without acquiring the primitive.
+    pub fn gave_up(&self) {
+        context::try_with_current(|shared| {
+            let number = self.number(shared);
+            shared.sync_event(EventKind::GiveUp, None, number);
+        });
+    }
+
+    pub(crate) fn granted_to(&self, shared: &Shared, task: TaskRef, count: u64) {
+        let number = self.number(shared);
+        shared.sync_event(EventKind::Acquire, Some(task.id), number);
+        if self.holds {
+            shared.add_holder(number, task, count);
+        }
+    }
+
+    /// Records a release by the running task; `holder` is the task whose hold ends.
+    pub(crate) fn released_by(
+        &self,
+        shared: &Shared,
+        holder: Option<crate::id::TaskId>,
+        count: u64,
+    ) {
+        let number = self.number(shared);
+        shared.sync_event(EventKind::Release, None, number);
+        if let (true, Some(holder)) = (self.holds, holder) {
+            shared.remove_holder(number, holder, count);
+        }
+    }
+
+    pub(crate) fn oldest_wait(&self, shared: &Shared, start: Option<WaitStart>) {
+        let number = self.number(shared);
+        shared.set_oldest_wait(number, start);
+    }
+}
+
+impl fmt::Debug for Probe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Probe")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .finish()
+    }
+}

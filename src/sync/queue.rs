@@ -1,0 +1,634 @@
+//! `Queue<T>`: asyncio's `Queue`, `LifoQueue` and `PriorityQueue`, bounded or not.
+//!
+//! Items live in a store (FIFO, LIFO, or a min-heap); getters and putters wait in two
+//! [`WaitQueue`]s. Fairness is of *reservations*: when an item arrives and getters
+//! wait, the first getter is granted a reservation on "the next item" and woken; when
+//! it runs it takes the store's front item. So items leave in the store's order
+//! whichever woken consumer runs first, and a getter that arrives later cannot take
+//! an item reserved for one that was waiting. Putters of a bounded queue reserve free
+//! places the same way. A getter or putter cancelled holding a reservation passes it
+//! to the next in line.
+//!
+//! `task_done` and `join` count unfinished items as asyncio does; `shutdown` follows
+//! Python 3.13.
+
+use super::probe::Probe;
+use super::wait_queue::{Cancelled, Polled, WaitQueue, WaiterKey};
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+trait Store<T> {
+    fn push(&mut self, item: T);
+    fn pop(&mut self) -> Option<T>;
+    fn len(&self) -> usize;
+}
+
+struct Fifo<T>(VecDeque<T>);
+
+impl<T> Store<T> for Fifo<T> {
+    fn push(&mut self, item: T) {
+        self.0.push_back(item);
+    }
+    fn pop(&mut self) -> Option<T> {
+        self.0.pop_front()
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+struct Lifo<T>(Vec<T>);
+
+impl<T> Store<T> for Lifo<T> {
+    fn push(&mut self, item: T) {
+        self.0.push(item);
+    }
+    fn pop(&mut self) -> Option<T> {
+        self.0.pop()
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// Smallest first; equal items leave in the order they came (a sequence number breaks
+/// ties, so the order never depends on the heap's internals).
+struct Priority<T: Ord> {
+    heap: BinaryHeap<Reverse<(T, u64)>>,
+    next: u64,
+}
+
+impl<T: Ord> Store<T> for Priority<T> {
+    fn push(&mut self, item: T) {
+        self.heap.push(Reverse((item, self.next)));
+        self.next += 1;
+    }
+    fn pop(&mut self) -> Option<T> {
+        self.heap.pop().map(|Reverse((item, _))| item)
+    }
+    fn len(&self) -> usize {
+        self.heap.len()
+    }
+}
+
+/// The queue was shut down ([`Queue::shutdown`]; asyncio's `QueueShutDown`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueShutDown;
+
+impl fmt::Display for QueueShutDown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the queue was shut down")
+    }
+}
+
+impl std::error::Error for QueueShutDown {}
+
+/// Why [`Queue::try_put`] failed; the item comes back.
+#[derive(Clone, PartialEq, Eq)]
+pub enum TryPutError<T> {
+    /// The queue is full, or putters wait ahead (asyncio's `QueueFull`).
+    Full(T),
+    /// The queue was shut down.
+    ShutDown(T),
+}
+
+impl<T> TryPutError<T> {
+    /// The item that was not put.
+    pub fn into_inner(self) -> T {
+        match self {
+            TryPutError::Full(item) | TryPutError::ShutDown(item) => item,
+        }
+    }
+}
+
+impl<T> fmt::Debug for TryPutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryPutError::Full(_) => write!(f, "Full(..)"),
+            TryPutError::ShutDown(_) => write!(f, "ShutDown(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for TryPutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryPutError::Full(_) => write!(f, "the queue is full"),
+            TryPutError::ShutDown(_) => write!(f, "the queue was shut down"),
+        }
+    }
+}
+
+impl<T> std::error::Error for TryPutError<T> {}
+
+/// Why [`Queue::try_get`] failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TryGetError {
+    /// No item is available, or getters wait ahead (asyncio's `QueueEmpty`).
+    Empty,
+    /// The queue was shut down and has no items left.
+    ShutDown,
+}
+
+impl fmt::Display for TryGetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryGetError::Empty => write!(f, "the queue is empty"),
+            TryGetError::ShutDown => write!(f, "the queue was shut down"),
+        }
+    }
+}
+
+impl std::error::Error for TryGetError {}
+
+/// `task_done` was called more times than items were put (asyncio raises
+/// `ValueError`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskDoneError;
+
+impl fmt::Display for TaskDoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task_done() called more times than there were items put")
+    }
+}
+
+impl std::error::Error for TaskDoneError {}
+
+/// An async queue for tasks inside a simulation (asyncio's `Queue`, with
+/// [`Queue::lifo`] and [`Queue::priority`] for `LifoQueue` and `PriorityQueue`).
+///
+/// ```
+/// use seedloop::sync::Queue;
+/// use std::rc::Rc;
+///
+/// seedloop::check(50, || async {
+///     let jobs = Rc::new(Queue::bounded(2).named("jobs"));
+///     let worker = seedloop::spawn({
+///         let jobs = jobs.clone();
+///         async move {
+///             let mut done = Vec::new();
+///             while let Ok(job) = jobs.get().await {
+///                 done.push(job);
+///                 jobs.task_done().unwrap();
+///             }
+///             done
+///         }
+///     });
+///     for job in 0..5 {
+///         jobs.put(job).await.unwrap();
+///     }
+///     jobs.join().await;
+///     jobs.shutdown(false);
+///     assert_eq!(worker.await.unwrap(), [0, 1, 2, 3, 4]);
+/// });
+/// ```
+pub struct Queue<T> {
+    state: RefCell<QueueState<T>>,
+}
+
+struct QueueState<T> {
+    items: Box<dyn Store<T>>,
+    capacity: Option<usize>,
+    // Items promised to granted getters that have not run yet.
+    reserved_items: usize,
+    // Places promised to granted putters that have not run yet.
+    reserved_places: usize,
+    getters: WaitQueue,
+    putters: WaitQueue,
+    joiners: WaitQueue,
+    unfinished: u64,
+    shut_down: bool,
+}
+
+impl<T: 'static> Queue<T> {
+    /// A FIFO queue holding at most `capacity` items (asyncio's `Queue(maxsize)`).
+    ///
+    /// # Panics
+    ///
+    /// When `capacity` is 0 (asyncio's `maxsize=0` means unbounded: use
+    /// [`Queue::unbounded`]).
+    #[track_caller]
+    pub fn bounded(capacity: usize) -> Queue<T> {
+        Queue::build(Box::new(Fifo(VecDeque::new())), Some(capacity))
+    }
+
+    /// A FIFO queue with no capacity limit.
+    pub fn unbounded() -> Queue<T> {
+        Queue::build(Box::new(Fifo(VecDeque::new())), None)
+    }
+
+    /// A last-in first-out queue (asyncio's `LifoQueue`); `None` for no limit.
+    #[track_caller]
+    pub fn lifo(capacity: Option<usize>) -> Queue<T> {
+        Queue::build(Box::new(Lifo(Vec::new())), capacity)
+    }
+
+    /// A queue that hands out the smallest item first (asyncio's `PriorityQueue`);
+    /// equal items leave in the order they came. `None` for no limit.
+    #[track_caller]
+    pub fn priority(capacity: Option<usize>) -> Queue<T>
+    where
+        T: Ord,
+    {
+        Queue::build(
+            Box::new(Priority {
+                heap: BinaryHeap::new(),
+                next: 0,
+            }),
+            capacity,
+        )
+    }
+
+    #[track_caller]
+    fn build(items: Box<dyn Store<T>>, capacity: Option<usize>) -> Queue<T> {
+        assert!(
+            capacity != Some(0),
+            "a queue's capacity must be at least 1; for no limit use Queue::unbounded() (asyncio's maxsize=0)"
+        );
+        Queue {
+            state: RefCell::new(QueueState {
+                items,
+                capacity,
+                reserved_items: 0,
+                reserved_places: 0,
+                getters: WaitQueue::new(Probe::with_holders("Queue.get", None, false)),
+                putters: WaitQueue::new(Probe::with_holders("Queue.put", None, false)),
+                joiners: WaitQueue::new(Probe::with_holders("Queue.join", None, false)),
+                unfinished: 0,
+                shut_down: false,
+            }),
+        }
+    }
+}
+
+impl<T> Queue<T> {
+    /// Names the queue in traces and reports.
+    pub fn named(self, name: impl Into<String>) -> Queue<T> {
+        let name: Box<str> = name.into().into_boxed_str();
+        {
+            let mut state = self.state.borrow_mut();
+            state.getters.probe.set_name(name.clone());
+            state.putters.probe.set_name(name.clone());
+            state.joiners.probe.set_name(name);
+        }
+        self
+    }
+
+    /// Puts an item, waiting for a free place in a full bounded queue; putters are
+    /// served in order. Fails once the queue is shut down.
+    pub fn put(&self, item: T) -> Put<'_, T> {
+        Put {
+            queue: self,
+            item: Some(item),
+            key: None,
+        }
+    }
+
+    /// Takes the next item, waiting for one; getters are served in order. Fails once
+    /// the queue is shut down and empty (at once for an immediate shutdown).
+    pub fn get(&self) -> Get<'_, T> {
+        Get {
+            queue: self,
+            key: None,
+        }
+    }
+
+    /// Puts an item if there is room and no putter waits ahead.
+    pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
+        let mut state = self.state.borrow_mut();
+        if state.shut_down {
+            return Err(TryPutError::ShutDown(item));
+        }
+        if !state.putters.is_empty() || !state.has_room() {
+            return Err(TryPutError::Full(item));
+        }
+        state.putters.acquired_now(1);
+        state.push(item);
+        Ok(())
+    }
+
+    /// Takes an item if one is available and no getter waits ahead.
+    pub fn try_get(&self) -> Result<T, TryGetError> {
+        let mut state = self.state.borrow_mut();
+        if state.getters.is_empty() && state.unreserved_items() > 0 {
+            state.getters.acquired_now(1);
+            return Ok(state.pop());
+        }
+        if state.shut_down && state.unreserved_items() == 0 {
+            return Err(TryGetError::ShutDown);
+        }
+        Err(TryGetError::Empty)
+    }
+
+    /// Items in the queue (asyncio's `qsize()`).
+    pub fn len(&self) -> usize {
+        self.state.borrow().items.len()
+    }
+
+    /// Whether the queue holds no item.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a bounded queue is at capacity.
+    pub fn is_full(&self) -> bool {
+        let state = self.state.borrow();
+        state
+            .capacity
+            .is_some_and(|capacity| state.items.len() >= capacity)
+    }
+
+    /// The capacity (`None`: unbounded).
+    pub fn capacity(&self) -> Option<usize> {
+        self.state.borrow().capacity
+    }
+
+    /// Marks one item taken by `get` as processed (asyncio's `task_done`).
+    pub fn task_done(&self) -> Result<(), TaskDoneError> {
+        let mut state = self.state.borrow_mut();
+        if state.unfinished == 0 {
+            return Err(TaskDoneError);
+        }
+        state.unfinished -= 1;
+        if state.unfinished == 0 {
+            state.joiners.released(None, 0);
+            state.joiners.grant_all();
+        }
+        Ok(())
+    }
+
+    /// Waits until every item put has been marked done with `task_done` (asyncio's
+    /// `join`).
+    pub fn join(&self) -> Join<'_, T> {
+        Join {
+            queue: self,
+            key: None,
+        }
+    }
+
+    /// Shuts the queue down (Python 3.13): puts fail from now on; gets fail once the
+    /// queue is empty. With `immediate`, the items left are dropped (and counted as
+    /// done) and every get fails at once. Waiting putters and getters are woken to
+    /// fail; `join` returns once nothing is unfinished.
+    pub fn shutdown(&self, immediate: bool) {
+        let mut state = self.state.borrow_mut();
+        state.shut_down = true;
+        if immediate {
+            let mut dropped = 0;
+            while state.items.len() > 0 {
+                drop(state.items.pop());
+                dropped += 1;
+            }
+            state.unfinished = state.unfinished.saturating_sub(dropped);
+        }
+        state.putters.close_all();
+        state.getters.close_all();
+        if state.unfinished == 0 {
+            state.joiners.grant_all();
+        }
+    }
+
+    /// Whether [`Queue::shutdown`] was called.
+    pub fn is_shut_down(&self) -> bool {
+        self.state.borrow().shut_down
+    }
+}
+
+impl<T> QueueState<T> {
+    fn has_room(&self) -> bool {
+        self.capacity
+            .is_none_or(|capacity| self.items.len() + self.reserved_places < capacity)
+    }
+
+    fn unreserved_items(&self) -> usize {
+        self.items.len().saturating_sub(self.reserved_items)
+    }
+
+    /// Stores an item and reserves it for the first waiting getter, if any.
+    fn push(&mut self, item: T) {
+        self.items.push(item);
+        self.unfinished += 1;
+        self.serve_getters();
+    }
+
+    /// Takes an item, and reserves the freed place for the first waiting putter.
+    fn pop(&mut self) -> T {
+        let item = self.items.pop().expect("a served getter finds an item");
+        self.serve_putters();
+        item
+    }
+
+    fn serve_getters(&mut self) {
+        while self.unreserved_items() > 0 && !self.getters.is_empty() {
+            self.reserved_items += 1;
+            self.getters.grant_front();
+        }
+    }
+
+    fn serve_putters(&mut self) {
+        while self.has_room() && !self.putters.is_empty() {
+            self.reserved_places += 1;
+            self.putters.grant_front();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.borrow();
+        f.debug_struct("Queue")
+            .field("name", &state.getters.probe.name())
+            .field("len", &state.items.len())
+            .field("capacity", &state.capacity)
+            .field("getters", &state.getters.len())
+            .field("putters", &state.putters.len())
+            .field("unfinished", &state.unfinished)
+            .field("shut_down", &state.shut_down)
+            .finish()
+    }
+}
+
+/// The future returned by [`Queue::put`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Put<'a, T> {
+    queue: &'a Queue<T>,
+    item: Option<T>,
+    key: Option<WaiterKey>,
+}
+
+impl<T> Unpin for Put<'_, T> {}
+
+impl<T> Future for Put<'_, T> {
+    type Output = Result<(), QueueShutDown>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let mut state = this.queue.state.borrow_mut();
+        match this.key {
+            None => {
+                if state.shut_down {
+                    return Poll::Ready(Err(QueueShutDown));
+                }
+                if state.putters.is_empty() && state.has_room() {
+                    state.putters.acquired_now(1);
+                    state.push(this.item.take().expect("Put polled after it returned"));
+                    return Poll::Ready(Ok(()));
+                }
+                this.key = Some(state.putters.wait(1, cx));
+                Poll::Pending
+            }
+            Some(key) => match state.putters.poll(key, cx) {
+                Polled::Waiting => Poll::Pending,
+                Polled::Granted(_) => {
+                    this.key = None;
+                    state.reserved_places -= 1;
+                    state.push(this.item.take().expect("Put polled after it returned"));
+                    Poll::Ready(Ok(()))
+                }
+                Polled::Closed => {
+                    this.key = None;
+                    Poll::Ready(Err(QueueShutDown))
+                }
+            },
+        }
+    }
+}
+
+impl<T> Drop for Put<'_, T> {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else {
+            return;
+        };
+        let mut state = self.queue.state.borrow_mut();
+        if let Cancelled::Granted(_) = state.putters.cancel(key) {
+            state.reserved_places -= 1;
+            state.serve_putters();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Put<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Put")
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+/// The future returned by [`Queue::get`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Get<'a, T> {
+    queue: &'a Queue<T>,
+    key: Option<WaiterKey>,
+}
+
+impl<T> Future for Get<'_, T> {
+    type Output = Result<T, QueueShutDown>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let mut state = this.queue.state.borrow_mut();
+        match this.key {
+            None => {
+                if state.getters.is_empty() && state.unreserved_items() > 0 {
+                    state.getters.acquired_now(1);
+                    return Poll::Ready(Ok(state.pop()));
+                }
+                if state.shut_down {
+                    return Poll::Ready(Err(QueueShutDown));
+                }
+                this.key = Some(state.getters.wait(1, cx));
+                Poll::Pending
+            }
+            Some(key) => match state.getters.poll(key, cx) {
+                Polled::Waiting => Poll::Pending,
+                Polled::Granted(_) => {
+                    this.key = None;
+                    state.reserved_items -= 1;
+                    if state.items.len() == 0 {
+                        // An immediate shutdown dropped the item reserved for it.
+                        return Poll::Ready(Err(QueueShutDown));
+                    }
+                    Poll::Ready(Ok(state.pop()))
+                }
+                Polled::Closed => {
+                    this.key = None;
+                    Poll::Ready(Err(QueueShutDown))
+                }
+            },
+        }
+    }
+}
+
+impl<T> Drop for Get<'_, T> {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else {
+            return;
+        };
+        let mut state = self.queue.state.borrow_mut();
+        if let Cancelled::Granted(_) = state.getters.cancel(key) {
+            // The item reserved for it goes to the next getter.
+            state.reserved_items -= 1;
+            state.serve_getters();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Get<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Get")
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
+
+/// The future returned by [`Queue::join`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Join<'a, T> {
+    queue: &'a Queue<T>,
+    key: Option<WaiterKey>,
+}
+
+impl<T> Future for Join<'_, T> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let mut state = this.queue.state.borrow_mut();
+        match this.key {
+            None if state.unfinished == 0 => Poll::Ready(()),
+            None => {
+                this.key = Some(state.joiners.wait(0, cx));
+                Poll::Pending
+            }
+            Some(key) => match state.joiners.poll(key, cx) {
+                Polled::Waiting => Poll::Pending,
+                Polled::Granted(_) | Polled::Closed => {
+                    this.key = None;
+                    Poll::Ready(())
+                }
+            },
+        }
+    }
+}
+
+impl<T> Drop for Join<'_, T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.queue.state.borrow_mut().joiners.cancel(key);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Join<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Join")
+            .field("waiting", &self.key.is_some())
+            .finish()
+    }
+}
