@@ -231,12 +231,14 @@ impl Sim {
     ///     .run(async {
     ///         let lock = Rc::new(Lock::new(()));
     ///         let hog = lock.clone();
-    ///         let _holder = seedloop::spawn(async move {
+    ///         drop(seedloop::spawn(async move {
     ///             let _guard = hog.lock().await;
     ///             seedloop::time::sleep(Duration::from_secs(60)).await;
-    ///         });
-    ///         seedloop::yield_now().await;
-    ///         let _guard = lock.lock().await;
+    ///         }));
+    ///         while !lock.is_locked() {
+    ///             seedloop::yield_now().await;
+    ///         }
+    ///         let _guard = lock.lock().await; // waits 60 s: too long
     ///     })
     ///     .unwrap_err();
     /// assert_eq!(failure.kind.name(), "starvation");
