@@ -7,7 +7,7 @@
 //! cargo bench --bench workloads            # full run (about 1 minute on 2 cores)
 //! SEEDLOOP_BENCH_QUICK=1 cargo bench --bench workloads
 //! cargo bench --bench workloads -- --quick # the same quick mode, as an argument
-//! cargo bench --bench workloads -- w1 w4    # only some sections: w1, w3, w4, flatness
+//! cargo bench --bench workloads -- w1 w4    # only some sections: w1, w2, w3, w4, flatness
 //! ```
 //!
 //! Quick mode takes 3 samples of ~25 ms per row instead of 7 samples of ~150 ms: a
@@ -20,6 +20,11 @@
 //! new tokio runtime, or one shuttle execution), the workload, and tearing it down.
 //! - **W1 spawn-join**: main spawns 1000 tasks; each yields 10 times and returns its
 //!   index; main awaits every handle and checks the sum (499500).
+//! - **W2 lock contention**: 16 tasks each take one async lock 100 times; holding it,
+//!   they read a counter, yield, and write it plus one (1600 at the end). seedloop uses
+//!   `sync::Lock`, tokio its `sync::Mutex` (`Arc`, `tokio::spawn`), shuttle its
+//!   strictly fair `BatchSemaphore` with one permit (it has no async mutex). All three
+//!   are FIFO fair.
 //! - **W3 ping-pong**: two tasks exchange `W3_MESSAGES` (10 000) messages in all, 5000
 //!   pings each answered by a pong, over two bounded channels of capacity 1 (`channel`
 //!   below: std wakers only, the same code for every runtime). The channel is `Rc`
@@ -78,6 +83,9 @@ const W1_TASKS: u64 = 1000;
 const W1_YIELDS: usize = 10;
 /// W3: messages exchanged in all (pings plus pongs).
 const W3_MESSAGES: u64 = 10_000;
+/// W2: tasks contending for one lock, and how many times each takes it.
+const W2_TASKS: u64 = 16;
+const W2_ROUNDS: u64 = 100;
 /// W4: sleeping tasks.
 const W4_TASKS: usize = 1000;
 /// W4: sleeps per task.
@@ -287,6 +295,34 @@ macro_rules! ping_pong {
             assert_eq!(sum, rounds * (rounds + 1) / 2);
         })
     };
+}
+
+/// W2: [`W2_TASKS`] tasks each take the lock [`W2_ROUNDS`] times; holding it, they
+/// read the counter, yield, and write it plus one. `$lock` is an expression giving a
+/// shared lock around a `u64` whose `lock()` is a future of a guard.
+macro_rules! lock_contention {
+    ($spawn:path, $yield_now:path, $wrap:path, $lock:expr) => {{
+        $wrap(async move {
+            let lock = $lock;
+            let handles: Vec<_> = (0..W2_TASKS)
+                .map(|_| {
+                    let lock = lock.clone();
+                    $spawn($wrap(async move {
+                        for _ in 0..W2_ROUNDS {
+                            let mut guard = lock.lock().await;
+                            let read = *guard;
+                            $yield_now().await;
+                            *guard = read + 1;
+                        }
+                    }))
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
+            }
+            assert_eq!(*lock.lock().await, W2_TASKS * W2_ROUNDS);
+        })
+    }};
 }
 
 /// W4: one task per entry of `$durations`, each sleeping its [`W4_SLEEPS`] durations.
@@ -659,6 +695,57 @@ fn shuttle_w3_counted() {
     shuttle::future::block_on(ping_pong!(shuttle::future::spawn_local, counted));
 }
 
+// shuttle has no async mutex; its `BatchSemaphore` (tokio's semaphore, modelled) with
+// one permit and strict fairness is one, FIFO like seedloop's `Lock` and tokio's
+// `Mutex`. The counter is an atomic: shuttle's tasks must be `Send`.
+fn shuttle_w2_body(counted_run: bool) {
+    use shuttle::future::batch_semaphore::{BatchSemaphore, Fairness};
+    use std::sync::atomic::AtomicU64 as Counter;
+    use std::sync::Arc;
+    let work = async move {
+        let lock = Arc::new((
+            BatchSemaphore::new(1, Fairness::StrictlyFair),
+            Counter::new(0),
+        ));
+        let handles: Vec<_> = (0..W2_TASKS)
+            .map(|_| {
+                let lock = lock.clone();
+                let task = async move {
+                    for _ in 0..W2_ROUNDS {
+                        lock.0.acquire(1).await.expect("never closed");
+                        let read = lock.1.load(Ordering::Relaxed);
+                        shuttle::future::yield_now().await;
+                        lock.1.store(read + 1, Ordering::Relaxed);
+                        lock.0.release(1);
+                    }
+                };
+                if counted_run {
+                    shuttle::future::spawn(counted(task))
+                } else {
+                    shuttle::future::spawn(plain(task))
+                }
+            })
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+        assert_eq!(lock.1.load(Ordering::Relaxed), W2_TASKS * W2_ROUNDS);
+    };
+    if counted_run {
+        shuttle::future::block_on(counted(work));
+    } else {
+        shuttle::future::block_on(plain(work));
+    }
+}
+
+fn shuttle_w2() {
+    shuttle_w2_body(false);
+}
+
+fn shuttle_w2_counted() {
+    shuttle_w2_body(true);
+}
+
 fn main() {
     let config = Config::from_env();
     let started = Instant::now();
@@ -739,6 +826,71 @@ fn main() {
         infos.push(info(
             "W1 seedloop Random / shuttle check_random, ns/step",
             random / row(&w1, "shuttle check_random").ns_per_step(),
+        ));
+    }
+
+    if config.wants("w2") {
+        // W2 lock contention.
+        let mut w2 = seedloop_rows(|| {
+            lock_contention!(
+                seedloop::spawn,
+                seedloop::yield_now,
+                plain,
+                std::rc::Rc::new(seedloop::sync::Lock::new(0u64))
+            )
+        });
+        w2.push(tokio_row(
+            "tokio current-thread, Mutex",
+            false,
+            || {
+                lock_contention!(
+                    tokio::spawn,
+                    tokio::task::yield_now,
+                    plain,
+                    std::sync::Arc::new(tokio::sync::Mutex::new(0u64))
+                )
+            },
+            || {
+                lock_contention!(
+                    tokio::spawn,
+                    tokio::task::yield_now,
+                    counted,
+                    std::sync::Arc::new(tokio::sync::Mutex::new(0u64))
+                )
+            },
+        ));
+        w2.push(shuttle_row(
+            "shuttle check_random",
+            false,
+            shuttle_w2,
+            shuttle_w2_counted,
+        ));
+        w2.push(shuttle_row(
+            "shuttle check_pct(3)",
+            true,
+            shuttle_w2,
+            shuttle_w2_counted,
+        ));
+        measure(&config, &mut w2);
+        print_table(
+            &format!("W2 lock contention: {W2_TASKS} tasks x {W2_ROUNDS} lock rounds"),
+            &w2,
+            false,
+        );
+        infos.push(info(
+            "W2 seedloop Random / tokio Mutex, ns/step",
+            row(&w2, "seedloop Random").ns_per_step()
+                / row(&w2, "tokio current-thread, Mutex").ns_per_step(),
+        ));
+        infos.push(info(
+            "W2 seedloop Random / shuttle check_random, ns/step",
+            row(&w2, "seedloop Random").ns_per_step()
+                / row(&w2, "shuttle check_random").ns_per_step(),
+        ));
+        infos.push(info(
+            "W2 seedloop Random, trace on / trace off, ns/step",
+            row(&w2, "seedloop Random").ns_per_step()
+                / row(&w2, "seedloop Random, trace off").ns_per_step(),
         ));
     }
 
