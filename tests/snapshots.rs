@@ -166,3 +166,44 @@ fn task_group_three_jobs_trace_under_fifo() {
         format!("{}\n\n{}", timeline.join("\n"), sim.trace())
     );
 }
+
+/// W2, the lock-contention workload, at a size a person can read: 3 tasks take a named
+/// lock 3 times each; holding it they read a counter, yield, and write it plus one.
+async fn lock_contention() -> u32 {
+    let lock = Rc::new(seedloop::sync::Lock::new(0u32).named("counter"));
+    let handles: Vec<_> = ["t1", "t2", "t3"]
+        .into_iter()
+        .map(|name| {
+            let lock = lock.clone();
+            seedloop::task::Builder::new().name(name).spawn(async move {
+                for _ in 0..3 {
+                    let mut counter = lock.lock().await;
+                    let read = *counter;
+                    seedloop::yield_now().await;
+                    *counter = read + 1;
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    let total = *lock.lock().await;
+    total
+}
+
+#[test]
+fn lock_contention_trace_under_fifo() {
+    let (sim, total) = common::run_twice(|| Sim::new(0).policy(Policy::Fifo), lock_contention);
+    assert_eq!(total.unwrap(), 9);
+    seedloop::sync::Fairness::of(sim.trace()).assert_no_bypass();
+    assert_trace_snapshot!("lock_contention_fifo", sim.trace().to_string());
+}
+
+#[test]
+fn lock_contention_trace_under_random_seed_3() {
+    let (sim, total) = common::run_twice(|| Sim::new(3), lock_contention);
+    assert_eq!(total.unwrap(), 9);
+    seedloop::sync::Fairness::of(sim.trace()).assert_no_bypass();
+    assert_trace_snapshot!("lock_contention_random_3", sim.trace().to_string());
+}
