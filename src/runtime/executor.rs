@@ -575,8 +575,8 @@ impl Core {
         })
     }
 
-    /// Whether a task is blocked for good on a primitive: idle (or the task that just
-    /// blocked), waiting on a primitive, with no timer that could wake it.
+    /// The primitive a task waits on, if it is idle (or the task that just blocked)
+    /// and waits on one. Timers are checked once a whole cycle is found.
     fn blocked_on(&self, task: TaskRef, start: TaskRef) -> Option<u32> {
         let slot = self.slots.get(task.slot as usize)?;
         if slot.id != task.id || slot.state == State::Free {
@@ -588,9 +588,6 @@ impl Core {
         let Waiting::Primitive(primitive) = slot.waiting else {
             return None;
         };
-        if self.timers.has_timer_of(task.id) {
-            return None;
-        }
         Some(primitive)
     }
 
@@ -602,7 +599,15 @@ impl Core {
         // Bounds the search on pathological graphs: past it, nothing is reported.
         let mut budget: usize = 4096;
         let mut path = Vec::new();
-        if !self.stuck(start, start, &mut path, &mut budget) {
+        let mut involved = Vec::new();
+        if !self.stuck(start, start, &mut path, &mut involved, &mut budget) {
+            return None;
+        }
+        // A task with a pending timer (a `timeout` around its wait) can still be freed.
+        if involved
+            .iter()
+            .any(|task: &TaskRef| self.timers.has_timer_of(task.id))
+        {
             return None;
         }
         let mut chain: Vec<(TaskRef, u32)> = Vec::new();
@@ -626,6 +631,7 @@ impl Core {
         task: TaskRef,
         start: TaskRef,
         path: &mut Vec<TaskRef>,
+        involved: &mut Vec<TaskRef>,
         budget: &mut usize,
     ) -> bool {
         if path.contains(&task) {
@@ -644,12 +650,13 @@ impl Core {
             return false;
         }
         path.push(task);
+        involved.push(task);
         let all_stuck = holders.iter().all(|holder| {
             let holder = TaskRef {
                 slot: holder.slot,
                 id: holder.task,
             };
-            self.stuck(holder, start, path, budget)
+            self.stuck(holder, start, path, involved, budget)
         });
         path.pop();
         all_stuck

@@ -151,8 +151,8 @@ impl Timers {
         }
     }
 
-    /// Whether `task` registered a timer that has not fired (linear: for the rare
-    /// wait-cycle check only).
+    /// Whether `task` registered a timer that has not fired (linear: only once a wait
+    /// cycle has been found).
     pub(crate) fn has_timer_of(&self, task: TaskId) -> bool {
         self.slots
             .iter()
