@@ -172,6 +172,10 @@ impl Drop for Core {
     }
 }
 
+/// References to a task's waker state when one wait queue holds its waker: the
+/// slot's `waker_state` and `waker`, and the queue's clone.
+const WAKERS_OF_A_TASK_BLOCKED_ON_ONE_THING: usize = 3;
+
 /// The most task slots kept for the next run on a thread.
 const MAX_SPARE_SLOTS: usize = 1 << 16;
 
@@ -576,7 +580,8 @@ impl Core {
     }
 
     /// The primitive a task waits on, if it is idle (or the task that just blocked)
-    /// and waits on one. Timers are checked once a whole cycle is found.
+    /// and waits on that one thing only. Timers are checked once a whole cycle is
+    /// found.
     fn blocked_on(&self, task: TaskRef, start: TaskRef) -> Option<u32> {
         let slot = self.slots.get(task.slot as usize)?;
         if slot.id != task.id || slot.state == State::Free {
@@ -588,6 +593,13 @@ impl Core {
         let Waiting::Primitive(primitive) = slot.waiting else {
             return None;
         };
+        // Who can wake the task holds a clone of its waker: the slot holds two
+        // references (its waker state and its waker) and the primitive's wait queue
+        // one. Any more (a second primitive in a `select`, a timer, a channel outside
+        // seedloop) can still wake it, so it is not blocked for good.
+        if Arc::strong_count(&slot.waker_state) != WAKERS_OF_A_TASK_BLOCKED_ON_ONE_THING {
+            return None;
+        }
         Some(primitive)
     }
 

@@ -258,8 +258,15 @@ impl Sim {
 
     /// Whether a cycle of tasks waiting on each other's locks and semaphores fails the
     /// run at once ([`crate::FailureKind::WaitCycle`]), even while other tasks can
-    /// still run (default: on). A task with a pending timer (a `timeout` around its
-    /// wait) is not counted as blocked for good.
+    /// still run (default: on).
+    ///
+    /// A task counts as blocked for good only when the one primitive holds its waker:
+    /// a task with a pending timer (a `timeout` around its wait), waiting in a
+    /// `select` on something else too, or whose waker a future outside seedloop keeps,
+    /// can still be woken and is never part of a reported cycle. Holders are the tasks
+    /// that acquired: a guard or permit moved to another task (which needs a
+    /// `'static` primitive) is not followed, so a program that moves them should turn
+    /// this check off.
     pub fn detect_wait_cycles(mut self, detect: bool) -> Sim {
         self.detect_wait_cycles = detect;
         self

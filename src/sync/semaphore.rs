@@ -393,6 +393,9 @@ impl SemaphorePermit<'_> {
     pub fn forget(mut self) {
         let mut state = self.semaphore.state.borrow_mut();
         state.guarded -= self.permits;
+        // Nobody holds forgotten permits: they must not make the task a holder in
+        // deadlock reports and the wait-for graph.
+        state.queue.forget_holder(self.holder, self.permits);
         self.permits = 0;
     }
 }

@@ -346,6 +346,20 @@ impl WaitQueue {
         context::try_with_current(|shared| self.probe.released_by(shared, holder, amount));
     }
 
+    /// Forgets that `holder` holds `amount` (permits given up without a release).
+    pub(crate) fn forget_holder(&self, holder: Option<crate::id::TaskId>, amount: u64) {
+        let Some(holder) = holder else {
+            return;
+        };
+        if !self.probe.holds() {
+            return;
+        }
+        context::try_with_current(|shared| {
+            let number = self.probe.number(shared);
+            shared.remove_holder(number, holder, amount);
+        });
+    }
+
     /// The running task, if inside a simulation.
     pub(crate) fn current_task() -> Option<crate::id::TaskId> {
         context::try_with_current(|shared| shared.current.get().map(|task| task.id)).flatten()
