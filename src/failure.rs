@@ -348,8 +348,11 @@ impl fmt::Display for FailureReport {
         writeln!(f, "seedloop: {}", self.kind)?;
         writeln!(
             f,
-            "  seed {}, policy {}, step {}, virtual time {:?}",
-            self.seed, self.policy, self.step, self.time
+            "  seed {}, policy {}, step {}, virtual time {}",
+            self.seed,
+            self.policy,
+            self.step,
+            crate::trace::VirtualTime(self.time)
         )?;
         if let Some(point) = &self.cancel_point {
             writeln!(f, "  with {point}")?;
