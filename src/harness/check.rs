@@ -8,14 +8,13 @@
 //! the cost of one extra run; `SEEDLOOP_CHECK_DETERMINISM=1` checks every seed.
 //! Environment variables ([`crate::harness::env`]) override the builder.
 
-use super::env::EnvConfig;
-use crate::failure::{Failure, FailureKind};
-use crate::runtime::{Sim, DEFAULT_MAX_STEPS, DEFAULT_MAX_TIME};
-use crate::scheduler::{Policy, DEFAULT_PCT_HORIZON};
-use crate::trace::Trace;
+use super::sweep::{compare_runs, sweep_builder, SweepConfig};
+use crate::failure::Failure;
+#[cfg(doc)]
+use crate::runtime::Sim;
+use crate::scheduler::Policy;
 use std::future::Future;
 use std::ops::Range;
-use std::time::Duration;
 
 /// The number of seeds [`Check::new`] runs.
 pub const DEFAULT_SEEDS: u64 = 100;
@@ -50,16 +49,11 @@ pub struct Summary {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Check {
-    seeds: Range<u64>,
-    policy: Policy,
-    max_steps: u64,
-    max_time: Duration,
-    pct_horizon: u64,
-    name: Option<String>,
-    command: Option<String>,
+    sweep: SweepConfig,
     check_determinism: bool,
-    env: Option<EnvConfig>,
 }
+
+sweep_builder!(Check);
 
 impl Default for Check {
     fn default() -> Check {
@@ -89,72 +83,14 @@ impl Check {
     /// A sweep of [`DEFAULT_SEEDS`] seeds from 0 under [`Policy::Random`].
     pub fn new() -> Check {
         Check {
-            seeds: 0..DEFAULT_SEEDS,
-            policy: Policy::Random,
-            max_steps: DEFAULT_MAX_STEPS,
-            max_time: DEFAULT_MAX_TIME,
-            pct_horizon: DEFAULT_PCT_HORIZON,
-            name: None,
-            command: None,
+            sweep: SweepConfig::new(0..DEFAULT_SEEDS, Policy::Random),
             check_determinism: false,
-            env: None,
         }
-    }
-
-    /// The seeds to run, in order.
-    pub fn seeds(mut self, seeds: Range<u64>) -> Check {
-        self.seeds = seeds;
-        self
-    }
-
-    /// The scheduling policy.
-    pub fn policy(mut self, policy: Policy) -> Check {
-        policy.validate();
-        self.policy = policy;
-        self
-    }
-
-    /// See [`Sim::max_steps`].
-    pub fn max_steps(mut self, max_steps: u64) -> Check {
-        self.max_steps = max_steps;
-        self
-    }
-
-    /// See [`Sim::max_time`].
-    pub fn max_time(mut self, max_time: Duration) -> Check {
-        self.max_time = max_time;
-        self
-    }
-
-    /// See [`Sim::pct_horizon`].
-    pub fn pct_horizon(mut self, steps: u64) -> Check {
-        self.pct_horizon = steps;
-        self
-    }
-
-    /// The test name for replay lines (default: the current thread's name, which
-    /// libtest sets to the test's path).
-    pub fn name(mut self, name: impl Into<String>) -> Check {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// See [`Sim::replay_command`].
-    pub fn replay_command(mut self, command: impl Into<String>) -> Check {
-        self.command = Some(command.into());
-        self
     }
 
     /// Runs every seed twice and compares the traces (the first seed always is).
     pub fn check_determinism(mut self, every_seed: bool) -> Check {
         self.check_determinism = every_seed;
-        self
-    }
-
-    /// Uses these overrides instead of reading the process environment (for tests of
-    /// the overrides themselves).
-    pub fn env(mut self, env: EnvConfig) -> Check {
-        self.env = Some(env);
         self
     }
 
@@ -181,109 +117,29 @@ impl Check {
         F: FnMut() -> Fut,
         Fut: Future<Output = ()>,
     {
-        self.apply_env();
-        let mut summary = Summary {
-            seeds: self.seeds.clone(),
-            policy: self.policy.clone(),
-            steps: 0,
-            determinism_checked: 0,
-        };
-        for seed in self.seeds.clone() {
-            let mut sim = self.sim(seed);
-            sim.run(test())?;
-            summary.steps += sim.stats().steps;
-            if seed == self.seeds.start || self.check_determinism {
-                let mut again = self.sim(seed);
-                // A failure on the second run is itself evidence of nondeterminism.
-                let second = again.run(test());
-                summary.determinism_checked += 1;
-                if second.is_err() || again.trace().hash() != sim.trace().hash() {
-                    let detail = describe_difference(sim.trace(), again.trace());
-                    let mut failure = match second {
-                        Err(failure) => failure,
-                        Ok(()) => self.failure_from(&again),
-                    };
-                    failure.kind = FailureKind::Nondeterminism {
-                        detail: format!(
-                            "seed {seed} ran twice with different executions: {detail}"
-                        ),
-                    };
-                    return Err(failure);
-                }
-            }
-        }
-        Ok(summary)
-    }
-
-    fn apply_env(&mut self) {
-        let env = match self.env.take() {
-            Some(env) => env,
-            None => EnvConfig::from_env().unwrap_or_else(|error| panic!("seedloop: {error}")),
-        };
-        env.warn_unknown();
-        if let Some(count) = env.seeds {
-            self.seeds = self.seeds.start..self.seeds.start.saturating_add(count);
-        }
-        if let Some(seed) = env.seed {
-            self.seeds = seed..seed.saturating_add(1);
-        }
-        if let Some(policy) = env.policy {
-            self.policy = policy;
-        }
-        if let Some(steps) = env.pct_horizon {
-            self.pct_horizon = steps;
-        }
+        let env = self.sweep.apply_env();
         if let Some(every_seed) = env.check_determinism {
             self.check_determinism = every_seed;
         }
-    }
-
-    fn sim(&self, seed: u64) -> Sim {
-        let mut sim = Sim::new(seed)
-            .policy(self.policy.clone())
-            .max_steps(self.max_steps)
-            .max_time(self.max_time)
-            .pct_horizon(self.pct_horizon);
-        if let Some(name) = &self.name {
-            sim = sim.name(name.clone());
+        let seeds = self.sweep.seeds.clone();
+        let mut summary = Summary {
+            seeds: seeds.clone(),
+            policy: self.sweep.policy.clone(),
+            steps: 0,
+            determinism_checked: 0,
+        };
+        for seed in seeds.clone() {
+            let mut sim = self.sweep.sim(seed);
+            sim.run(test())?;
+            summary.steps += sim.stats().steps;
+            if seed == seeds.start || self.check_determinism {
+                let mut again = self.sweep.sim(seed);
+                // A failure on the second run is itself evidence of nondeterminism.
+                let second = again.run(test());
+                summary.determinism_checked += 1;
+                compare_runs(seed, &sim, &again, second)?;
+            }
         }
-        if let Some(command) = &self.command {
-            sim = sim.replay_command(command.clone());
-        }
-        sim
-    }
-
-    fn failure_from(&self, sim: &Sim) -> Failure {
-        let mut failure = sim.failure(FailureKind::Nondeterminism {
-            detail: String::new(),
-        });
-        if self.name.is_some() {
-            failure.test_name = self.name.clone();
-        }
-        failure.command = self.command.clone();
-        failure
-    }
-}
-
-/// Where two traces of the same seed first differ.
-pub(crate) fn describe_difference(first: &Trace, second: &Trace) -> String {
-    let index = first
-        .events()
-        .iter()
-        .zip(second.events())
-        .position(|(a, b)| a != b);
-    match index {
-        Some(index) => format!(
-            "first difference at event {}:\n    first run:  {}\n    second run: {}",
-            first.dropped() + index as u64,
-            first.format_event(&first.events()[index]).trim_end(),
-            second.format_event(&second.events()[index]).trim_end()
-        ),
-        None if first.len() != second.len() => format!(
-            "the first run recorded {} events, the second {}",
-            first.len(),
-            second.len()
-        ),
-        None => "the events match but task names or panic messages differ".to_string(),
+        Ok(summary)
     }
 }

@@ -13,14 +13,12 @@
 //! one fails is reported as a [`Failure`] naming the seed and k, whose replay line
 //! (`SEEDLOOP_CANCEL_AT=k`) reruns exactly that case.
 
-use super::check::describe_difference;
-use super::env::EnvConfig;
+use super::sweep::{compare_runs, sweep_builder, SweepConfig};
 use crate::failure::{Failure, FailureKind};
-use crate::runtime::{Sim, DEFAULT_MAX_STEPS, DEFAULT_MAX_TIME};
-use crate::scheduler::{Policy, DEFAULT_PCT_HORIZON};
+use crate::runtime::Sim;
+use crate::scheduler::Policy;
 use std::future::Future;
 use std::ops::Range;
-use std::time::Duration;
 
 /// What a passing exploration did.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,15 +107,10 @@ where
 #[derive(Clone, Debug)]
 pub struct CancelExplorer {
     target: String,
-    seeds: Range<u64>,
-    policy: Policy,
-    max_steps: u64,
-    max_time: Duration,
-    pct_horizon: u64,
-    name: Option<String>,
-    command: Option<String>,
-    env: Option<EnvConfig>,
+    sweep: SweepConfig,
 }
+
+sweep_builder!(CancelExplorer);
 
 impl CancelExplorer {
     /// Explores the first task spawned with the name `target`
@@ -126,59 +119,8 @@ impl CancelExplorer {
     pub fn new(target: impl Into<String>) -> CancelExplorer {
         CancelExplorer {
             target: target.into(),
-            seeds: 0..1,
-            policy: Policy::Fifo,
-            max_steps: DEFAULT_MAX_STEPS,
-            max_time: DEFAULT_MAX_TIME,
-            pct_horizon: DEFAULT_PCT_HORIZON,
-            name: None,
-            command: None,
-            env: None,
+            sweep: SweepConfig::new(0..1, Policy::Fifo),
         }
-    }
-
-    /// The seeds to explore under, in order (each seed: one baseline run, then one run
-    /// per await point).
-    pub fn seeds(mut self, seeds: Range<u64>) -> CancelExplorer {
-        self.seeds = seeds;
-        self
-    }
-
-    /// The scheduling policy.
-    pub fn policy(mut self, policy: Policy) -> CancelExplorer {
-        policy.validate();
-        self.policy = policy;
-        self
-    }
-
-    /// See [`Sim::max_steps`].
-    pub fn max_steps(mut self, max_steps: u64) -> CancelExplorer {
-        self.max_steps = max_steps;
-        self
-    }
-
-    /// See [`Sim::max_time`].
-    pub fn max_time(mut self, max_time: Duration) -> CancelExplorer {
-        self.max_time = max_time;
-        self
-    }
-
-    /// The test name for replay lines; see [`crate::Check::name`].
-    pub fn name(mut self, name: impl Into<String>) -> CancelExplorer {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// See [`Sim::replay_command`].
-    pub fn replay_command(mut self, command: impl Into<String>) -> CancelExplorer {
-        self.command = Some(command.into());
-        self
-    }
-
-    /// Uses these overrides instead of reading the process environment.
-    pub fn env(mut self, env: EnvConfig) -> CancelExplorer {
-        self.env = Some(env);
-        self
     }
 
     /// Explores; panics with the failure report at the first failing await point.
@@ -206,35 +148,23 @@ impl CancelExplorer {
         F: FnMut() -> Fut,
         Fut: Future<Output = ()>,
     {
-        let only_point = self.apply_env();
+        let only_point = self.sweep.apply_env().cancel_at;
+        let seeds = self.sweep.seeds.clone();
         let mut summary = ExploreSummary {
-            seeds: self.seeds.clone(),
-            policy: self.policy.clone(),
+            seeds: seeds.clone(),
+            policy: self.sweep.policy.clone(),
             await_points: Vec::new(),
             runs: 0,
         };
-        for seed in self.seeds.clone() {
-            let mut baseline = self.sim(seed).cancel_at(self.target.clone(), 0);
+        for seed in seeds.clone() {
+            let mut baseline = self.sim(seed, 0);
             baseline.run(scenario())?;
             summary.runs += 1;
-            if seed == self.seeds.start {
-                let mut again = self.sim(seed).cancel_at(self.target.clone(), 0);
+            if seed == seeds.start {
+                let mut again = self.sim(seed, 0);
                 let second = again.run(scenario());
                 summary.runs += 1;
-                if second.is_err() || again.trace().hash() != baseline.trace().hash() {
-                    let detail = describe_difference(baseline.trace(), again.trace());
-                    let mut failure = second.err().unwrap_or_else(|| {
-                        again.failure(FailureKind::Nondeterminism {
-                            detail: String::new(),
-                        })
-                    });
-                    failure.kind = FailureKind::Nondeterminism {
-                        detail: format!(
-                            "seed {seed} ran twice with different executions: {detail}"
-                        ),
-                    };
-                    return Err(failure);
-                }
+                compare_runs(seed, &baseline, &again, second)?;
             }
             let Some(points) = baseline.stats().target_await_points else {
                 panic!(
@@ -248,7 +178,7 @@ impl CancelExplorer {
                 None => 1..=points,
             };
             for point in range {
-                let mut sim = self.sim(seed).cancel_at(self.target.clone(), point);
+                let mut sim = self.sim(seed, point);
                 sim.run(scenario())?;
                 summary.runs += 1;
                 let reached = sim.stats().target_await_points.unwrap_or(0);
@@ -265,40 +195,9 @@ impl CancelExplorer {
         Ok(summary)
     }
 
-    /// Applies the environment; returns `SEEDLOOP_CANCEL_AT`.
-    fn apply_env(&mut self) -> Option<u64> {
-        let env = match self.env.take() {
-            Some(env) => env,
-            None => EnvConfig::from_env().unwrap_or_else(|error| panic!("seedloop: {error}")),
-        };
-        env.warn_unknown();
-        if let Some(count) = env.seeds {
-            self.seeds = self.seeds.start..self.seeds.start.saturating_add(count);
-        }
-        if let Some(seed) = env.seed {
-            self.seeds = seed..seed.saturating_add(1);
-        }
-        if let Some(policy) = env.policy {
-            self.policy = policy;
-        }
-        if let Some(steps) = env.pct_horizon {
-            self.pct_horizon = steps;
-        }
-        env.cancel_at
-    }
-
-    fn sim(&self, seed: u64) -> Sim {
-        let mut sim = Sim::new(seed)
-            .policy(self.policy.clone())
-            .max_steps(self.max_steps)
-            .max_time(self.max_time)
-            .pct_horizon(self.pct_horizon);
-        if let Some(name) = &self.name {
-            sim = sim.name(name.clone());
-        }
-        if let Some(command) = &self.command {
-            sim = sim.replay_command(command.clone());
-        }
-        sim
+    fn sim(&self, seed: u64, await_point: u64) -> Sim {
+        self.sweep
+            .sim(seed)
+            .cancel_at(self.target.clone(), await_point)
     }
 }
