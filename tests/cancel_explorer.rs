@@ -6,6 +6,7 @@ use seedloop::task::Builder;
 use seedloop::time::sleep;
 use seedloop::{CancelExplorer, Policy};
 use std::cell::Cell;
+use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -32,6 +33,27 @@ async fn transfer_safe(accounts: Rc<Accounts>, amount: i64) {
     sleep(Duration::from_millis(5)).await;
 }
 
+/// The scenario: a task named "transfer" moves 30 of the 100 in `a` to `b` with
+/// `transfer` (and may be cancelled on the way); then no money may have been destroyed.
+async fn transfer_keeps_the_money<Fut>(transfer: impl FnOnce(Rc<Accounts>, i64) -> Fut)
+where
+    Fut: Future<Output = ()> + 'static,
+{
+    let accounts = Rc::new(Accounts {
+        a: Cell::new(100),
+        b: Cell::new(0),
+    });
+    let task = Builder::new()
+        .name("transfer")
+        .spawn(transfer(accounts.clone(), 30));
+    let _ = task.await;
+    assert_eq!(
+        accounts.a.get() + accounts.b.get(),
+        100,
+        "money was destroyed"
+    );
+}
+
 fn no_env() -> EnvConfig {
     EnvConfig::default()
 }
@@ -41,21 +63,7 @@ fn the_explorer_finds_a_cancel_unsafe_transfer_at_its_exact_await_point() {
     let failure = CancelExplorer::new("transfer")
         .env(no_env())
         .name("the_explorer_finds_a_cancel_unsafe_transfer_at_its_exact_await_point")
-        .try_run(|| async {
-            let accounts = Rc::new(Accounts {
-                a: Cell::new(100),
-                b: Cell::new(0),
-            });
-            let task = Builder::new()
-                .name("transfer")
-                .spawn(transfer_unsafe(accounts.clone(), 30));
-            let _ = task.await;
-            assert_eq!(
-                accounts.a.get() + accounts.b.get(),
-                100,
-                "money was destroyed"
-            );
-        })
+        .try_run(|| transfer_keeps_the_money(transfer_unsafe))
         .unwrap_err();
     let point = failure.cancel_point.clone().expect("a cancel point");
     assert_eq!(point.task, "transfer");
@@ -80,21 +88,7 @@ fn the_explorer_finds_a_cancel_unsafe_transfer_at_its_exact_await_point() {
     // The failure replays through its Sim: same failure, same trace.
     let mut replay = failure.sim();
     let again = replay
-        .run(async {
-            let accounts = Rc::new(Accounts {
-                a: Cell::new(100),
-                b: Cell::new(0),
-            });
-            let task = Builder::new()
-                .name("transfer")
-                .spawn(transfer_unsafe(accounts.clone(), 30));
-            let _ = task.await;
-            assert_eq!(
-                accounts.a.get() + accounts.b.get(),
-                100,
-                "money was destroyed"
-            );
-        })
+        .run(transfer_keeps_the_money(transfer_unsafe))
         .unwrap_err();
     assert_eq!(again.kind, failure.kind);
     assert_eq!(again.trace.hash(), failure.trace.hash());
@@ -106,17 +100,7 @@ fn the_cancel_safe_transfer_passes_every_await_point_under_many_seeds() {
         .env(no_env())
         .seeds(0..20)
         .policy(Policy::Random)
-        .try_run(|| async {
-            let accounts = Rc::new(Accounts {
-                a: Cell::new(100),
-                b: Cell::new(0),
-            });
-            let task = Builder::new()
-                .name("transfer")
-                .spawn(transfer_safe(accounts.clone(), 30));
-            let _ = task.await;
-            assert_eq!(accounts.a.get() + accounts.b.get(), 100);
-        })
+        .try_run(|| transfer_keeps_the_money(transfer_safe))
         .unwrap();
     assert_eq!(summary.await_points, vec![3; 20]);
     // Per seed: a baseline, one run per await point; the first seed's baseline twice.

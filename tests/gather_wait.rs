@@ -3,36 +3,13 @@
 
 mod common;
 
-use common::run_twice;
+use common::{now, run_twice, secs, sweep};
 use futures::StreamExt;
 use seedloop::task::{as_completed, gather, gather_settled, shield, wait, ReturnWhen};
-use seedloop::time::{sleep, timeout, Instant};
+use seedloop::time::{sleep, timeout};
 use seedloop::{JoinError, Policy, Sim};
 use std::cell::{Cell, RefCell};
-use std::future::Future;
 use std::rc::Rc;
-use std::time::Duration;
-
-fn sweep<Fut: Future<Output = ()>>(
-    policy: Policy,
-    seeds: std::ops::Range<u64>,
-    program: impl Fn() -> Fut,
-) {
-    for seed in seeds {
-        let (_, result) = run_twice(|| Sim::new(seed).policy(policy.clone()), &program);
-        if let Err(failure) = result {
-            panic!("{failure}");
-        }
-    }
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-fn now() -> Duration {
-    Instant::now().elapsed_since_epoch()
-}
 
 /// Counts drops of its value, and checks each drop happens inside the simulation.
 struct DropCounter(Rc<Cell<u32>>);

@@ -5,67 +5,13 @@
 
 mod common;
 
-use common::run_twice;
+use common::{named, now, secs, sweep, sweep_then, until};
 use seedloop::sync::{Fairness, Lock, Probe, Semaphore, TryAcquireError, TryLockError};
-use seedloop::task::Builder;
-use seedloop::time::{sleep, Instant};
-use seedloop::{yield_now, JoinHandle, Policy, Sim};
+use seedloop::time::sleep;
+use seedloop::{yield_now, Policy, Sim};
 use std::cell::RefCell;
-use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
-
-/// Runs `program` under each seed twice (same trace, same outcome); every run passes.
-fn sweep<Fut: Future<Output = ()>>(
-    policy: Policy,
-    seeds: std::ops::Range<u64>,
-    program: impl Fn() -> Fut,
-) {
-    sweep_then(policy, seeds, program, |_| {});
-}
-
-/// Like [`sweep`], then hands each run's `Sim` (its trace) to `check`.
-fn sweep_then<Fut: Future<Output = ()>>(
-    policy: Policy,
-    seeds: std::ops::Range<u64>,
-    program: impl Fn() -> Fut,
-    check: impl Fn(&Sim),
-) {
-    for seed in seeds {
-        let (sim, result) = run_twice(|| Sim::new(seed).policy(policy.clone()), &program);
-        if let Err(failure) = result {
-            panic!("{failure}");
-        }
-        check(&sim);
-    }
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-fn now() -> Duration {
-    Instant::now().elapsed_since_epoch()
-}
-
-fn named<F>(name: &str, future: F) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    Builder::new().name(name).spawn(future)
-}
-
-/// Yields until `condition` holds (other tasks run meanwhile).
-async fn until(mut condition: impl FnMut() -> bool) {
-    for _ in 0..10_000 {
-        if condition() {
-            return;
-        }
-        yield_now().await;
-    }
-    panic!("the condition never held");
-}
 
 /// The trace's synchronization events about the task named `task`, as text.
 fn sync_lines(sim: &Sim, task: &str) -> Vec<String> {

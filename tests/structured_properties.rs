@@ -12,6 +12,9 @@
 
 mod common;
 
+use common::props::{
+    config, passed, pause, pause_for, policy, sim_for, suspending_pause, Pause, Shared,
+};
 use common::run_twice;
 use futures::StreamExt;
 use proptest::prelude::*;
@@ -21,83 +24,17 @@ use seedloop::task::{
 };
 use seedloop::time::{sleep, timeout};
 use seedloop::trace::{EventKind, Trace};
-use seedloop::{CancelExplorer, CancelPoint, Failure, JoinError, Policy, Sim};
+use seedloop::{CancelExplorer, CancelPoint, JoinError, Policy, Sim};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
 // ---------------------------------------------------------------------------------
-// Shared strategies and helpers.
+// Shared helpers (the strategies are in `common::props`).
 // ---------------------------------------------------------------------------------
 
-fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|cases| cases.parse().ok())
-            .unwrap_or(64),
-        // Failing cases are printed with their seed and policy; no regression files.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
-fn policy() -> impl Strategy<Value = Policy> {
-    prop_oneof![
-        Just(Policy::Random),
-        Just(Policy::Fifo),
-        (1u32..=3).prop_map(|depth| Policy::Pct { depth }),
-    ]
-}
-
-/// State the tasks of one simulation share.
-type Shared<T> = Rc<RefCell<T>>;
-
-/// How long a task runs before it ends: virtual time, or a number of yields.
-#[derive(Clone, Copy, Debug)]
-enum Pause {
-    Sleep(u64),
-    Yields(u32),
-}
-
-/// Pauses of up to 20 ms or 3 yields (zero included: ending at the first poll).
-fn pause() -> impl Strategy<Value = Pause> {
-    prop_oneof![
-        (0u64..=20).prop_map(Pause::Sleep),
-        (0u32..=3).prop_map(Pause::Yields),
-    ]
-}
-
-/// Pauses that always suspend at least once.
-fn suspending_pause() -> impl Strategy<Value = Pause> {
-    prop_oneof![
-        (1u64..=10).prop_map(Pause::Sleep),
-        (1u32..=3).prop_map(Pause::Yields),
-    ]
-}
-
-async fn pause_for(pause: Pause) {
-    match pause {
-        Pause::Sleep(millis) => sleep(Duration::from_millis(millis)).await,
-        Pause::Yields(count) => {
-            for _ in 0..count {
-                seedloop::yield_now().await;
-            }
-        }
-    }
-}
-
-/// Every pause above ends well before this.
+/// Every [`pause`] ends well before this.
 const LONG_AFTER: Duration = Duration::from_secs(1);
-
-fn sim_for(seed: u64, policy: &Policy) -> impl Fn() -> Sim {
-    let policy = policy.clone();
-    move || Sim::new(seed).policy(policy.clone())
-}
-
-fn passed<T>(result: Result<T, Failure>) -> T {
-    result.unwrap_or_else(|failure| panic!("{failure}"))
-}
 
 /// The name child `index` is given: spawned three ways in turn (`spawn`,
 /// `spawn_named`, `Builder::spawn_in`).

@@ -6,37 +6,24 @@
 
 mod common;
 
-use common::run_twice;
+use common::{named, now, passes, run_twice, secs};
 use seedloop::sync::{Lock, Semaphore};
-use seedloop::task::Builder;
-use seedloop::time::{sleep, timeout, Instant};
-use seedloop::{yield_now, Failure, FailureKind, JoinHandle, Policy, Sim};
+use seedloop::time::{sleep, timeout};
+use seedloop::{yield_now, Failure, FailureKind, Policy, Sim};
+use std::convert::identity;
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-fn now() -> Duration {
-    Instant::now().elapsed_since_epoch()
-}
-
-fn named<F>(name: &str, future: F) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    Builder::new().name(name).spawn(future)
-}
-
-/// The policies and seeds every failing program is checked under.
-fn cases() -> Vec<(Policy, u64)> {
+/// The policies and seeds every program is checked under, as makers of a `Sim` that
+/// `configure` then sets up.
+fn sims(configure: impl Fn(Sim) -> Sim + Copy) -> impl Iterator<Item = impl Fn() -> Sim> {
     let mut cases = vec![(Policy::Fifo, 0)];
     cases.extend((0..20).map(|seed| (Policy::Random, seed)));
     cases.extend((0..10).map(|seed| (Policy::Pct { depth: 3 }, seed)));
     cases
+        .into_iter()
+        .map(move |(policy, seed)| move || configure(Sim::new(seed).policy(policy.clone())))
 }
 
 /// Runs `program` on `make()` twice (same trace, same outcome) and returns the
@@ -110,11 +97,8 @@ const T2_WAITS: &str =
 
 #[test]
 fn a_lock_order_inversion_fails_as_a_wait_cycle_naming_each_wait_and_holder() {
-    for (policy, seed) in cases() {
-        let failure = fails_and_replays(
-            || Sim::new(seed).policy(policy.clone()),
-            || opposite_transfers(0),
-        );
+    for sim in sims(identity) {
+        let failure = fails_and_replays(sim, || opposite_transfers(0));
         let FailureKind::WaitCycle { cycle } = &failure.kind else {
             panic!("expected a wait cycle, got {failure}");
         };
@@ -137,11 +121,8 @@ fn a_lock_order_inversion_fails_as_a_wait_cycle_naming_each_wait_and_holder() {
 
 #[test]
 fn a_wait_cycle_is_reported_when_it_forms_while_other_tasks_still_run() {
-    for (policy, seed) in cases() {
-        let failure = fails_and_replays(
-            || Sim::new(seed).policy(policy.clone()),
-            || opposite_transfers(1000),
-        );
+    for sim in sims(identity) {
+        let failure = fails_and_replays(sim, || opposite_transfers(1000));
         assert!(
             matches!(failure.kind, FailureKind::WaitCycle { .. }),
             "{failure}"
@@ -167,15 +148,8 @@ fn a_wait_cycle_is_reported_when_it_forms_while_other_tasks_still_run() {
 
 #[test]
 fn without_cycle_detection_the_same_program_is_a_plain_deadlock_naming_locks_and_holders() {
-    for (policy, seed) in cases() {
-        let failure = fails_and_replays(
-            || {
-                Sim::new(seed)
-                    .policy(policy.clone())
-                    .detect_wait_cycles(false)
-            },
-            || opposite_transfers(0),
-        );
+    for sim in sims(|sim| sim.detect_wait_cycles(false)) {
+        let failure = fails_and_replays(sim, || opposite_transfers(0));
         let FailureKind::Deadlock { blocked } = &failure.kind else {
             panic!("expected a deadlock, got {failure}");
         };
@@ -209,15 +183,8 @@ fn without_cycle_detection_the_same_program_is_a_plain_deadlock_naming_locks_and
 
 #[test]
 fn without_cycle_detection_a_deadlock_is_only_found_once_nothing_else_runs() {
-    for (policy, seed) in cases() {
-        let failure = fails_and_replays(
-            || {
-                Sim::new(seed)
-                    .policy(policy.clone())
-                    .detect_wait_cycles(false)
-            },
-            || opposite_transfers(50),
-        );
+    for sim in sims(|sim| sim.detect_wait_cycles(false)) {
+        let failure = fails_and_replays(sim, || opposite_transfers(50));
         assert!(failure.is_deadlock(), "{failure}");
         assert_eq!(failure.time, secs(50), "after the ticker's last tick");
     }
@@ -225,67 +192,58 @@ fn without_cycle_detection_a_deadlock_is_only_found_once_nothing_else_runs() {
 
 #[test]
 fn a_wait_under_a_timeout_is_not_a_cycle_because_its_timer_can_still_wake_it() {
-    for (policy, seed) in cases() {
-        let (_, result) = run_twice(
-            || Sim::new(seed).policy(policy.clone()),
-            || async {
-                let a = Rc::new(Lock::new(()).named("accounts-a"));
-                let b = Rc::new(Lock::new(()).named("accounts-b"));
-                let patient = named("transfer-1", {
-                    let (a, b) = (a.clone(), b.clone());
-                    async move {
-                        let _from = a.lock().await;
-                        sleep(secs(1)).await;
-                        let _to = b.lock().await;
-                        now()
-                    }
-                });
-                let careful = named("transfer-2", {
-                    let (a, b) = (a.clone(), b.clone());
-                    async move {
-                        let _from = b.lock().await;
-                        sleep(secs(1)).await;
-                        // Gives up (releasing `b`) after 5 s.
-                        let to = timeout(secs(5), a.lock()).await;
-                        (to.is_ok(), now())
-                    }
-                });
-                assert_eq!(careful.await.unwrap(), (false, secs(6)));
-                assert_eq!(patient.await.unwrap(), secs(6));
-            },
-        );
-        if let Err(failure) = result {
-            panic!("{failure}");
-        }
+    for sim in sims(identity) {
+        passes(sim, || async {
+            let a = Rc::new(Lock::new(()).named("accounts-a"));
+            let b = Rc::new(Lock::new(()).named("accounts-b"));
+            let patient = named("transfer-1", {
+                let (a, b) = (a.clone(), b.clone());
+                async move {
+                    let _from = a.lock().await;
+                    sleep(secs(1)).await;
+                    let _to = b.lock().await;
+                    now()
+                }
+            });
+            let careful = named("transfer-2", {
+                let (a, b) = (a.clone(), b.clone());
+                async move {
+                    let _from = b.lock().await;
+                    sleep(secs(1)).await;
+                    // Gives up (releasing `b`) after 5 s.
+                    let to = timeout(secs(5), a.lock()).await;
+                    (to.is_ok(), now())
+                }
+            });
+            assert_eq!(careful.await.unwrap(), (false, secs(6)));
+            assert_eq!(patient.await.unwrap(), secs(6));
+        });
     }
 }
 
 #[test]
 fn a_semaphore_cycle_is_detected_too() {
-    for (policy, seed) in cases() {
-        let failure = fails_and_replays(
-            || Sim::new(seed).policy(policy.clone()),
-            || async {
-                let pool_a = Rc::new(Semaphore::new(1).named("pool-a"));
-                let pool_b = Rc::new(Semaphore::new(1).named("pool-b"));
-                drop(pool_a.try_acquire().unwrap());
-                drop(pool_b.try_acquire().unwrap());
-                let mut workers = Vec::new();
-                for (name, first, second) in [
-                    ("worker-1", pool_a.clone(), pool_b.clone()),
-                    ("worker-2", pool_b.clone(), pool_a.clone()),
-                ] {
-                    workers.push(named(name, async move {
-                        let _first = first.acquire().await.unwrap();
-                        sleep(secs(1)).await;
-                        let _second = second.acquire().await.unwrap();
-                    }));
-                }
-                for worker in workers {
-                    worker.await.unwrap();
-                }
-            },
-        );
+    for sim in sims(identity) {
+        let failure = fails_and_replays(sim, || async {
+            let pool_a = Rc::new(Semaphore::new(1).named("pool-a"));
+            let pool_b = Rc::new(Semaphore::new(1).named("pool-b"));
+            drop(pool_a.try_acquire().unwrap());
+            drop(pool_b.try_acquire().unwrap());
+            let mut workers = Vec::new();
+            for (name, first, second) in [
+                ("worker-1", pool_a.clone(), pool_b.clone()),
+                ("worker-2", pool_b.clone(), pool_a.clone()),
+            ] {
+                workers.push(named(name, async move {
+                    let _first = first.acquire().await.unwrap();
+                    sleep(secs(1)).await;
+                    let _second = second.acquire().await.unwrap();
+                }));
+            }
+            for worker in workers {
+                worker.await.unwrap();
+            }
+        });
         let FailureKind::WaitCycle { cycle } = &failure.kind else {
             panic!("expected a wait cycle, got {failure}");
         };
@@ -329,11 +287,8 @@ async fn hogged_lock() {
 
 #[test]
 fn max_wait_fails_with_starvation_at_the_instant_the_limit_passed() {
-    for (policy, seed) in cases() {
-        let failure = fails_and_replays(
-            || Sim::new(seed).policy(policy.clone()).max_wait(secs(5)),
-            hogged_lock,
-        );
+    for sim in sims(|sim| sim.max_wait(secs(5))) {
+        let failure = fails_and_replays(sim, hogged_lock);
         let FailureKind::Starvation {
             task,
             name,
@@ -362,14 +317,8 @@ fn max_wait_fails_with_starvation_at_the_instant_the_limit_passed() {
 
 #[test]
 fn a_wait_of_exactly_max_wait_passes() {
-    for (policy, seed) in cases() {
-        let (_, result) = run_twice(
-            || Sim::new(seed).policy(policy.clone()).max_wait(secs(58)),
-            hogged_lock,
-        );
-        if let Err(failure) = result {
-            panic!("{failure}");
-        }
+    for sim in sims(|sim| sim.max_wait(secs(58))) {
+        passes(sim, hogged_lock);
     }
 }
 
@@ -401,11 +350,8 @@ async fn spinning_holder() {
 
 #[test]
 fn max_wait_steps_catches_starvation_in_a_yield_only_program() {
-    for (policy, seed) in cases() {
-        let failure = fails_and_replays(
-            || Sim::new(seed).policy(policy.clone()).max_wait_steps(50),
-            spinning_holder,
-        );
+    for sim in sims(|sim| sim.max_wait_steps(50)) {
+        let failure = fails_and_replays(sim, spinning_holder);
         let FailureKind::Starvation {
             name,
             primitive,
@@ -426,14 +372,8 @@ fn max_wait_steps_catches_starvation_in_a_yield_only_program() {
 
 #[test]
 fn a_time_limit_alone_cannot_see_starvation_when_the_clock_stands_still() {
-    for (policy, seed) in cases() {
-        let (sim, result) = run_twice(
-            || Sim::new(seed).policy(policy.clone()).max_wait(secs(1)),
-            spinning_holder,
-        );
-        if let Err(failure) = result {
-            panic!("{failure}");
-        }
+    for sim in sims(|sim| sim.max_wait(secs(1))) {
+        let sim = passes(sim, spinning_holder);
         assert!(sim.stats().steps > 1000);
     }
 }
@@ -442,15 +382,8 @@ fn a_time_limit_alone_cannot_see_starvation_when_the_clock_stands_still() {
 
 fn completes_with_and_without_cycle_detection<Fut: Future<Output = ()>>(program: impl Fn() -> Fut) {
     for detect in [false, true] {
-        for (policy, seed) in cases() {
-            let (_, result) = run_twice(
-                || {
-                    Sim::new(seed)
-                        .policy(policy.clone())
-                        .detect_wait_cycles(detect)
-                },
-                &program,
-            );
+        for sim in sims(|sim| sim.detect_wait_cycles(detect)) {
+            let (_, result) = run_twice(sim, &program);
             if let Err(failure) = result {
                 panic!("detect_wait_cycles({detect}): {failure}");
             }
@@ -505,18 +438,8 @@ fn a_permit_moved_to_another_task_is_still_attributed_to_its_acquirer() {
     assert!(failure
         .to_string()
         .contains("task 0 (main) waits on Semaphore 0 (slots), held by task 0 (main)"));
-    for (policy, seed) in cases() {
-        let (_, result) = run_twice(
-            || {
-                Sim::new(seed)
-                    .policy(policy.clone())
-                    .detect_wait_cycles(false)
-            },
-            program,
-        );
-        if let Err(failure) = result {
-            panic!("{failure}");
-        }
+    for sim in sims(|sim| sim.detect_wait_cycles(false)) {
+        passes(sim, program);
     }
 }
 

@@ -17,6 +17,10 @@
 
 mod common;
 
+use common::props::{
+    config, passed, pause, pause_checking, pause_for, policy, sim_for, suspending_pause, Pause,
+    Shared,
+};
 use common::run_twice;
 use proptest::prelude::*;
 use seedloop::sync::{
@@ -25,7 +29,7 @@ use seedloop::sync::{
 };
 use seedloop::task::{current, TaskId};
 use seedloop::time::sleep;
-use seedloop::{spawn, yield_now, Failure, JoinError, JoinHandle, Policy, Sim};
+use seedloop::{spawn, JoinError, JoinHandle, Policy};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -35,89 +39,13 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 // ---------------------------------------------------------------------------------
-// Shared strategies and helpers.
+// Shared helpers (the strategies are in `common::props`).
 // ---------------------------------------------------------------------------------
-
-fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|cases| cases.parse().ok())
-            .unwrap_or(64),
-        // Failing cases are printed with their seed and policy; no regression files.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
-fn policy() -> impl Strategy<Value = Policy> {
-    prop_oneof![
-        Just(Policy::Random),
-        Just(Policy::Fifo),
-        (1u32..=3).prop_map(|depth| Policy::Pct { depth }),
-    ]
-}
-
-/// State the tasks of one simulation share.
-type Shared<T> = Rc<RefCell<T>>;
-
-/// How long a task runs before its next step: virtual time, or a number of yields.
-#[derive(Clone, Copy, Debug)]
-enum Pause {
-    Sleep(u64),
-    Yields(u32),
-}
-
-/// Pauses of up to 20 ms or 3 yields (zero included: no suspension at all).
-fn pause() -> impl Strategy<Value = Pause> {
-    prop_oneof![
-        (0u64..=20).prop_map(Pause::Sleep),
-        (0u32..=3).prop_map(Pause::Yields),
-    ]
-}
-
-/// Pauses that always suspend at least once (a lock held across them is contended).
-fn suspending_pause() -> impl Strategy<Value = Pause> {
-    prop_oneof![
-        (1u64..=10).prop_map(Pause::Sleep),
-        (1u32..=3).prop_map(Pause::Yields),
-    ]
-}
-
-async fn pause_for(pause: Pause) {
-    pause_checking(pause, || {}).await;
-}
-
-/// Pauses, calling `check` after every resumption.
-async fn pause_checking(pause: Pause, check: impl Fn()) {
-    match pause {
-        Pause::Sleep(0) => {}
-        Pause::Sleep(millis) => {
-            sleep(Duration::from_millis(millis)).await;
-            check();
-        }
-        Pause::Yields(count) => {
-            for _ in 0..count {
-                yield_now().await;
-                check();
-            }
-        }
-    }
-}
 
 /// Every scenario's pauses end well before this: a task that sleeps this long wakes
 /// when every other task has finished or is blocked for good (virtual time moves
 /// only when no task is ready).
 const LONG_AFTER: Duration = Duration::from_secs(60);
-
-fn sim_for(seed: u64, policy: &Policy) -> impl Fn() -> Sim {
-    let policy = policy.clone();
-    move || Sim::new(seed).policy(policy.clone())
-}
-
-fn passed<T>(result: Result<T, Failure>) -> T {
-    result.unwrap_or_else(|failure| panic!("{failure}"))
-}
 
 fn me() -> TaskId {
     current().id()

@@ -3,36 +3,12 @@
 
 mod common;
 
-use common::run_twice;
+use common::{now, secs, sweep};
 use seedloop::task::{Builder, GroupError, TaskGroup};
-use seedloop::time::{sleep, Instant};
+use seedloop::time::sleep;
 use seedloop::{JoinError, Policy, Sim};
 use std::cell::{Cell, RefCell};
-use std::future::Future;
 use std::rc::Rc;
-use std::time::Duration;
-
-/// Runs `program` under each seed twice (same trace, same outcome); every run passes.
-fn sweep<Fut: Future<Output = ()>>(
-    policy: Policy,
-    seeds: std::ops::Range<u64>,
-    program: impl Fn() -> Fut,
-) {
-    for seed in seeds {
-        let (_, result) = run_twice(|| Sim::new(seed).policy(policy.clone()), &program);
-        if let Err(failure) = result {
-            panic!("{failure}");
-        }
-    }
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-fn now() -> Duration {
-    Instant::now().elapsed_since_epoch()
-}
 
 #[test]
 fn scope_returns_the_body_value_after_every_child_ended() {

@@ -2,9 +2,13 @@
 #![allow(dead_code)]
 
 pub mod bug_programs;
+pub mod props;
 
-use seedloop::{Failure, Sim};
+use seedloop::task::Builder;
+use seedloop::time::Instant;
+use seedloop::{yield_now, Failure, JoinHandle, Policy, Sim};
 use std::future::Future;
+use std::time::Duration;
 
 /// Runs `program` on `make()` twice and asserts both runs have the same trace (text
 /// and hash) and the same outcome; returns the first run's sim and result.
@@ -32,4 +36,65 @@ where
         _ => panic!("one run failed and the other did not"),
     }
     (first, first_result)
+}
+
+/// Runs `program` on `make()` twice (same trace, same outcome, see [`run_twice`]) and
+/// panics with the failure unless it passed; returns the first run's sim.
+pub fn passes<Fut: Future<Output = ()>>(make: impl Fn() -> Sim, program: impl Fn() -> Fut) -> Sim {
+    let (sim, result) = run_twice(make, program);
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+    sim
+}
+
+/// Runs `program` under each seed twice (same trace, same outcome); every run passes.
+pub fn sweep<Fut: Future<Output = ()>>(
+    policy: Policy,
+    seeds: std::ops::Range<u64>,
+    program: impl Fn() -> Fut,
+) {
+    sweep_then(policy, seeds, program, |_| {});
+}
+
+/// Like [`sweep`], then hands each run's `Sim` (its trace) to `check`.
+pub fn sweep_then<Fut: Future<Output = ()>>(
+    policy: Policy,
+    seeds: std::ops::Range<u64>,
+    program: impl Fn() -> Fut,
+    check: impl Fn(&Sim),
+) {
+    for seed in seeds {
+        let sim = passes(|| Sim::new(seed).policy(policy.clone()), &program);
+        check(&sim);
+    }
+}
+
+pub fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// The virtual time since the simulation began.
+pub fn now() -> Duration {
+    Instant::now().elapsed_since_epoch()
+}
+
+/// Spawns `future` as a task named `name`.
+pub fn named<F>(name: &str, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    Builder::new().name(name).spawn(future)
+}
+
+/// Yields until `condition` holds (other tasks run meanwhile).
+pub async fn until(mut condition: impl FnMut() -> bool) {
+    for _ in 0..10_000 {
+        if condition() {
+            return;
+        }
+        yield_now().await;
+    }
+    panic!("the condition never held");
 }
