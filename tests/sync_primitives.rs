@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::run_twice;
+use common::{named, now, run_twice, secs, sweep, until};
 use futures::FutureExt;
 use seedloop::harness::env::EnvConfig;
 use seedloop::sync::{
@@ -13,28 +13,13 @@ use seedloop::sync::{
     PromiseError, Queue, QueueShutDown, ReleaseError, Semaphore, TaskDoneError, TryAcquireError,
     TryGetError, TryPutError,
 };
-use seedloop::task::Builder;
-use seedloop::time::{sleep, timeout, Instant};
-use seedloop::{yield_now, CancelExplorer, FailureKind, JoinHandle, Policy, Sim};
+use seedloop::time::{sleep, timeout};
+use seedloop::{yield_now, CancelExplorer, FailureKind, Policy, Sim};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
-
-/// Runs `program` under each seed twice (same trace, same outcome); every run passes.
-fn sweep<Fut: Future<Output = ()>>(
-    policy: Policy,
-    seeds: std::ops::Range<u64>,
-    program: impl Fn() -> Fut,
-) {
-    for seed in seeds {
-        let (_, result) = run_twice(|| Sim::new(seed).policy(policy.clone()), &program);
-        if let Err(failure) = result {
-            panic!("{failure}");
-        }
-    }
-}
 
 /// Runs `program` (twice, same trace) and returns the message it panicked with.
 fn panic_message<Fut: Future<Output = ()>>(program: impl Fn() -> Fut) -> String {
@@ -43,33 +28,6 @@ fn panic_message<Fut: Future<Output = ()>>(program: impl Fn() -> Fut) -> String 
         FailureKind::Panic { message, .. } => message,
         other => panic!("expected a panic, got {other}"),
     }
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-fn now() -> Duration {
-    Instant::now().elapsed_since_epoch()
-}
-
-fn named<F>(name: &str, future: F) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    Builder::new().name(name).spawn(future)
-}
-
-/// Yields until `condition` holds (other tasks run meanwhile).
-async fn until(mut condition: impl FnMut() -> bool) {
-    for _ in 0..10_000 {
-        if condition() {
-            return;
-        }
-        yield_now().await;
-    }
-    panic!("the condition never held");
 }
 
 fn bump(counter: &Cell<usize>) {
@@ -1092,4 +1050,57 @@ fn a_queue_getter_cancelled_at_any_await_point_loses_no_item() {
         })
         .unwrap_or_else(|failure| panic!("{failure}"));
     assert!(summary.await_points.iter().all(|&points| points >= 1));
+}
+
+/// Found by the `sync` fuzz target: getters failed by a shutdown give up at the
+/// shutdown. A reservation given back afterwards (its getter was cancelled) may go to
+/// any later `get`, and that bypasses nobody, even before the failed getters run.
+#[test]
+fn getters_failed_by_shutdown_give_up_at_once_so_a_later_get_bypasses_nobody() {
+    use seedloop::sync::{Event, Fairness};
+    let sim = common::passes(
+        || Sim::new(0).policy(Policy::Fifo),
+        || async {
+            let queue = Rc::new(Queue::<u32>::bounded(2).named("jobs"));
+            let go = Rc::new(Event::new());
+            let getter = |name: &str| {
+                let queue = queue.clone();
+                named(name, async move { queue.get().await })
+            };
+            let first = getter("first");
+            let (second, third) = (getter("second"), getter("third"));
+            let late = named("late", {
+                let (queue, go) = (queue.clone(), go.clone());
+                async move {
+                    go.wait().await;
+                    queue.try_get()
+                }
+            });
+            // Under Fifo, the getters and `late` are all waiting after one yield.
+            for _ in 0..3 {
+                yield_now().await;
+            }
+            queue.put(7).await.unwrap(); // reserved for `first`...
+            first.cancel(); // ...which is cancelled before it runs,
+            go.set(); // `late` is queued next,
+            queue.shutdown(false); // and the two other getters fail.
+            assert_eq!(
+                late.await.unwrap(),
+                Ok(7),
+                "the item given back is not lost"
+            );
+            assert!(second.await.unwrap().is_err());
+            assert!(third.await.unwrap().is_err());
+        },
+    );
+    Fairness::of(sim.trace()).assert_no_bypass();
+    let text = sim.trace().to_string();
+    let shutdown_gave_up = text
+        .lines()
+        .filter(|line| line.contains("stopped waiting for Queue.get 0 (jobs)"))
+        .count();
+    // `second` and `third` gave up at the shutdown's step, before they ran; `first`
+    // had been granted the item, and gave it back when it was dropped.
+    assert_eq!(shutdown_gave_up, 2, "{text}");
+    assert!(text.contains("     8           0s task 3 (third)       stopped waiting"));
 }

@@ -17,7 +17,8 @@
 //!
 //! Every step is reported through the queue's [`Probe`]: a `Request` event when a
 //! task starts to wait, `Acquire` when it is granted (recorded at the grant, under
-//! the waiter), `GiveUp` when a waiter leaves without a grant.
+//! the waiter), `GiveUp` when a waiter leaves without a grant (cancelled, or the
+//! primitive closed: recorded at the close).
 
 use super::probe::Probe;
 use crate::runtime::context;
@@ -232,7 +233,18 @@ impl WaitQueue {
             }
             slot.state = WaiterState::Closed;
             self.waiting -= 1;
-            if let Some(waker) = slot.waker.take() {
+            let (task, waker) = (slot.task, slot.waker.take());
+            // The waiter gives up now, not when it next runs: from here on it is no
+            // longer in line, and a grant to another task bypasses nobody.
+            context::try_with_current(|shared| {
+                let number = self.probe.number(shared);
+                shared.sync_event(
+                    crate::trace::EventKind::GiveUp,
+                    task.map(|task| task.id),
+                    number,
+                );
+            });
+            if let Some(waker) = waker {
                 waker.wake();
             }
         }
@@ -264,7 +276,6 @@ impl WaitQueue {
                 Polled::Granted(amount)
             }
             WaiterState::Closed => {
-                self.give_up_event();
                 self.release_slot(key.index);
                 Polled::Closed
             }
