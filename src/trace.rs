@@ -353,7 +353,27 @@ impl Trace {
         }
     }
 
-    fn write_event(&self, f: &mut fmt::Formatter<'_>, event: &Event) -> fmt::Result {
+    /// The width of the task column: 20, or the longest `task N (name)` of the
+    /// trace, so that every line of one trace lines up.
+    fn who_width(&self) -> usize {
+        self.names
+            .iter()
+            .enumerate()
+            .filter_map(|(index, name)| {
+                let name = name.as_ref()?;
+                Some("task  ()".len() + decimal_digits(index) + name.chars().count())
+            })
+            .max()
+            .unwrap_or(0)
+            .max(MIN_WHO_WIDTH)
+    }
+
+    fn write_event(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        event: &Event,
+        who_width: usize,
+    ) -> fmt::Result {
         write!(
             f,
             "{:>6} {:>12} ",
@@ -362,7 +382,7 @@ impl Trace {
         )?;
         // Pad the task column so that snapshots line up.
         let who = WhoColumn(self, event.task);
-        write!(f, "{:<20} ", who.to_string())?;
+        write!(f, "{:<who_width$} ", who.to_string())?;
         match event.kind {
             EventKind::Spawn => {
                 write!(f, "spawn ")?;
@@ -407,23 +427,36 @@ impl Trace {
         struct Line<'a>(&'a Trace, &'a Event);
         impl fmt::Display for Line<'_> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.write_event(f, self.1)
+                self.0.write_event(f, self.1, self.0.who_width())
             }
         }
         Line(self, event).to_string()
     }
 
     fn write_range(&self, f: &mut fmt::Formatter<'_>, skip: usize) -> fmt::Result {
+        let who_width = self.who_width();
         let omitted = self.dropped + skip as u64;
         if omitted > 0 {
             writeln!(f, "... {omitted} earlier events not shown")?;
         }
         for event in &self.events[skip..] {
-            self.write_event(f, event)?;
+            self.write_event(f, event, who_width)?;
             writeln!(f)?;
         }
         Ok(())
     }
+}
+
+/// The narrowest task column, wide enough for `task 12 (worker)`.
+const MIN_WHO_WIDTH: usize = 20;
+
+fn decimal_digits(mut value: usize) -> usize {
+    let mut digits = 1;
+    while value >= 10 {
+        value /= 10;
+        digits += 1;
+    }
+    digits
 }
 
 struct WhoColumn<'a>(&'a Trace, u32);
