@@ -50,7 +50,7 @@
 use seedloop::harness::env::EnvConfig;
 use seedloop::task::Builder;
 use seedloop::time::{sleep, Instant};
-use seedloop::{CancelExplorer, CancelPoint, Policy};
+use seedloop::{CancelExplorer, Policy};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -203,14 +203,17 @@ fn main() {
     println!("    found after {runs} runs of the scenario\n");
     println!("{failure}\n");
     assert!(failure.is_panic());
+    let point = failure.cancel_point.as_ref().expect("a cancel point");
     assert_eq!(
-        failure.cancel_point,
-        Some(CancelPoint {
-            task: "transfer".to_string(),
-            await_point: 2,
-        }),
+        (point.task.as_str(), point.await_point),
+        ("transfer", 2),
         "the unsafe window is the audit write between the withdrawal and the deposit"
     );
+    let site = point
+        .site
+        .as_deref()
+        .expect("the audit write is a seedloop sleep");
+    assert!(site.starts_with("examples/cancel_explorer.rs:"), "{site}");
     assert!(failure
         .replay_command()
         .ends_with("SEEDLOOP_CANCEL_AT=2 cargo run --release --example cancel_explorer"));

@@ -230,11 +230,15 @@ pub struct FailureReport {
 /// A task cancelled at one of its await points by the cancellation explorer
 /// ([`crate::CancelExplorer`], [`crate::Sim::cancel_at`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CancelPoint {
     /// The target task's name.
     pub task: String,
     /// The suspension at which it was cancelled, counting from 1.
     pub await_point: u64,
+    /// Where in the source that await point is (`file:line:column` of the seedloop
+    /// future the task awaited there), when seedloop knows it.
+    pub site: Option<String>,
 }
 
 impl fmt::Display for CancelPoint {
@@ -243,7 +247,11 @@ impl fmt::Display for CancelPoint {
             f,
             "task `{}` cancelled at its await point {}",
             self.task, self.await_point
-        )
+        )?;
+        match &self.site {
+            Some(site) => write!(f, " ({site})"),
+            None => Ok(()),
+        }
     }
 }
 

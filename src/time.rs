@@ -9,7 +9,7 @@
 //! Every function here must be called inside a simulation; outside one they panic.
 
 use crate::runtime::context;
-use crate::runtime::executor::Shared;
+use crate::runtime::executor::{Shared, Site};
 use crate::runtime::timer::TimerKey;
 use crate::trace::VirtualTime;
 use pin_project_lite::pin_project;
@@ -122,6 +122,7 @@ impl fmt::Display for Instant {
 pub struct Sleep {
     deadline: Deadline,
     timer: Option<TimerKey>,
+    site: Site,
 }
 
 /// A sleep created outside a simulation (to be passed to `Sim::run`) learns its
@@ -149,7 +150,9 @@ enum Deadline {
 ///
 /// When polled outside a simulation. A sleep created outside one (to be handed to
 /// [`crate::Sim::run`]) counts its duration from its first poll.
+#[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
+    let site = std::panic::Location::caller();
     let now =
         context::try_with_current(|shared| Instant::from_nanos(shared.core.borrow().now_nanos));
     Sleep {
@@ -158,6 +161,7 @@ pub fn sleep(duration: Duration) -> Sleep {
             None => Deadline::After(duration),
         },
         timer: None,
+        site,
     }
 }
 
@@ -176,10 +180,12 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///     assert_eq!(Instant::now(), deadline);
 /// }).unwrap();
 /// ```
+#[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline: Deadline::At(deadline),
         timer: None,
+        site: std::panic::Location::caller(),
     }
 }
 
@@ -249,6 +255,7 @@ impl Sleep {
                 self.timer = Some(key);
             }
         }
+        shared.note_site(self.site);
         Poll::Pending
     }
 }
@@ -329,6 +336,7 @@ pin_project! {
 ///     assert_eq!(Instant::now().elapsed_since_epoch(), Duration::from_secs(2));
 /// }).unwrap();
 /// ```
+#[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future,
@@ -337,6 +345,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 }
 
 /// Like [`timeout`], with an absolute deadline.
+#[track_caller]
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future,
@@ -389,6 +398,7 @@ pub struct Interval {
 /// # Panics
 ///
 /// If `period` is zero; its ticks panic when polled outside a simulation.
+#[track_caller]
 pub fn interval(period: Duration) -> Interval {
     assert!(
         !period.is_zero(),

@@ -67,11 +67,15 @@ fn the_explorer_finds_a_cancel_unsafe_transfer_at_its_exact_await_point() {
         .unwrap_err();
     let point = failure.cancel_point.clone().expect("a cancel point");
     assert_eq!(point.task, "transfer");
-    // Await point 1 is before the withdrawal (harmless); 2 is between the two updates.
+    // Await point 1 is before the withdrawal (harmless); 2 is between the two updates:
+    // the audit-log sleep, on line 22 of this file.
     assert_eq!(point.await_point, 2);
+    assert_eq!(point.site.as_deref(), Some("tests/cancel_explorer.rs:22:5"));
     let report = failure.to_string();
     assert!(
-        report.contains("with task `transfer` cancelled at its await point 2"),
+        report.contains(
+            "with task `transfer` cancelled at its await point 2 (tests/cancel_explorer.rs:22:5)"
+        ),
         "{report}"
     );
     assert!(report.contains("money was destroyed"), "{report}");
@@ -103,6 +107,11 @@ fn the_cancel_safe_transfer_passes_every_await_point_under_many_seeds() {
         .try_run(|| transfer_keeps_the_money(transfer_safe))
         .unwrap();
     assert_eq!(summary.await_points, vec![3; 20]);
+    // The sites of the first seed's await points: the three sleeps of transfer_safe.
+    let lines: Vec<_> = [29, 30, 33]
+        .map(|line| Some(format!("tests/cancel_explorer.rs:{line}:5")))
+        .into();
+    assert_eq!(summary.sites, lines);
     // Per seed: a baseline, one run per await point; the first seed's baseline twice.
     assert_eq!(summary.runs, 20 * (1 + 3) + 1);
 }

@@ -24,7 +24,7 @@ use seedloop::task::{
 };
 use seedloop::time::{sleep, timeout};
 use seedloop::trace::{EventKind, Trace};
-use seedloop::{CancelExplorer, CancelPoint, JoinError, Policy, Sim};
+use seedloop::{CancelExplorer, JoinError, Policy, Sim};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -1082,13 +1082,16 @@ fn explorer_finds_the_cancel_unsafe_transfer_at_its_first_await_point() {
                 assert_eq!(a.get() + b.get(), 2 * OPENING, "money was lost");
             })
             .expect_err("the withdrawal without its deposit is found");
+        let point = failure.cancel_point.as_ref().expect("a cancel point");
         assert_eq!(
-            failure.cancel_point,
-            Some(CancelPoint {
-                task: "transfer".to_string(),
-                await_point: 1,
-            }),
+            (point.task.as_str(), point.await_point),
+            ("transfer", 1),
             "under {policy}"
+        );
+        let site = point.site.as_deref().expect("a seedloop await point");
+        assert!(
+            site.starts_with("tests/structured_properties.rs:"),
+            "{site}"
         );
         assert_eq!(failure.seed, 0, "under {policy}");
         assert!(failure.replay_command().contains("SEEDLOOP_CANCEL_AT=1"));

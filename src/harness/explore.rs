@@ -11,7 +11,9 @@
 //! identical to the first run up to that suspension: k names one await point of the
 //! program. The scenario's own assertions are the invariants; the first k at which
 //! one fails is reported as a [`Failure`] naming the seed and k, whose replay line
-//! (`SEEDLOOP_CANCEL_AT=k`) reruns exactly that case.
+//! (`SEEDLOOP_CANCEL_AT=k`) reruns exactly that case. seedloop's own futures record
+//! where in the source they were created (`#[track_caller]`), so the report also
+//! names the await point's file, line and column.
 
 use super::sweep::{compare_runs, sweep_builder, SweepConfig};
 use crate::failure::{Failure, FailureKind};
@@ -30,6 +32,10 @@ pub struct ExploreSummary {
     pub policy: Policy,
     /// The target's await points (suspensions) under each seed, in seed order.
     pub await_points: Vec<u64>,
+    /// Where each await point of the first seed is in the source (`file:line:column`
+    /// of the seedloop future awaited there; `None` for a future outside seedloop or a
+    /// `JoinHandle`).
+    pub sites: Vec<Option<String>>,
     /// Runs of the scenario, baselines and determinism checks included.
     pub runs: u64,
 }
@@ -154,6 +160,7 @@ impl CancelExplorer {
             seeds: seeds.clone(),
             policy: self.sweep.policy.clone(),
             await_points: Vec::new(),
+            sites: Vec::new(),
             runs: 0,
         };
         for seed in seeds.clone() {
@@ -173,6 +180,14 @@ impl CancelExplorer {
                 );
             };
             summary.await_points.push(points);
+            if seed == seeds.start {
+                summary.sites = baseline
+                    .stats()
+                    .target_await_sites
+                    .iter()
+                    .map(|site| site.map(|site| site.to_string()))
+                    .collect();
+            }
             let range = match only_point {
                 Some(point) => point..=point,
                 None => 1..=points,

@@ -218,7 +218,13 @@ pub(crate) struct Shared {
     // Set when the running task blocked on a lock or semaphore: once its poll returns,
     // the executor looks for a wait-for cycle through it.
     check_wait_cycle: Cell<bool>,
+    // Where the running task's last seedloop future to return `Pending` was created
+    // (its await point in the source), for the cancellation explorer's reports.
+    suspension_site: Cell<Option<Site>>,
 }
+
+/// A place in the source: where a seedloop future was created (and so awaited).
+pub(crate) type Site = &'static std::panic::Location<'static>;
 
 type WakerIdentity = (*const (), *const std::task::RawWakerVTable);
 
@@ -398,10 +404,11 @@ impl Core {
     }
 
     /// Counts a suspension of the explorer's target; cancels it at the chosen one.
-    fn target_suspended(&mut self, task: TaskRef) {
+    fn target_suspended(&mut self, task: TaskRef, site: Option<Site>) {
         let suspensions = self.stats.target_await_points.get_or_insert(0);
         *suspensions += 1;
         let suspensions = *suspensions;
+        self.stats.target_await_sites.push(site);
         let at = self
             .config
             .cancel_target
@@ -692,6 +699,7 @@ impl Shared {
             current_generation: Cell::new(0),
             self_woken: Cell::new(false),
             check_wait_cycle: Cell::new(false),
+            suspension_site: Cell::new(None),
         })
     }
 
@@ -834,6 +842,12 @@ impl Shared {
         }
     }
 
+    /// Notes where the running task's pending seedloop future was created.
+    #[inline]
+    pub(crate) fn note_site(&self, site: Site) {
+        self.suspension_site.set(Some(site));
+    }
+
     /// Notes what the current task waits on (for deadlock reports).
     pub(crate) fn set_waiting(&self, waiting: Waiting) {
         if let Some(task) = self.current.get() {
@@ -912,6 +926,7 @@ impl Shared {
         // A wake recorded while a task was being dropped means nothing for this poll.
         self.self_woken.set(false);
         self.check_wait_cycle.set(false);
+        self.suspension_site.set(None);
         let mut cx = Context::from_waker(&waker);
         let result = catch_unwind(AssertUnwindSafe(|| match (&mut future, is_main) {
             (Some(future), _) => future.as_mut().poll_task(&mut cx),
@@ -949,7 +964,7 @@ impl Shared {
                 entry.state = State::Idle;
                 entry.future = future;
                 if entry.is_cancel_target {
-                    core.target_suspended(task);
+                    core.target_suspended(task, self.suspension_site.get());
                 }
                 if self_woken {
                     core.make_ready(task.slot, generation, task.id.index());

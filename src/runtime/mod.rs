@@ -54,6 +54,10 @@ pub struct Stats {
     /// `Pending`) before it ended or was cancelled; `None` when no task of that name
     /// was spawned (or none was named).
     pub target_await_points: Option<u64>,
+    /// Where the task named by [`Sim::cancel_at`] was at each suspension: the source
+    /// location of the seedloop future it awaited (`None` for a future outside
+    /// seedloop, such as a channel from another crate).
+    pub target_await_sites: Vec<Option<&'static std::panic::Location<'static>>>,
 }
 
 /// A simulation: a seeded, single-threaded event loop with a virtual clock.
@@ -425,9 +429,17 @@ impl Sim {
             command: self.command.clone(),
             from_tape: self.tape.is_some(),
             cancel_point: self.cancel_target.as_ref().and_then(|target| {
+                let await_point = target.at?;
                 Some(CancelPoint {
                     task: target.name.to_string(),
-                    await_point: target.at?,
+                    await_point,
+                    site: self
+                        .stats
+                        .target_await_sites
+                        .get(await_point as usize - 1)
+                        .copied()
+                        .flatten()
+                        .map(|site| site.to_string()),
                 })
             }),
         })

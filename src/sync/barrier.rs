@@ -9,6 +9,7 @@
 
 use super::probe::Probe;
 use super::wait_queue::{Cancelled, Polled, WaitQueue, WaiterKey};
+use crate::runtime::executor::Site;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -92,11 +93,13 @@ impl Barrier {
 
     /// Arrives and waits until `parties` tasks have; returns this arrival's index
     /// (0 for the first, `parties - 1` for the one that opened the barrier).
+    #[track_caller]
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
             barrier: self,
             key: None,
             done: false,
+            site: std::panic::Location::caller(),
         }
     }
 
@@ -150,12 +153,14 @@ pub struct BarrierWait<'a> {
     barrier: &'a Barrier,
     key: Option<WaiterKey>,
     done: bool,
+    site: Site,
 }
 
 impl Future for BarrierWait<'_> {
     type Output = Result<usize, BrokenBarrier>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let site = self.site;
         assert!(!self.done, "BarrierWait polled after it returned");
         let mut state = self.barrier.state.borrow_mut();
         let result = match self.key {
@@ -172,13 +177,13 @@ impl Future for BarrierWait<'_> {
                         Some(Ok(index))
                     } else {
                         state.arrived += 1;
-                        let key = state.queue.wait(index as u64, cx);
+                        let key = state.queue.wait(index as u64, cx, site);
                         self.key = Some(key);
                         None
                     }
                 }
             }
-            Some(key) => match state.queue.poll(key, cx) {
+            Some(key) => match state.queue.poll(key, cx, site) {
                 Polled::Waiting => None,
                 Polled::Granted(index) => Some(Ok(index as usize)),
                 Polled::Closed => Some(Err(BrokenBarrier)),

@@ -9,6 +9,7 @@
 use super::lock::{Lock, LockFuture, LockGuard};
 use super::probe::Probe;
 use super::wait_queue::{Cancelled, Polled, WaitQueue, WaiterKey};
+use crate::runtime::executor::Site;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -86,7 +87,13 @@ impl<T> Condition<T> {
     /// # Panics
     ///
     /// When `guard` is not a guard of this condition's lock.
+    #[track_caller]
     pub fn wait<'a>(&'a self, guard: LockGuard<'a, T>) -> ConditionWait<'a, T> {
+        self.wait_at(guard, std::panic::Location::caller())
+    }
+
+    #[track_caller]
+    fn wait_at<'a>(&'a self, guard: LockGuard<'a, T>, site: Site) -> ConditionWait<'a, T> {
         assert!(
             guard.lock().is_same(&self.lock),
             "Condition::wait was given the guard of another lock: pass the guard returned by this condition's lock()"
@@ -94,23 +101,28 @@ impl<T> Condition<T> {
         ConditionWait {
             condition: self,
             stage: Stage::Start(Some(guard)),
+            site,
         }
     }
 
     /// Waits until `predicate` holds for the guarded value, checking it now and after
     /// each notification; returns holding the lock.
-    pub async fn wait_for<'a, P>(
+    #[track_caller]
+    pub fn wait_for<'a, P>(
         &'a self,
         mut guard: LockGuard<'a, T>,
         mut predicate: P,
-    ) -> LockGuard<'a, T>
+    ) -> impl Future<Output = LockGuard<'a, T>> + 'a
     where
-        P: FnMut(&mut T) -> bool,
+        P: FnMut(&mut T) -> bool + 'a,
     {
-        while !predicate(&mut guard) {
-            guard = self.wait(guard).await;
+        let site = std::panic::Location::caller();
+        async move {
+            while !predicate(&mut guard) {
+                guard = self.wait_at(guard, site).await;
+            }
+            guard
         }
-        guard
     }
 
     /// Wakes up to `n` waiting tasks, first come first served.
@@ -170,6 +182,7 @@ enum Stage<'a, T> {
 pub struct ConditionWait<'a, T> {
     condition: &'a Condition<T>,
     stage: Stage<'a, T>,
+    site: Site,
 }
 
 impl<'a, T> Future for ConditionWait<'a, T> {
@@ -177,11 +190,12 @@ impl<'a, T> Future for ConditionWait<'a, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard<'a, T>> {
         let condition = self.condition;
+        let site = self.site;
         loop {
             match &mut self.stage {
                 Stage::Start(guard) => {
                     let guard = guard.take().expect("the guard is taken once");
-                    let key = condition.waiters.borrow_mut().wait(1, cx);
+                    let key = condition.waiters.borrow_mut().wait(1, cx, site);
                     self.stage = Stage::Notified(key);
                     // Released after joining the line: a notify cannot slip between.
                     drop(guard);
@@ -189,7 +203,7 @@ impl<'a, T> Future for ConditionWait<'a, T> {
                 }
                 Stage::Notified(key) => {
                     let key = *key;
-                    match condition.waiters.borrow_mut().poll(key, cx) {
+                    match condition.waiters.borrow_mut().poll(key, cx, site) {
                         Polled::Waiting => return Poll::Pending,
                         Polled::Granted(_) | Polled::Closed => {}
                     }

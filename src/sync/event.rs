@@ -6,6 +6,7 @@
 
 use super::probe::Probe;
 use super::wait_queue::{Polled, WaitQueue, WaiterKey};
+use crate::runtime::executor::Site;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -88,10 +89,12 @@ impl Event {
     }
 
     /// Waits until the flag is set (returns at once if it is).
+    #[track_caller]
     pub fn wait(&self) -> EventWait<'_> {
         EventWait {
             event: self,
             key: None,
+            site: std::panic::Location::caller(),
         }
     }
 }
@@ -118,12 +121,14 @@ impl fmt::Debug for Event {
 pub struct EventWait<'a> {
     event: &'a Event,
     key: Option<WaiterKey>,
+    site: Site,
 }
 
 impl Future for EventWait<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let site = self.site;
         let mut state = self.event.state.borrow_mut();
         match self.key {
             None if state.set => {
@@ -131,12 +136,12 @@ impl Future for EventWait<'_> {
                 Poll::Ready(())
             }
             None => {
-                let key = state.queue.wait(0, cx);
+                let key = state.queue.wait(0, cx, site);
                 drop(state);
                 self.key = Some(key);
                 Poll::Pending
             }
-            Some(key) => match state.queue.poll(key, cx) {
+            Some(key) => match state.queue.poll(key, cx, site) {
                 Polled::Waiting => Poll::Pending,
                 Polled::Granted(_) | Polled::Closed => {
                     drop(state);

@@ -13,6 +13,7 @@
 use super::probe::Probe;
 use super::wait_queue::{Cancelled, Polled, WaitQueue, WaiterKey};
 use crate::id::TaskId;
+use crate::runtime::executor::Site;
 use std::cell::{RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
@@ -95,10 +96,12 @@ impl<T> Lock<T> {
     ///
     /// Cancel-safe: a waiter dropped before it got the lock never gets it, and one
     /// dropped after the hand-off passes the lock on.
+    #[track_caller]
     pub fn lock(&self) -> LockFuture<'_, T> {
         LockFuture {
             lock: self,
             key: None,
+            site: std::panic::Location::caller(),
         }
     }
 
@@ -178,12 +181,14 @@ impl<T> fmt::Debug for Lock<T> {
 pub struct LockFuture<'a, T> {
     lock: &'a Lock<T>,
     key: Option<WaiterKey>,
+    site: Site,
 }
 
 impl<'a, T> Future for LockFuture<'a, T> {
     type Output = LockGuard<'a, T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard<'a, T>> {
+        let site = self.site;
         let lock = self.lock;
         let mut state = lock.state.borrow_mut();
         match self.key {
@@ -194,10 +199,10 @@ impl<'a, T> Future for LockFuture<'a, T> {
                     drop(state);
                     return Poll::Ready(lock.guard());
                 }
-                self.key = Some(state.queue.wait(1, cx));
+                self.key = Some(state.queue.wait(1, cx, site));
                 Poll::Pending
             }
-            Some(key) => match state.queue.poll(key, cx) {
+            Some(key) => match state.queue.poll(key, cx, site) {
                 Polled::Waiting => Poll::Pending,
                 Polled::Granted(_) => {
                     self.key = None;

@@ -10,6 +10,7 @@
 
 use super::probe::Probe;
 use super::wait_queue::{Polled, WaitQueue, WaiterKey};
+use crate::runtime::executor::Site;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -175,10 +176,12 @@ impl<T, E> Promise<T, E> {
     }
 
     /// Waits until the promise is done and returns a clone of its outcome.
+    #[track_caller]
     pub fn wait(&self) -> PromiseWait<'_, T, E> {
         PromiseWait {
             promise: self,
             key: None,
+            site: std::panic::Location::caller(),
         }
     }
 }
@@ -215,6 +218,7 @@ impl<'a, T: Clone, E: Clone> IntoFuture for &'a Promise<T, E> {
     type Output = Outcome<T, E>;
     type IntoFuture = PromiseWait<'a, T, E>;
 
+    #[track_caller]
     fn into_future(self) -> PromiseWait<'a, T, E> {
         self.wait()
     }
@@ -225,12 +229,14 @@ impl<'a, T: Clone, E: Clone> IntoFuture for &'a Promise<T, E> {
 pub struct PromiseWait<'a, T, E> {
     promise: &'a Promise<T, E>,
     key: Option<WaiterKey>,
+    site: Site,
 }
 
 impl<T: Clone, E: Clone> Future for PromiseWait<'_, T, E> {
     type Output = Outcome<T, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome<T, E>> {
+        let site = self.site;
         let this = &mut *self;
         let mut state = this.promise.state.borrow_mut();
         match this.key {
@@ -240,10 +246,10 @@ impl<T: Clone, E: Clone> Future for PromiseWait<'_, T, E> {
                     state.queue.acquired_now(0);
                     return Poll::Ready(outcome);
                 }
-                this.key = Some(state.queue.wait(0, cx));
+                this.key = Some(state.queue.wait(0, cx, site));
                 Poll::Pending
             }
-            Some(key) => match state.queue.poll(key, cx) {
+            Some(key) => match state.queue.poll(key, cx, site) {
                 Polled::Waiting => Poll::Pending,
                 Polled::Granted(_) | Polled::Closed => {
                     this.key = None;

@@ -14,6 +14,7 @@
 
 use super::probe::Probe;
 use super::wait_queue::{Cancelled, Polled, WaitQueue, WaiterKey};
+use crate::runtime::executor::Site;
 use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -281,20 +282,24 @@ impl<T> Queue<T> {
 
     /// Puts an item, waiting for a free place in a full bounded queue; putters are
     /// served in order. Fails once the queue is shut down.
+    #[track_caller]
     pub fn put(&self, item: T) -> Put<'_, T> {
         Put {
             queue: self,
             item: Some(item),
             key: None,
+            site: std::panic::Location::caller(),
         }
     }
 
     /// Takes the next item, waiting for one; getters are served in order. Fails once
     /// the queue is shut down and empty (at once for an immediate shutdown).
+    #[track_caller]
     pub fn get(&self) -> Get<'_, T> {
         Get {
             queue: self,
             key: None,
+            site: std::panic::Location::caller(),
         }
     }
 
@@ -364,10 +369,12 @@ impl<T> Queue<T> {
 
     /// Waits until every item put has been marked done with `task_done` (asyncio's
     /// `join`).
+    #[track_caller]
     pub fn join(&self) -> Join<'_, T> {
         Join {
             queue: self,
             key: None,
+            site: std::panic::Location::caller(),
         }
     }
 
@@ -459,6 +466,7 @@ pub struct Put<'a, T> {
     queue: &'a Queue<T>,
     item: Option<T>,
     key: Option<WaiterKey>,
+    site: Site,
 }
 
 impl<T> Unpin for Put<'_, T> {}
@@ -479,10 +487,10 @@ impl<T> Future for Put<'_, T> {
                     state.push(this.item.take().expect("Put polled after it returned"));
                     return Poll::Ready(Ok(()));
                 }
-                this.key = Some(state.putters.wait(1, cx));
+                this.key = Some(state.putters.wait(1, cx, this.site));
                 Poll::Pending
             }
-            Some(key) => match state.putters.poll(key, cx) {
+            Some(key) => match state.putters.poll(key, cx, this.site) {
                 Polled::Waiting => Poll::Pending,
                 Polled::Granted(_) => {
                     this.key = None;
@@ -525,6 +533,7 @@ impl<T> fmt::Debug for Put<'_, T> {
 pub struct Get<'a, T> {
     queue: &'a Queue<T>,
     key: Option<WaiterKey>,
+    site: Site,
 }
 
 impl<T> Future for Get<'_, T> {
@@ -542,10 +551,10 @@ impl<T> Future for Get<'_, T> {
                 if state.shut_down {
                     return Poll::Ready(Err(QueueShutDown));
                 }
-                this.key = Some(state.getters.wait(1, cx));
+                this.key = Some(state.getters.wait(1, cx, this.site));
                 Poll::Pending
             }
-            Some(key) => match state.getters.poll(key, cx) {
+            Some(key) => match state.getters.poll(key, cx, this.site) {
                 Polled::Waiting => Poll::Pending,
                 Polled::Granted(_) => {
                     this.key = None;
@@ -592,6 +601,7 @@ impl<T> fmt::Debug for Get<'_, T> {
 pub struct Join<'a, T> {
     queue: &'a Queue<T>,
     key: Option<WaiterKey>,
+    site: Site,
 }
 
 impl<T> Future for Join<'_, T> {
@@ -603,10 +613,10 @@ impl<T> Future for Join<'_, T> {
         match this.key {
             None if state.unfinished == 0 => Poll::Ready(()),
             None => {
-                this.key = Some(state.joiners.wait(0, cx));
+                this.key = Some(state.joiners.wait(0, cx, this.site));
                 Poll::Pending
             }
-            Some(key) => match state.joiners.poll(key, cx) {
+            Some(key) => match state.joiners.poll(key, cx, this.site) {
                 Polled::Waiting => Poll::Pending,
                 Polled::Granted(_) | Polled::Closed => {
                     this.key = None;

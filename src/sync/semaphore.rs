@@ -10,6 +10,7 @@
 use super::probe::Probe;
 use super::wait_queue::{Cancelled, Polled, WaitQueue, WaiterKey};
 use crate::id::TaskId;
+use crate::runtime::executor::Site;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -172,17 +173,20 @@ impl Semaphore {
 
     /// Waits for one permit; it returns when the permit is dropped. An error only
     /// once the semaphore is closed.
+    #[track_caller]
     pub fn acquire(&self) -> Acquire<'_> {
         self.acquire_many(1)
     }
 
     /// Waits for `permits` permits at once, in line with every other request.
+    #[track_caller]
     pub fn acquire_many(&self, permits: u32) -> Acquire<'_> {
         Acquire {
             semaphore: self,
             permits: permits as u64,
             key: None,
             done: false,
+            site: std::panic::Location::caller(),
         }
     }
 
@@ -300,12 +304,14 @@ pub struct Acquire<'a> {
     permits: u64,
     key: Option<WaiterKey>,
     done: bool,
+    site: Site,
 }
 
 impl<'a> Future for Acquire<'a> {
     type Output = Result<SemaphorePermit<'a>, AcquireError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let site = self.site;
         assert!(!self.done, "Acquire polled after it returned");
         let semaphore = self.semaphore;
         let mut state = semaphore.state.borrow_mut();
@@ -324,11 +330,11 @@ impl<'a> Future for Acquire<'a> {
                     state.queue.acquired_now(permits);
                     Some(Ok(()))
                 } else {
-                    self.key = Some(state.queue.wait(permits, cx));
+                    self.key = Some(state.queue.wait(permits, cx, site));
                     None
                 }
             }
-            Some(key) => match state.queue.poll(key, cx) {
+            Some(key) => match state.queue.poll(key, cx, site) {
                 Polled::Waiting => None,
                 Polled::Granted(_) => {
                     self.key = None;

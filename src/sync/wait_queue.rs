@@ -22,6 +22,7 @@
 
 use super::probe::Probe;
 use crate::runtime::context;
+use crate::runtime::executor::Site;
 use crate::runtime::primitives::WaitStart;
 use crate::scheduler::TaskRef;
 use std::collections::VecDeque;
@@ -133,7 +134,7 @@ impl WaitQueue {
     }
 
     /// Enqueues the running task, asking for `amount`; records the request.
-    pub(crate) fn wait(&mut self, amount: u64, cx: &Context<'_>) -> WaiterKey {
+    pub(crate) fn wait(&mut self, amount: u64, cx: &Context<'_>, site: Site) -> WaiterKey {
         assert!(
             self.waiting < MAX_WAITERS,
             "more than {MAX_WAITERS} tasks wait on one {}",
@@ -175,15 +176,17 @@ impl WaitQueue {
         if self.waiting == 1 {
             self.report_oldest();
         }
-        self.block_on();
+        self.block_on(site);
         key
     }
 
-    /// Notes, for deadlock reports, that the running task waits here.
-    fn block_on(&self) {
+    /// Notes, for deadlock reports, that the running task waits here, and where in
+    /// the source (for the cancellation explorer).
+    fn block_on(&self, site: Site) {
         context::try_with_current(|shared| {
             let number = self.probe.number(shared);
             shared.block_on(number, self.probe.holds());
+            shared.note_site(site);
         });
     }
 
@@ -253,7 +256,7 @@ impl WaitQueue {
 
     /// Checks a ticket: granted (spent), closed (spent), or still waiting (its
     /// waker refreshed).
-    pub(crate) fn poll(&mut self, key: WaiterKey, cx: &Context<'_>) -> Polled {
+    pub(crate) fn poll(&mut self, key: WaiterKey, cx: &Context<'_>, site: Site) -> Polled {
         let Some(slot) = self
             .slots
             .get_mut(key.index as usize)
@@ -267,7 +270,7 @@ impl WaitQueue {
                     Some(waker) if waker.will_wake(cx.waker()) => {}
                     _ => slot.waker = Some(cx.waker().clone()),
                 }
-                self.block_on();
+                self.block_on(site);
                 Polled::Waiting
             }
             WaiterState::Granted => {

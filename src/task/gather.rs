@@ -15,6 +15,8 @@
 //! when you need every outcome.
 
 use super::{spawn, JoinHandle};
+use crate::runtime::context;
+use crate::runtime::executor::Site;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -38,6 +40,7 @@ struct Gathering<F, T, E> {
     handles: Vec<JoinHandle<()>>,
     slots: SharedSlots<T, E>,
     done: bool,
+    site: Site,
 }
 
 impl<F, T, E> Gathering<F, T, E>
@@ -46,6 +49,7 @@ where
     T: 'static,
     E: 'static,
 {
+    #[track_caller]
     fn new(futures: impl IntoIterator<Item = F>) -> Gathering<F, T, E> {
         let futures: Vec<F> = futures.into_iter().collect();
         let count = futures.len();
@@ -59,7 +63,15 @@ where
                 waker: None,
             })),
             done: false,
+            site: std::panic::Location::caller(),
         }
+    }
+
+    /// Notes the gather's await point (the task is suspended there).
+    fn pending<R>(&self) -> Poll<R> {
+        let site = self.site;
+        context::try_with_current(|shared| shared.note_site(site));
+        Poll::Pending
     }
 
     /// Spawns the futures (on the first poll) and registers the waker.
@@ -131,6 +143,7 @@ impl<F, T, E> Drop for Gathering<F, T, E> {
 ///     assert_eq!(seedloop::time::Instant::now().elapsed_since_epoch(), Duration::from_secs(5));
 /// }).unwrap();
 /// ```
+#[track_caller]
 pub fn gather<I, F, T, E>(futures: I) -> Gather<F, T, E>
 where
     I: IntoIterator<Item = F>,
@@ -155,6 +168,7 @@ where
 ///     assert_eq!(outcomes, vec![Ok(0), Err(1), Ok(20)]);
 /// }).unwrap();
 /// ```
+#[track_caller]
 pub fn gather_settled<I, F, T, E>(futures: I) -> GatherSettled<F, T, E>
 where
     I: IntoIterator<Item = F>,
@@ -207,7 +221,8 @@ where
             return Poll::Ready(Err(error));
         }
         if slots.remaining > 0 {
-            return Poll::Pending;
+            drop(slots);
+            return gathering.pending();
         }
         let values = slots
             .results
@@ -237,7 +252,8 @@ where
         gathering.start(cx);
         let mut slots = gathering.slots.borrow_mut();
         if slots.remaining > 0 {
-            return Poll::Pending;
+            drop(slots);
+            return gathering.pending();
         }
         let outcomes = slots
             .results

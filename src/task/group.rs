@@ -218,6 +218,7 @@ impl<E: 'static> TaskGroup<E> {
     /// happened; cancellations are not failures.
     ///
     /// Cancelling the task that awaits the scope cancels the body and every child.
+    #[track_caller]
     pub fn scope<R, B, Fut>(body: B) -> impl Future<Output = Result<R, GroupError<E>>>
     where
         B: FnOnce(TaskGroup<E>) -> Fut,
@@ -229,6 +230,7 @@ impl<E: 'static> TaskGroup<E> {
             body: None,
             output: None,
             aborted: false,
+            site: std::panic::Location::caller(),
         }
     }
 
@@ -321,6 +323,7 @@ struct Scope<E, R, B, Fut> {
     output: Option<R>,
     // Set once the scope has cancelled the children after the first failure.
     aborted: bool,
+    site: crate::runtime::executor::Site,
 }
 
 // The body future is boxed and `B` is moved out, never pinned in place.
@@ -407,8 +410,10 @@ where
         let live = state.live;
         drop(state);
         if this.body.is_none() {
+            let site = this.site;
             context::try_with_current(|shared| {
-                shared.set_waiting(Waiting::Group(live.min(u32::MAX as usize) as u32))
+                shared.set_waiting(Waiting::Group(live.min(u32::MAX as usize) as u32));
+                shared.note_site(site);
             });
         }
         Poll::Pending

@@ -197,14 +197,19 @@ pub fn try_current() -> Option<TaskInfo> {
 /// # Panics
 ///
 /// When polled outside a simulation.
+#[track_caller]
 pub fn yield_now() -> YieldNow {
-    YieldNow { yielded: false }
+    YieldNow {
+        yielded: false,
+        site: std::panic::Location::caller(),
+    }
 }
 
 /// The future returned by [`yield_now`].
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {
     yielded: bool,
+    site: crate::runtime::executor::Site,
 }
 
 impl Future for YieldNow {
@@ -221,6 +226,7 @@ impl Future for YieldNow {
             let mut core = shared.core.borrow_mut();
             core.record(EventKind::Yield, task, None);
             drop(core);
+            shared.note_site(self.site);
             // The common case, polled directly by its task: one thread-local lookup.
             shared.wake_current(cx.waker())
         });

@@ -12,6 +12,8 @@
 
 use super::join::{CompletionSet, SharedCompletionSet};
 use super::{JoinError, JoinHandle};
+use crate::runtime::context;
+use crate::runtime::executor::Site;
 use crate::time::{sleep, Sleep};
 use std::cell::RefCell;
 use std::fmt;
@@ -20,6 +22,12 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
+
+/// Notes a future's await point (the task is suspended there).
+fn pending<R>(site: Site) -> Poll<R> {
+    context::try_with_current(|shared| shared.note_site(site));
+    Poll::Pending
+}
 
 /// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`,
 /// `ALL_COMPLETED`).
@@ -63,6 +71,7 @@ pub enum ReturnWhen {
 ///     assert_eq!((done.len(), still.len()), (1, 1), "the 3 s task is still running");
 /// }).unwrap();
 /// ```
+#[track_caller]
 pub fn wait<T, I>(handles: I, return_when: ReturnWhen) -> Wait<T>
 where
     I: IntoIterator<Item = JoinHandle<T>>,
@@ -72,6 +81,7 @@ where
         return_when,
         timeout: None,
         deadline: None,
+        site: std::panic::Location::caller(),
     }
 }
 
@@ -138,6 +148,7 @@ pub struct Wait<T> {
     return_when: ReturnWhen,
     timeout: Option<Duration>,
     deadline: Option<Pin<Box<Sleep>>>,
+    site: Site,
 }
 
 impl<T> Wait<T> {
@@ -179,7 +190,7 @@ impl<T> Future for Wait<T> {
             None => false,
         };
         if !ready && !timed_out {
-            return Poll::Pending;
+            return pending(this.site);
         }
         this.watch.unlisten();
         this.deadline = None;
@@ -233,6 +244,7 @@ impl<T> fmt::Debug for Wait<T> {
 ///     assert_eq!(order, [1, 2, 3]);
 /// }).unwrap();
 /// ```
+#[track_caller]
 pub fn as_completed<T, I>(handles: I) -> AsCompleted<T>
 where
     I: IntoIterator<Item = JoinHandle<T>>,
@@ -241,6 +253,7 @@ where
         watch: Watch::new(handles.into_iter().collect()),
         queue: std::collections::VecDeque::new(),
         yielded: 0,
+        site: std::panic::Location::caller(),
     }
 }
 
@@ -251,6 +264,7 @@ pub struct AsCompleted<T> {
     // Ended tasks not yet yielded, in the order they ended.
     queue: std::collections::VecDeque<usize>,
     yielded: usize,
+    site: Site,
 }
 
 impl<T> AsCompleted<T> {
@@ -291,7 +305,7 @@ impl<T> futures::Stream for AsCompleted<T> {
                     .expect("an ended task's result is taken once");
                 Poll::Ready(Some(result))
             }
-            None => Poll::Pending,
+            None => pending(this.site),
         }
     }
 
@@ -342,8 +356,12 @@ impl<T> fmt::Debug for AsCompleted<T> {
 ///     assert!(saved.get());
 /// }).unwrap();
 /// ```
+#[track_caller]
 pub fn shield<T>(handle: JoinHandle<T>) -> Shield<T> {
-    Shield { handle }
+    Shield {
+        handle,
+        site: std::panic::Location::caller(),
+    }
 }
 
 /// The future returned by [`shield`].
@@ -351,12 +369,16 @@ pub fn shield<T>(handle: JoinHandle<T>) -> Shield<T> {
 #[derive(Debug)]
 pub struct Shield<T> {
     handle: JoinHandle<T>,
+    site: Site,
 }
 
 impl<T> Future for Shield<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.handle.poll_detached(cx)
+        match self.handle.poll_detached(cx) {
+            Poll::Pending => pending(self.site),
+            ready => ready,
+        }
     }
 }
