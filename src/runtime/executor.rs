@@ -146,11 +146,15 @@ pub(crate) struct Core {
     pub stats: Stats,
     target_spawned: bool,
     pub primitives: Primitives,
+    // By slot: where the task's last seedloop future to return `Pending` was created,
+    // for deadlock reports ("awaited at src/bank.rs:12:9").
+    sites: Vec<Option<Site>>,
 }
 
 thread_local! {
     static SPARE_SLOTS: Cell<Vec<Slot>> = const { Cell::new(Vec::new()) };
     static SPARE_FREE: Cell<Vec<u32>> = const { Cell::new(Vec::new()) };
+    static SPARE_SITES: Cell<Vec<Option<Site>>> = const { Cell::new(Vec::new()) };
     static SPARE_WAKES: Cell<Vec<(u32, u32, u32)>> = const { Cell::new(Vec::new()) };
 }
 
@@ -169,6 +173,9 @@ impl Drop for Core {
             let _ = SPARE_SLOTS.try_with(|spare| spare.set(slots));
         }
         recycle::keep(&SPARE_FREE, std::mem::take(&mut self.free));
+        let mut sites = std::mem::take(&mut self.sites);
+        sites.clear();
+        recycle::keep(&SPARE_SITES, sites);
     }
 }
 
@@ -275,6 +282,7 @@ impl Core {
             stats: Stats::default(),
             target_spawned: false,
             primitives: Primitives::default(),
+            sites: recycle::take(&SPARE_SITES),
         }
     }
 
@@ -333,6 +341,10 @@ impl Core {
                 slot
             }
         };
+        if self.sites.len() <= slot as usize {
+            self.sites.resize(slot as usize + 1, None);
+        }
+        self.sites[slot as usize] = None;
         let entry = &mut self.slots[slot as usize];
         debug_assert_eq!(
             entry.state,
@@ -477,33 +489,45 @@ impl Core {
         let mut blocked: Vec<BlockedTask> = self
             .slots
             .iter()
-            .filter(|slot| slot.state != State::Free)
-            .map(|slot| BlockedTask {
+            .enumerate()
+            .filter(|(_, slot)| slot.state != State::Free)
+            .map(|(index, slot)| BlockedTask {
                 task: slot.id,
                 name: self.trace.task_name(slot.id).map(str::to_string),
-                waits_on: match slot.waiting {
-                    Waiting::Unknown => format!(
-                        "a future outside seedloop (last polled at step {})",
-                        slot.last_poll_step
-                    ),
-                    Waiting::Join(target) => {
-                        let name = self
-                            .trace
-                            .task_name(target)
-                            .map(|name| format!(" ({name})"))
-                            .unwrap_or_default();
-                        format!("the JoinHandle of {target}{name}")
-                    }
-                    Waiting::Group(live) => {
-                        format!("its task group's {live} running child task(s)")
-                    }
-                    Waiting::Primitive(primitive) => self.describe_wait(primitive),
-                },
+                waits_on: self.awaited_at(
+                    index,
+                    match slot.waiting {
+                        Waiting::Unknown => format!(
+                            "a future outside seedloop (last polled at step {})",
+                            slot.last_poll_step
+                        ),
+                        Waiting::Join(target) => {
+                            let name = self
+                                .trace
+                                .task_name(target)
+                                .map(|name| format!(" ({name})"))
+                                .unwrap_or_default();
+                            format!("the JoinHandle of {target}{name}")
+                        }
+                        Waiting::Group(live) => {
+                            format!("its task group's {live} running child task(s)")
+                        }
+                        Waiting::Primitive(primitive) => self.describe_wait(primitive),
+                    },
+                ),
                 last_poll_step: slot.last_poll_step as u64,
             })
             .collect();
         blocked.sort_by_key(|blocked| blocked.task);
         blocked
+    }
+
+    /// Adds where the task awaited, when a seedloop future knows it.
+    fn awaited_at(&self, slot: usize, waits_on: String) -> String {
+        match self.sites.get(slot).copied().flatten() {
+            Some(site) => format!("{waits_on}, awaited at {site}"),
+            None => waits_on,
+        }
     }
 
     /// "Lock 0 (accounts), held by task 2 (transfer-2)".
@@ -569,7 +593,7 @@ impl Core {
             .map(|(task, primitive)| BlockedTask {
                 task: task.id,
                 name: self.trace.task_name(task.id).map(str::to_string),
-                waits_on: self.describe_wait(primitive),
+                waits_on: self.awaited_at(task.slot as usize, self.describe_wait(primitive)),
                 last_poll_step: self.slots[task.slot as usize].last_poll_step as u64,
             })
             .collect();
@@ -963,9 +987,11 @@ impl Shared {
                 }
                 entry.state = State::Idle;
                 entry.future = future;
+                let site = self.suspension_site.get();
                 if entry.is_cancel_target {
-                    core.target_suspended(task, self.suspension_site.get());
+                    core.target_suspended(task, site);
                 }
+                core.sites[task.slot as usize] = site;
                 if self_woken {
                     core.make_ready(task.slot, generation, task.id.index());
                 } else if self.check_wait_cycle.take() && core.config.detect_wait_cycles {
