@@ -196,3 +196,11 @@ fn a_nondeterministic_scenario_is_caught() {
         .unwrap_err();
     assert_eq!(failure.kind.name(), "nondeterminism");
 }
+
+#[test]
+#[should_panic(expected = "the main future cannot be cancelled at an await point")]
+fn the_main_future_cannot_be_the_target() {
+    CancelExplorer::new("main")
+        .env(no_env())
+        .run(|| async { seedloop::yield_now().await });
+}

@@ -297,9 +297,20 @@ impl Sim {
     /// assert_eq!(sim.now().elapsed_since_epoch(), Duration::from_secs(1));
     /// assert_eq!(sim.stats().target_await_points, Some(2));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `task` is `main`: the main future is not a task that can be cancelled;
+    /// spawn the code to explore as a named task.
+    #[track_caller]
     pub fn cancel_at(mut self, task: impl Into<String>, await_point: u64) -> Sim {
+        let task = task.into();
+        assert!(
+            task != "main",
+            "the main future cannot be cancelled at an await point: spawn the code to explore as a task named with seedloop::task::Builder::new().name(..)"
+        );
         self.cancel_target = Some(CancelTarget {
-            name: task.into().into_boxed_str(),
+            name: task.into_boxed_str(),
             at: (await_point > 0).then_some(await_point),
         });
         self
