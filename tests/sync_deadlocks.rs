@@ -503,3 +503,32 @@ fn a_task_racing_a_lock_against_an_event_is_not_blocked_for_good() {
         assert_eq!(now(), secs(2));
     });
 }
+
+/// Starvation is about what other tasks hold: a consumer idling on an empty queue, or
+/// a task waiting for an event, waits as long as the program says, and that is fine.
+#[test]
+fn idle_waits_on_queues_and_events_are_not_starvation() {
+    use seedloop::sync::{Event, Queue};
+    for sim in sims(|sim| sim.max_wait(secs(5)).max_wait_steps(50)) {
+        passes(sim, || async {
+            let jobs = Rc::new(Queue::<u32>::unbounded().named("jobs"));
+            let go = Rc::new(Event::new().named("go"));
+            let consumer = named("consumer", {
+                let jobs = jobs.clone();
+                async move { jobs.get().await.unwrap() }
+            });
+            let waiter = named("waiter", {
+                let go = go.clone();
+                async move { go.wait().await }
+            });
+            for _ in 0..100 {
+                yield_now().await;
+            }
+            sleep(secs(60)).await;
+            go.set();
+            jobs.put(7).await.unwrap();
+            assert_eq!(consumer.await.unwrap(), 7);
+            waiter.await.unwrap();
+        });
+    }
+}

@@ -221,9 +221,11 @@ impl Sim {
         self
     }
 
-    /// Fails the run ([`crate::FailureKind::Starvation`]) when any task waits on a
-    /// `seedloop::sync` primitive (a lock, a permit, an item, an event) for longer than
-    /// `limit` of virtual time. Off by default.
+    /// Fails the run ([`crate::FailureKind::Starvation`]) when any task waits for a
+    /// [`crate::sync::Lock`] or for [`crate::sync::Semaphore`] permits (what other
+    /// tasks hold) longer than `limit` of virtual time. Waits for queue items, events,
+    /// notifications or promises do not count: an idle consumer is not starving. Off
+    /// by default.
     ///
     /// ```
     /// use seedloop::sync::Lock;

@@ -190,7 +190,14 @@ impl WaitQueue {
         });
     }
 
+    /// Keeps the executor's record of the oldest waiter, for the starvation limits.
+    /// Only locks and semaphores count: their waiters wait for what other tasks hold.
+    /// Waiting for an item, an event or a notification is the program's own logic (an
+    /// idle consumer is not starving).
     fn report_oldest(&mut self) {
+        if !self.probe.holds() {
+            return;
+        }
         self.settle_front();
         let start = self
             .line
