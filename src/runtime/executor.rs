@@ -429,13 +429,19 @@ impl Core {
         if at != Some(suspensions) {
             return;
         }
+        self.request_cancel(task, None);
+    }
+
+    /// Marks a live task for cancellation, carried out when the scheduler next picks
+    /// it; an idle task is made ready for that. `by` is the requesting task's index.
+    fn request_cancel(&mut self, task: TaskRef, by: Option<u32>) {
         let entry = &mut self.slots[task.slot as usize];
         entry.cancel_requested = true;
         if entry.state == State::Idle {
             entry.state = State::Queued;
             self.scheduler.ready(task);
         }
-        self.record(EventKind::CancelRequest, Some(task.id), None);
+        self.record(EventKind::CancelRequest, Some(task.id), by);
     }
 
     fn pick(&mut self) -> Result<Option<Pick>, Stop> {
@@ -787,17 +793,12 @@ impl Shared {
         if entry.generation != key.generation || entry.state == State::Free {
             return false;
         }
-        entry.cancel_requested = true;
-        if entry.state == State::Idle {
-            entry.state = State::Queued;
-            let task = TaskRef {
-                slot: key.slot,
-                id: key.id,
-            };
-            core.scheduler.ready(task);
-        }
+        let task = TaskRef {
+            slot: key.slot,
+            id: key.id,
+        };
         let by = self.current.get().map(|task| task.id.index());
-        core.record(EventKind::CancelRequest, Some(key.id), by);
+        core.request_cancel(task, by);
         true
     }
 

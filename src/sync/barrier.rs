@@ -83,11 +83,7 @@ impl Barrier {
 
     /// Names the barrier in traces and reports.
     pub fn named(self, name: impl Into<String>) -> Barrier {
-        self.state
-            .borrow_mut()
-            .queue
-            .probe
-            .set_name(name.into().into_boxed_str());
+        self.state.borrow_mut().queue.probe.set_name(name);
         self
     }
 

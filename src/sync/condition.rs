@@ -61,10 +61,7 @@ impl<T> Condition<T> {
     /// Names the condition (and its lock) in traces and reports.
     pub fn named(self, name: impl Into<String>) -> Condition<T> {
         let name = name.into();
-        self.waiters
-            .borrow_mut()
-            .probe
-            .set_name(name.clone().into_boxed_str());
+        self.waiters.borrow_mut().probe.set_name(name.clone());
         Condition {
             lock: self.lock.named(name),
             waiters: self.waiters,

@@ -59,11 +59,7 @@ impl Event {
 
     /// Names the event in traces and reports.
     pub fn named(self, name: impl Into<String>) -> Event {
-        self.state
-            .borrow_mut()
-            .queue
-            .probe
-            .set_name(name.into().into_boxed_str());
+        self.state.borrow_mut().queue.probe.set_name(name);
         self
     }
 

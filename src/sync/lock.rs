@@ -83,11 +83,7 @@ impl<T> Lock<T> {
 
     /// Names the lock in traces, deadlock reports and fairness reports.
     pub fn named(self, name: impl Into<String>) -> Lock<T> {
-        self.state
-            .borrow_mut()
-            .queue
-            .probe
-            .set_name(name.into().into_boxed_str());
+        self.state.borrow_mut().queue.probe.set_name(name);
         self
     }
 

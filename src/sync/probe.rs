@@ -11,6 +11,7 @@
 //! deliberately broken one) shows up in traces and in [`super::Fairness`] reports like
 //! the built-in ones.
 
+use crate::id::TaskId;
 use crate::runtime::context;
 use crate::runtime::executor::Shared;
 use crate::runtime::primitives::WaitStart;
@@ -72,8 +73,8 @@ impl Probe {
         self.name.as_deref()
     }
 
-    pub(crate) fn set_name(&mut self, name: Box<str>) {
-        self.name = Some(name);
+    pub(crate) fn set_name(&mut self, name: impl Into<String>) {
+        self.name = Some(name.into().into_boxed_str());
     }
 
     pub(crate) fn holds(&self) -> bool {
@@ -93,10 +94,7 @@ impl Probe {
 
     /// The running task began to wait.
     pub fn requested(&self) {
-        context::try_with_current(|shared| {
-            let number = self.number(shared);
-            shared.sync_event(EventKind::Request, None, number);
-        });
+        context::try_with_current(|shared| self.record(shared, EventKind::Request, None));
     }
 
     /// The running task acquired the primitive.
@@ -118,31 +116,27 @@ impl Probe {
 
     /// The running task stopped waiting without acquiring the primitive.
     pub fn gave_up(&self) {
-        context::try_with_current(|shared| {
-            let number = self.number(shared);
-            shared.sync_event(EventKind::GiveUp, None, number);
-        });
+        context::try_with_current(|shared| self.record(shared, EventKind::GiveUp, None));
+    }
+
+    /// Records an event about this primitive and `task` (or the running task).
+    pub(crate) fn record(&self, shared: &Shared, kind: EventKind, task: Option<TaskId>) {
+        let number = self.number(shared);
+        shared.sync_event(kind, task, number);
     }
 
     pub(crate) fn granted_to(&self, shared: &Shared, task: TaskRef, count: u64) {
-        let number = self.number(shared);
-        shared.sync_event(EventKind::Acquire, Some(task.id), number);
+        self.record(shared, EventKind::Acquire, Some(task.id));
         if self.holds {
-            shared.add_holder(number, task, count);
+            shared.add_holder(self.number(shared), task, count);
         }
     }
 
     /// Records a release by the running task; `holder` is the task whose hold ends.
-    pub(crate) fn released_by(
-        &self,
-        shared: &Shared,
-        holder: Option<crate::id::TaskId>,
-        count: u64,
-    ) {
-        let number = self.number(shared);
-        shared.sync_event(EventKind::Release, None, number);
+    pub(crate) fn released_by(&self, shared: &Shared, holder: Option<TaskId>, count: u64) {
+        self.record(shared, EventKind::Release, None);
         if let (true, Some(holder)) = (self.holds, holder) {
-            shared.remove_holder(number, holder, count);
+            shared.remove_holder(self.number(shared), holder, count);
         }
     }
 

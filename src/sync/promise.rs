@@ -106,11 +106,7 @@ impl<T, E> Promise<T, E> {
 
     /// Names the promise in traces and reports.
     pub fn named(self, name: impl Into<String>) -> Promise<T, E> {
-        self.state
-            .borrow_mut()
-            .queue
-            .probe
-            .set_name(name.into().into_boxed_str());
+        self.state.borrow_mut().queue.probe.set_name(name);
         self
     }
 

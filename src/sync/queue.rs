@@ -270,7 +270,7 @@ impl<T: 'static> Queue<T> {
 impl<T> Queue<T> {
     /// Names the queue in traces and reports.
     pub fn named(self, name: impl Into<String>) -> Queue<T> {
-        let name: Box<str> = name.into().into_boxed_str();
+        let name: String = name.into();
         {
             let mut state = self.state.borrow_mut();
             state.getters.probe.set_name(name.clone());

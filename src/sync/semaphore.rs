@@ -163,11 +163,7 @@ impl Semaphore {
 
     /// Names the semaphore in traces and reports.
     pub fn named(self, name: impl Into<String>) -> Semaphore {
-        self.state
-            .borrow_mut()
-            .queue
-            .probe
-            .set_name(name.into().into_boxed_str());
+        self.state.borrow_mut().queue.probe.set_name(name);
         self
     }
 

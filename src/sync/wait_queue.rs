@@ -25,6 +25,7 @@ use crate::runtime::context;
 use crate::runtime::executor::Site;
 use crate::runtime::primitives::WaitStart;
 use crate::scheduler::TaskRef;
+use crate::trace::EventKind;
 use std::collections::VecDeque;
 use std::task::{Context, Waker};
 
@@ -141,8 +142,7 @@ impl WaitQueue {
             self.probe.kind()
         );
         let (task, start) = context::try_with_current(|shared| {
-            let number = self.probe.number(shared);
-            shared.sync_event(crate::trace::EventKind::Request, None, number);
+            self.probe.record(shared, EventKind::Request, None);
             (shared.current.get(), shared.wait_start())
         })
         .unwrap_or((None, None));
@@ -247,12 +247,8 @@ impl WaitQueue {
             // The waiter gives up now, not when it next runs: from here on it is no
             // longer in line, and a grant to another task bypasses nobody.
             context::try_with_current(|shared| {
-                let number = self.probe.number(shared);
-                shared.sync_event(
-                    crate::trace::EventKind::GiveUp,
-                    task.map(|task| task.id),
-                    number,
-                );
+                self.probe
+                    .record(shared, EventKind::GiveUp, task.map(|task| task.id))
             });
             if let Some(waker) = waker {
                 waker.wake();
@@ -337,10 +333,7 @@ impl WaitQueue {
     }
 
     fn give_up_event(&self) {
-        context::try_with_current(|shared| {
-            let number = self.probe.number(shared);
-            shared.sync_event(crate::trace::EventKind::GiveUp, None, number);
-        });
+        context::try_with_current(|shared| self.probe.record(shared, EventKind::GiveUp, None));
     }
 
     fn release_slot(&mut self, index: u32) {
