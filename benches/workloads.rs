@@ -36,8 +36,16 @@
 //!   runtime). tokio runs with `start_paused(true)`, so its clock auto-advances too.
 //!   shuttle has no virtual clock and is not measured here.
 //! - **Flatness**: W1 with N tasks (10 to 100 000), 10 yields each, under seedloop's
-//!   Random and Pct (the goal), and Fifo and tokio for reference: they show how much
-//!   of a slope comes from the working set outgrowing the caches.
+//!   Random and Pct (the goal), and Fifo, tokio and the floor executor for reference:
+//!   they show how much of a slope comes from the working set outgrowing the caches.
+//!
+//! W1, W3 and flatness also have a row "floor executor (random, no trace)": the minimal
+//! seeded-random executor of `floor.rs` (a slab of boxed futures, a ready list, one
+//! ChaCha8 pick per step with `swap_remove`; no tracing, no timers, safe Rust). It is
+//! what a uniformly random schedule costs by itself, cache misses from jumping between
+//! random tasks included; seedloop Random's ns/step and slope over the floor's are
+//! seedloop's overhead. It counts its polls itself, like seedloop, and uses seeds 1, 2,
+//! 3, ... too.
 //!
 //! seedloop rows use seeds 1, 2, 3, ... (one per iteration) and `max_steps(100M)`.
 //! shuttle rows time one `check_random(f, n)` / `check_pct(f, n, 3)` call of `n`
@@ -66,6 +74,8 @@
 //! The goals printed at the end are ratios of these medians; a missed goal is reported,
 //! never a failure.
 
+mod floor;
+
 use rand::{Rng, SeedableRng};
 use seedloop::{Policy, Sim};
 use std::cell::RefCell;
@@ -77,6 +87,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+/// The floor executor's rows (W1 and flatness; in flatness followed by `, N=...`).
+const FLOOR: &str = "floor executor (random, no trace)";
 /// W1: tasks spawned by main.
 const W1_TASKS: u64 = 1000;
 /// W1 and flatness: `yield_now` calls per task.
@@ -486,6 +498,25 @@ where
     ]
 }
 
+/// A floor executor row: a fresh [`floor::run`] per iteration, seeds 1, 2, 3, ...
+fn floor_row<Fut>(name: &str, make: impl Fn() -> Fut + 'static) -> Row
+where
+    Fut: Future<Output = ()> + 'static,
+{
+    let mut seed = 0u64;
+    Row::new(
+        name,
+        Box::new(move |iterations| {
+            let mut polls = 0;
+            for _ in 0..iterations {
+                seed += 1;
+                polls += black_box(floor::run(seed, make()));
+            }
+            polls
+        }),
+    )
+}
+
 /// Runs `future` on a fresh `LocalSet`, where tokio can run `!Send` tasks.
 async fn in_local_set<F: Future>(future: F) -> F::Output {
     tokio::task::LocalSet::new().run_until(future).await
@@ -624,8 +655,9 @@ fn print_table(title: &str, rows: &[Row], per_sleep: bool) {
     println!();
     println!("{title}");
     let extra = if per_sleep { "    ns/sleep" } else { "" };
+    let width = rows.iter().map(|row| row.name.len()).fold(32, usize::max);
     println!(
-        "  {:<32} {:>12} {:>10} {:>12} {:>8}{extra} {:>16}",
+        "  {:<width$} {:>12} {:>10} {:>12} {:>8}{extra} {:>16}",
         "runtime/policy", "iter/s", "ns/step", "steps/iter", "spread", "samples x iters"
     );
     for row in rows {
@@ -636,7 +668,7 @@ fn print_table(title: &str, rows: &[Row], per_sleep: bool) {
             String::new()
         };
         println!(
-            "  {:<32} {:>12.1} {:>10.1} {:>12.0} {:>7.0}%{extra} {:>16}",
+            "  {:<width$} {:>12.1} {:>10.1} {:>12.0} {:>7.0}%{extra} {:>16}",
             row.name,
             row.iter_per_sec(),
             row.ns_per_step(),
@@ -801,6 +833,9 @@ fn main() {
             shuttle_w1,
             shuttle_w1_counted,
         ));
+        w1.push(floor_row(FLOOR, || {
+            spawn_join!(floor::spawn, floor::yield_now, plain, W1_TASKS)
+        }));
         measure(&config, &mut w1);
         print_table(
             &format!("W1 spawn-join: {W1_TASKS} tasks x {W1_YIELDS} yields"),
@@ -826,6 +861,14 @@ fn main() {
         infos.push(info(
             "W1 seedloop Random / shuttle check_random, ns/step",
             random / row(&w1, "shuttle check_random").ns_per_step(),
+        ));
+        infos.push(info(
+            "W1 seedloop Random / floor executor, ns/step",
+            random / row(&w1, FLOOR).ns_per_step(),
+        ));
+        infos.push(info(
+            "W1 floor executor / tokio, ns/step",
+            row(&w1, FLOOR).ns_per_step() / row(&w1, "tokio current-thread").ns_per_step(),
         ));
     }
 
@@ -917,6 +960,7 @@ fn main() {
             shuttle_w3,
             shuttle_w3_counted,
         ));
+        w3.push(floor_row(FLOOR, || ping_pong!(floor::spawn, plain)));
         measure(&config, &mut w3);
         print_table(
             &format!("W3 ping-pong: {W3_MESSAGES} messages over two channels of capacity 1"),
@@ -933,6 +977,15 @@ fn main() {
             "W3 seedloop Random / shuttle check_random, ns/step",
             row(&w3, "seedloop Random").ns_per_step()
                 / row(&w3, "shuttle check_random").ns_per_step(),
+        ));
+        infos.push(info(
+            "W3 seedloop Random / floor executor, ns/step",
+            row(&w3, "seedloop Random").ns_per_step() / row(&w3, FLOOR).ns_per_step(),
+        ));
+        infos.push(info(
+            "W3 floor executor / tokio, ns/step",
+            row(&w3, FLOOR).ns_per_step()
+                / row(&w3, "tokio current-thread, LocalSet").ns_per_step(),
         ));
     }
 
@@ -963,9 +1016,10 @@ fn main() {
     }
 
     if config.wants("flatness") {
-        // Flatness: W1 with N tasks. Fifo and tokio are there for reference: they
-        // show how much of a slope comes from the working set outgrowing the caches
-        // rather than from the policy.
+        // Flatness: W1 with N tasks. Fifo, tokio and the floor executor are there for
+        // reference: they show how much of a slope comes from the working set
+        // outgrowing the caches (and, for the floor, from picking a random task among
+        // N) rather than from seedloop.
         let mut flat = Vec::new();
         for (label, policy) in [
             ("Random", Policy::Random),
@@ -988,6 +1042,11 @@ fn main() {
                 move || spawn_join!(tokio::spawn, tokio::task::yield_now, plain, tasks),
                 move || spawn_join!(tokio::spawn, tokio::task::yield_now, counted, tasks),
             ));
+        }
+        for tasks in FLAT_TASKS {
+            flat.push(floor_row(&format!("{FLOOR}, N={tasks}"), move || {
+                spawn_join!(floor::spawn, floor::yield_now, plain, tasks)
+            }));
         }
         measure(&config, &mut flat);
         print_table(
@@ -1013,9 +1072,13 @@ fn main() {
                 2.0,
             ));
         }
-        for prefix in ["seedloop Fifo", "tokio current-thread"] {
+        for (label, prefix) in [
+            ("seedloop Fifo", "seedloop Fifo"),
+            ("tokio current-thread", "tokio current-thread"),
+            ("floor executor", FLOOR),
+        ] {
             infos.push(info(
-                &format!("Flatness {prefix}: max / min ns/step, N={first}..{last}"),
+                &format!("Flatness {label}: max / min ns/step, N={first}..{last}"),
                 flatness(prefix),
             ));
         }
