@@ -447,7 +447,23 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
     }
 }
 
-/// A seedloop row: a fresh `Sim` per iteration, seeds 1, 2, 3, ... per row.
+/// A row that runs one iteration per seed 1, 2, 3, ...; `run_one` returns its polls.
+fn seeded_row(name: &str, mut run_one: impl FnMut(u64) -> u64 + 'static) -> Row {
+    let mut seed = 0u64;
+    Row::new(
+        name,
+        Box::new(move |iterations| {
+            let mut polls = 0;
+            for _ in 0..iterations {
+                seed += 1;
+                polls += black_box(run_one(seed));
+            }
+            polls
+        }),
+    )
+}
+
+/// A seedloop row: a fresh `Sim` per iteration.
 fn seedloop_row<Fut>(
     name: &str,
     policy: Policy,
@@ -457,27 +473,17 @@ fn seedloop_row<Fut>(
 where
     Fut: Future<Output = ()>,
 {
-    let mut seed = 0u64;
     let label = name.to_string();
-    Row::new(
-        name,
-        Box::new(move |iterations| {
-            let mut polls = 0;
-            for _ in 0..iterations {
-                seed += 1;
-                let mut sim = Sim::new(seed)
-                    .policy(policy.clone())
-                    .record_trace(record_trace)
-                    .max_steps(MAX_STEPS);
-                match sim.run(make()) {
-                    Ok(()) => {}
-                    Err(failure) => panic!("{label}: the workload failed:\n{failure}"),
-                }
-                polls += black_box(sim.stats()).polls;
-            }
-            polls
-        }),
-    )
+    seeded_row(name, move |seed| {
+        let mut sim = Sim::new(seed)
+            .policy(policy.clone())
+            .record_trace(record_trace)
+            .max_steps(MAX_STEPS);
+        if let Err(failure) = sim.run(make()) {
+            panic!("{label}: the workload failed:\n{failure}");
+        }
+        sim.stats().polls
+    })
 }
 
 /// The four seedloop rows every workload gets.
@@ -498,23 +504,12 @@ where
     ]
 }
 
-/// A floor executor row: a fresh [`floor::run`] per iteration, seeds 1, 2, 3, ...
+/// A floor executor row: a fresh [`floor::run`] per iteration.
 fn floor_row<Fut>(name: &str, make: impl Fn() -> Fut + 'static) -> Row
 where
     Fut: Future<Output = ()> + 'static,
 {
-    let mut seed = 0u64;
-    Row::new(
-        name,
-        Box::new(move |iterations| {
-            let mut polls = 0;
-            for _ in 0..iterations {
-                seed += 1;
-                polls += black_box(floor::run(seed, make()));
-            }
-            polls
-        }),
-    )
+    seeded_row(name, move |seed| floor::run(seed, make()))
 }
 
 /// Runs `future` on a fresh `LocalSet`, where tokio can run `!Send` tasks.
