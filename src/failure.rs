@@ -52,6 +52,8 @@ pub enum FailureKind {
         name: Option<String>,
         /// The panic message.
         message: String,
+        /// Where it panicked (`file:line:column`), when seedloop saw it.
+        location: Option<String>,
     },
     /// Nothing was ready, no timer was pending, and the main future had not finished.
     Deadlock {
@@ -81,6 +83,17 @@ pub enum FailureKind {
         /// The tasks along the cycle, each with what it waits on and who holds it.
         cycle: Vec<BlockedTask>,
     },
+    /// At the end of the run, dropping the tasks still alive kept spawning new ones
+    /// (a `Drop` that spawns a task whose `Drop` spawns a task, ...) for more rounds
+    /// than teardown allows. The tasks left were forgotten, not dropped.
+    TeardownLimit {
+        /// The rounds of dropping that ran.
+        rounds: u32,
+        /// How many tasks were still alive after them.
+        left: u64,
+        /// The newest task left and the tasks that spawned it, newest first.
+        chain: Vec<BlockedTask>,
+    },
     /// A task waited on a synchronization primitive longer than
     /// [`crate::Sim::max_wait`] or [`crate::Sim::max_wait_steps`] allows.
     Starvation {
@@ -108,6 +121,7 @@ impl FailureKind {
             FailureKind::Nondeterminism { .. } => "nondeterminism",
             FailureKind::WaitCycle { .. } => "wait cycle",
             FailureKind::Starvation { .. } => "starvation",
+            FailureKind::TeardownLimit { .. } => "teardown limit",
         }
     }
 }
@@ -115,12 +129,21 @@ impl FailureKind {
 impl fmt::Display for FailureKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FailureKind::Panic { task, name, message } => {
+            FailureKind::Panic {
+                task,
+                name,
+                message,
+                location,
+            } => {
                 write!(f, "{task}")?;
                 if let Some(name) = name {
                     write!(f, " ({name})")?;
                 }
-                write!(f, " panicked: {message}")
+                write!(f, " panicked: {message}")?;
+                match location {
+                    Some(location) => write!(f, " (at {location})"),
+                    None => Ok(()),
+                }
             }
             FailureKind::Deadlock { blocked } => {
                 write!(f, "deadlock: nothing is ready, no timer is pending, and {} task(s) are blocked", blocked.len())?;
@@ -138,6 +161,20 @@ impl fmt::Display for FailureKind {
                 "time limit: the virtual clock would pass {max_time:?} since the run started (raise Sim::max_time if that is expected)"
             ),
             FailureKind::Nondeterminism { detail } => write!(f, "nondeterminism: {detail}"),
+            FailureKind::TeardownLimit {
+                rounds,
+                left,
+                chain,
+            } => {
+                write!(
+                    f,
+                    "teardown limit: after {rounds} rounds of dropping the tasks left at the end of the run, {left} task(s) remain: dropping each task spawns another (a Drop that spawns); the chain of spawns, newest first:"
+                )?;
+                for task in chain {
+                    write!(f, "\n    {task}")?;
+                }
+                Ok(())
+            }
             FailureKind::WaitCycle { cycle } => {
                 write!(
                     f,

@@ -42,3 +42,7 @@ impl fmt::Display for TaskId {
         write!(f, "task {}", self.0)
     }
 }
+
+/// A place in the source: where a seedloop future was created (and so awaited), for
+/// deadlock reports and the cancellation explorer ("awaited at src/bank.rs:12:9").
+pub(crate) type Site = &'static std::panic::Location<'static>;

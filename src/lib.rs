@@ -64,6 +64,7 @@
 #![warn(missing_docs)]
 
 pub mod choices;
+mod clock;
 mod failure;
 pub mod harness;
 mod id;

@@ -50,7 +50,7 @@ impl RngCore for SimRng {
     #[track_caller]
     fn next_u32(&mut self) -> u32 {
         context::with_current("seedloop::rand", |shared| {
-            shared.core.borrow_mut().choose(Stream::User, 1 << 32) as u32
+            shared.choose(Stream::User, 1 << 32) as u32
         })
     }
 

@@ -8,46 +8,19 @@
 //!
 //! Every function here must be called inside a simulation; outside one they panic.
 
+pub use crate::clock::Instant;
+use crate::id::Site;
 use crate::runtime::context;
-use crate::runtime::executor::{Shared, Site};
+use crate::runtime::executor::{Shared, Waiting};
 use crate::runtime::timer::TimerKey;
-use crate::trace::VirtualTime;
 use pin_project_lite::pin_project;
 use std::fmt;
 use std::future::Future;
-use std::ops::{Add, AddAssign, Sub};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-/// A point in virtual time, measured from the simulation's epoch.
-///
-/// ```
-/// use seedloop::time::{sleep, Instant};
-/// use std::time::Duration;
-/// seedloop::Sim::new(0).run(async {
-///     let start = Instant::now();
-///     sleep(Duration::from_millis(1500)).await;
-///     assert_eq!(start.elapsed(), Duration::from_millis(1500));
-/// }).unwrap();
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Instant {
-    nanos: u64,
-}
-
 impl Instant {
-    /// The simulation's epoch.
-    pub const EPOCH: Instant = Instant { nanos: 0 };
-
-    pub(crate) fn from_nanos(nanos: u64) -> Instant {
-        Instant { nanos }
-    }
-
-    pub(crate) fn as_nanos(self) -> u64 {
-        self.nanos
-    }
-
     /// The current virtual time.
     ///
     /// # Panics
@@ -56,7 +29,7 @@ impl Instant {
     #[track_caller]
     pub fn now() -> Instant {
         context::with_current("seedloop::time::Instant::now", |shared| {
-            Instant::from_nanos(shared.core.borrow().now_nanos)
+            Instant::from_nanos(shared.now_nanos())
         })
     }
 
@@ -65,64 +38,30 @@ impl Instant {
     pub fn elapsed(self) -> Duration {
         Instant::now().duration_since(self)
     }
-
-    /// The time from `earlier` to `self` (zero if `earlier` is later).
-    pub fn duration_since(self, earlier: Instant) -> Duration {
-        Duration::from_nanos(self.nanos.saturating_sub(earlier.nanos))
-    }
-
-    /// The time since the simulation's epoch.
-    pub fn elapsed_since_epoch(self) -> Duration {
-        Duration::from_nanos(self.nanos)
-    }
-
-    /// `self + duration`, or `None` past the clock's range (about 584 years).
-    pub fn checked_add(self, duration: Duration) -> Option<Instant> {
-        let nanos = u64::try_from(duration.as_nanos()).ok()?;
-        self.nanos.checked_add(nanos).map(Instant::from_nanos)
-    }
-}
-
-impl Add<Duration> for Instant {
-    type Output = Instant;
-    fn add(self, duration: Duration) -> Instant {
-        self.checked_add(duration)
-            .expect("virtual time overflow: a deadline more than 584 years from the epoch")
-    }
-}
-
-impl AddAssign<Duration> for Instant {
-    fn add_assign(&mut self, duration: Duration) {
-        *self = *self + duration;
-    }
-}
-
-impl Sub<Instant> for Instant {
-    type Output = Duration;
-    fn sub(self, earlier: Instant) -> Duration {
-        self.duration_since(earlier)
-    }
-}
-
-impl fmt::Debug for Instant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Instant(+{})", VirtualTime(self.elapsed_since_epoch()))
-    }
-}
-
-impl fmt::Display for Instant {
-    /// The time since the epoch, e.g. `+1.5s`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(&format!("+{}", VirtualTime(self.elapsed_since_epoch())))
-    }
 }
 
 /// A future that completes at a virtual deadline; see [`sleep`] and [`sleep_until`].
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::time::{sleep, Instant};
+/// use std::time::Duration;
+/// seedloop::Sim::new(0).run(async {
+///     let nap = sleep(Duration::from_secs(5));
+///     assert_eq!(nap.deadline(), Instant::EPOCH + Duration::from_secs(5));
+///     nap.await;
+///     assert_eq!(Instant::now(), Instant::EPOCH + Duration::from_secs(5));
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Deadline,
     timer: Option<TimerKey>,
     site: Site,
+    // A sleep whose deadline has passed when it is first polled yields once (asyncio's
+    // `sleep(0)`), so that a loop around it takes steps; interval ticks do not.
+    yield_when_due: bool,
 }
 
 /// A sleep created outside a simulation (to be passed to `Sim::run`) learns its
@@ -133,11 +72,24 @@ enum Deadline {
     After(Duration),
 }
 
+/// `now + duration`, or [`Instant::FAR_FUTURE`] (never) past the clock's range: a
+/// `Duration::MAX` sleep or timeout, the usual "no timeout", means "never".
+fn deadline_after(now: Instant, duration: Duration) -> Instant {
+    now.checked_add(duration).unwrap_or(Instant::FAR_FUTURE)
+}
+
 /// Waits until `duration` of virtual time has passed.
+///
+/// A sleep whose deadline has already passed when it is first polled
+/// (`sleep(Duration::ZERO)`) yields once, like asyncio's `sleep(0)`: a loop that polls
+/// a flag between zero sleeps lets other tasks run. A duration past the clock's range
+/// (`Duration::MAX`) never ends.
 ///
 /// # Cancel safety
 ///
 /// Cancel safe: dropping the future unregisters its timer and has no other effect.
+///
+/// # Examples
 ///
 /// ```
 /// use std::time::Duration;
@@ -153,23 +105,26 @@ enum Deadline {
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
     let site = std::panic::Location::caller();
-    let now =
-        context::try_with_current(|shared| Instant::from_nanos(shared.core.borrow().now_nanos));
+    let now = context::try_with_current(|shared| Instant::from_nanos(shared.now_nanos()));
     Sleep {
         deadline: match now {
-            Some(now) => Deadline::At(now + duration),
+            Some(now) => Deadline::At(deadline_after(now, duration)),
             None => Deadline::After(duration),
         },
         timer: None,
         site,
+        yield_when_due: true,
     }
 }
 
-/// Waits until the virtual clock reaches `deadline` (at once if it has).
+/// Waits until the virtual clock reaches `deadline` (if it has, the sleep yields once
+/// and completes).
 ///
 /// # Cancel safety
 ///
 /// Cancel safe, like [`sleep`].
+///
+/// # Examples
 ///
 /// ```
 /// use seedloop::time::{sleep_until, Instant};
@@ -186,11 +141,12 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         deadline: Deadline::At(deadline),
         timer: None,
         site: std::panic::Location::caller(),
+        yield_when_due: true,
     }
 }
 
 impl Sleep {
-    /// When the sleep completes.
+    /// When the sleep completes ([`Instant::FAR_FUTURE`]: never).
     ///
     /// # Panics
     ///
@@ -200,7 +156,7 @@ impl Sleep {
     pub fn deadline(&self) -> Instant {
         match self.deadline {
             Deadline::At(deadline) => deadline,
-            Deadline::After(duration) => Instant::now() + duration,
+            Deadline::After(duration) => deadline_after(Instant::now(), duration),
         }
     }
 
@@ -218,41 +174,35 @@ impl Sleep {
 
     fn unregister(&mut self) {
         if let Some(key) = self.timer.take() {
-            let waker = context::try_with_current(|shared| {
-                shared
-                    .core
-                    .try_borrow_mut()
-                    .ok()
-                    .and_then(|mut core| core.timers.cancel(key))
-            });
-            drop(waker);
+            context::try_with_current(|shared| shared.cancel_timer(key));
         }
     }
 
     fn poll_at(&mut self, shared: &Shared, cx: &mut Context<'_>) -> Poll<()> {
-        let mut core = shared.core.borrow_mut();
+        let now = shared.now_nanos();
         let deadline = match self.deadline {
             Deadline::At(deadline) => deadline,
-            Deadline::After(duration) => Instant::from_nanos(core.now_nanos) + duration,
+            Deadline::After(duration) => deadline_after(Instant::from_nanos(now), duration),
         };
         self.deadline = Deadline::At(deadline);
-        if core.now_nanos >= deadline.as_nanos() {
-            let waker = self.timer.take().and_then(|key| core.timers.cancel(key));
-            drop(core);
-            drop(waker);
+        if now >= deadline.as_nanos() {
+            if std::mem::take(&mut self.yield_when_due) && self.timer.is_none() {
+                // Due at its first poll: yield once before completing.
+                shared.note_site(self.site);
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            self.unregister();
             return Poll::Ready(());
         }
-        match self.timer {
-            Some(key) => core.timers.update_waker(key, cx.waker()),
-            None => {
-                let owner = shared
-                    .current
-                    .get()
-                    .map_or(crate::id::TaskId::MAIN, |task| task.id);
-                let key = core
-                    .timers
-                    .register(deadline.as_nanos(), cx.waker().clone(), owner);
-                self.timer = Some(key);
+        self.yield_when_due = false;
+        if deadline == Instant::FAR_FUTURE {
+            // Never: no timer can fire, and a run with nothing else to do deadlocks.
+            shared.set_waiting(Waiting::Never);
+        } else {
+            match self.timer {
+                Some(key) => shared.update_timer(key, cx.waker()),
+                None => self.timer = Some(shared.register_timer(deadline.as_nanos(), cx.waker())),
             }
         }
         shared.note_site(self.site);
@@ -404,9 +354,12 @@ pub fn interval(period: Duration) -> Interval {
         !period.is_zero(),
         "seedloop::time::interval: the period must be non-zero"
     );
+    let mut first = sleep(Duration::ZERO);
+    // The first tick completes at once, as tokio's does.
+    first.yield_when_due = false;
     Interval {
         period,
-        sleep: sleep(Duration::ZERO),
+        sleep: first,
     }
 }
 
@@ -425,7 +378,7 @@ impl Interval {
         match Pin::new(&mut self.sleep).poll(cx) {
             Poll::Ready(()) => {
                 let deadline = self.sleep.deadline();
-                self.sleep.reset(deadline + self.period);
+                self.sleep.reset(deadline_after(deadline, self.period));
                 Poll::Ready(deadline)
             }
             Poll::Pending => Poll::Pending,

@@ -27,6 +27,7 @@ fn a_task_panic_fails_the_run_with_its_name_and_message() {
                 task: seedloop::task::TaskId::new(1),
                 name: Some("ledger-writer".to_string()),
                 message: "balance went negative: -20".to_string(),
+                location: Some(format!("{}:15:17", file!())),
             }
         );
         let report = failure.to_string();

@@ -7,18 +7,25 @@
 //! describe it. The event loop itself is in `executor.rs`; this file only wires
 //! configuration into it and turns its outcome into a [`Failure`].
 
+mod cancel_target;
 pub(crate) mod context;
+mod diagnostics;
 pub(crate) mod executor;
 pub(crate) mod primitives;
+mod quiet_panics;
+pub(crate) mod services;
+mod slab;
+mod teardown;
 pub(crate) mod timer;
-mod waker;
+pub(crate) mod waker;
 
 use crate::choices::{Choices, Exhausted, ProductionOrder, Recorded, Seeded, Tape};
 use crate::failure::{CancelPoint, Failure, FailureKind, FailureReport};
 use crate::scheduler::{self, Policy, Schedule, DEFAULT_PCT_HORIZON};
 use crate::time::Instant;
 use crate::trace::{Trace, DEFAULT_TRACE_LIMIT, TAIL_LIMIT};
-use executor::{CancelTarget, Core, MainFuture, RunConfig, Shared};
+use cancel_target::CancelTarget;
+use executor::{Core, MainFuture, RunConfig, Shared};
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};

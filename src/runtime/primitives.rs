@@ -6,6 +6,15 @@
 //! oldest waiter still waiting. Holders give deadlock reports their "held by" and let
 //! the executor see a cycle in the wait-for graph the moment it forms; the oldest
 //! waiter lets it enforce the starvation limits ([`crate::Sim::max_wait`]).
+//!
+//! It also keeps, per task, the waits the task has declared: a wait queue declares a
+//! wait when the task parks in it and ends the declaration when the task is granted,
+//! when the primitive closes, or when the waiting future is dropped. Blocking is never
+//! inferred from anything else: a task blocked for good is one whose every declared
+//! wait is on a primitive whose every holder is blocked for good. A wait registered
+//! through a waker that is not the task's own (a combinator such as
+//! `FuturesUnordered` polled it) is declared as foreign: what else that combinator
+//! waits on is unknown, so such a task is never part of a reported cycle.
 
 use crate::id::TaskId;
 
@@ -32,13 +41,51 @@ pub(crate) struct Primitive {
     pub oldest_wait: Option<WaitStart>,
 }
 
-/// Every primitive used in the run, by number.
+/// The waits one task has declared and not yet ended.
+#[derive(Debug)]
+pub(crate) struct DeclaredWaits {
+    task: TaskId,
+    // Primitives waited on through the task's own waker; a primitive appears once per
+    // wait (a `select` over two locks of one kind declares two).
+    own: Vec<u32>,
+    // Waits registered through a waker that is not the task's own.
+    foreign: u32,
+}
+
+impl Default for DeclaredWaits {
+    fn default() -> DeclaredWaits {
+        DeclaredWaits {
+            // No task has this id: a fresh entry belongs to nobody.
+            task: TaskId::new(u32::MAX),
+            own: Vec::new(),
+            foreign: 0,
+        }
+    }
+}
+
+impl DeclaredWaits {
+    /// The primitives waited on through the task's own waker.
+    pub(crate) fn own(&self) -> &[u32] {
+        &self.own
+    }
+
+    /// Whether any wait went through a waker that is not the task's own.
+    pub(crate) fn has_foreign(&self) -> bool {
+        self.foreign > 0
+    }
+}
+
+/// Every primitive used in the run, by number, and the waits tasks declared on them.
 #[derive(Debug, Default)]
 pub(crate) struct Primitives {
     pub entries: Vec<Primitive>,
     // How many entries have an `oldest_wait`: the starvation check skips the scan
     // when nobody waits.
     pub waiting: usize,
+    // By task slot. Invariant: an entry describes the task whose id it carries; a
+    // stale entry (the slot's task has ended) is reset when the slot's next task
+    // declares a wait.
+    declared: Vec<DeclaredWaits>,
 }
 
 impl Primitives {
@@ -59,6 +106,53 @@ impl Primitives {
                 holders.remove(index);
             }
         }
+    }
+
+    /// Notes that `task` (in `slot`) waits on `primitive`, through its own waker or
+    /// not.
+    pub(crate) fn declare_wait(&mut self, slot: u32, task: TaskId, primitive: u32, own: bool) {
+        let index = slot as usize;
+        if self.declared.len() <= index {
+            self.declared.resize_with(index + 1, DeclaredWaits::default);
+        }
+        let waits = &mut self.declared[index];
+        if waits.task != task {
+            waits.task = task;
+            waits.own.clear();
+            waits.foreign = 0;
+        }
+        if own {
+            waits.own.push(primitive);
+        } else {
+            waits.foreign += 1;
+        }
+    }
+
+    /// Ends a wait declared with [`Primitives::declare_wait`].
+    pub(crate) fn end_wait(&mut self, slot: u32, task: TaskId, primitive: u32, own: bool) {
+        let Some(waits) = self.declared.get_mut(slot as usize) else {
+            return;
+        };
+        if waits.task != task {
+            return;
+        }
+        if own {
+            let position = waits.own.iter().position(|number| *number == primitive);
+            debug_assert!(position.is_some(), "{task:?} ended an undeclared wait");
+            if let Some(position) = position {
+                waits.own.swap_remove(position);
+            }
+        } else {
+            debug_assert!(waits.foreign > 0, "{task:?} ended an undeclared wait");
+            waits.foreign = waits.foreign.saturating_sub(1);
+        }
+    }
+
+    /// The waits `task` has declared and not ended.
+    pub(crate) fn declared(&self, slot: u32, task: TaskId) -> Option<&DeclaredWaits> {
+        self.declared
+            .get(slot as usize)
+            .filter(|waits| waits.task == task)
     }
 
     pub(crate) fn set_oldest_wait(&mut self, primitive: u32, start: Option<WaitStart>) {

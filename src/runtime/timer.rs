@@ -84,14 +84,16 @@ impl Timers {
             .is_some_and(|slot| slot.registration == key.registration)
     }
 
-    /// Replaces the waker of a live timer (the future was polled by another waker).
-    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) {
-        if self.is_live(key) {
-            let slot = &mut self.slots[key.slot as usize];
-            match &slot.waker {
-                Some(current) if current.will_wake(waker) => {}
-                _ => slot.waker = Some(waker.clone()),
-            }
+    /// Replaces the waker of a live timer (the future was polled by another waker);
+    /// returns the replaced one, for the caller to drop once it holds no borrow.
+    pub(crate) fn update_waker(&mut self, key: TimerKey, waker: &Waker) -> Option<Waker> {
+        if !self.is_live(key) {
+            return None;
+        }
+        let slot = &mut self.slots[key.slot as usize];
+        match &slot.waker {
+            Some(current) if current.will_wake(waker) => None,
+            _ => slot.waker.replace(waker.clone()),
         }
     }
 

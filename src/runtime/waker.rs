@@ -15,7 +15,6 @@
 //! No `unsafe` is needed: `std::task::Wake` builds the waker from the `Arc`.
 
 use super::context;
-use super::executor::Shared;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Wake;
@@ -36,6 +35,47 @@ pub(crate) fn set_thread_run(run_id: u64) -> Arc<AtomicU64> {
     })
 }
 
+/// What every waker of a run carries: the run, and the thread it runs on.
+pub(crate) struct WakerOrigin {
+    pub run_id: u64,
+    pub owner: ThreadId,
+    // This thread's "run going on" marker.
+    pub thread_run: Arc<AtomicU64>,
+}
+
+impl WakerOrigin {
+    pub(crate) fn new(run_id: u64) -> WakerOrigin {
+        WakerOrigin {
+            run_id,
+            owner: std::thread::current().id(),
+            thread_run: set_thread_run(run_id),
+        }
+    }
+}
+
+/// A task's own wake-up, as seedloop's wait queues keep it instead of a clone of the
+/// task's `Waker`: it names the task without holding a reference to its waker state,
+/// so that the executor can tell a task that only seedloop can wake (see
+/// `slab::EXECUTOR_WAKER_REFERENCES`), and it costs no atomic operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TaskWake {
+    pub run_id: u64,
+    pub slot: u32,
+    pub generation: u32,
+}
+
+impl TaskWake {
+    /// Wakes the task, if its run is the one going on (else a no-op, like a waker of
+    /// an ended run).
+    pub(crate) fn wake(self) {
+        context::try_with_current(|shared| {
+            if shared.run_id() == self.run_id {
+                shared.wake(self.slot, self.generation);
+            }
+        });
+    }
+}
+
 pub(crate) struct TaskWaker {
     // `run_id` and `generation` are only written while no `Waker` built on this state
     // exists outside its slot (the executor checks the strong count), so no reader can
@@ -48,23 +88,23 @@ pub(crate) struct TaskWaker {
 }
 
 impl TaskWaker {
-    pub(crate) fn new(shared: &Shared, slot: u32, generation: u32) -> TaskWaker {
+    pub(crate) fn new(origin: &WakerOrigin, slot: u32, generation: u32) -> TaskWaker {
         TaskWaker {
-            run_id: AtomicU64::new(shared.run_id),
+            run_id: AtomicU64::new(origin.run_id),
             generation: AtomicU32::new(generation),
             slot,
-            owner: shared.owner,
-            owner_run: Arc::clone(&shared.thread_run),
+            owner: origin.owner,
+            owner_run: Arc::clone(&origin.thread_run),
         }
     }
 
-    /// Points reused waker state at a new task of `shared`'s run.
-    pub(crate) fn reset(&self, shared: &Shared, generation: u32) {
+    /// Points reused waker state at a new task of `origin`'s run.
+    pub(crate) fn reset(&self, origin: &WakerOrigin, generation: u32) {
         debug_assert_eq!(
-            self.owner, shared.owner,
+            self.owner, origin.owner,
             "waker state moved between threads"
         );
-        self.run_id.store(shared.run_id, Ordering::Relaxed);
+        self.run_id.store(origin.run_id, Ordering::Relaxed);
         self.generation.store(generation, Ordering::Relaxed);
     }
 }
@@ -77,7 +117,7 @@ impl Wake for TaskWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         let run_id = self.run_id.load(Ordering::Relaxed);
         let delivered = context::try_with_current(|shared| {
-            if shared.run_id == run_id {
+            if shared.run_id() == run_id {
                 shared.wake(self.slot, self.generation.load(Ordering::Relaxed));
                 true
             } else {

@@ -124,6 +124,8 @@ impl Future for EventWait<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // A spin on a primitive that is always ready still takes steps.
+        std::task::ready!(crate::runtime::services::poll_proceed(cx));
         let site = self.site;
         let mut state = self.event.state.borrow_mut();
         match self.key {

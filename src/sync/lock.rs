@@ -184,6 +184,8 @@ impl<'a, T> Future for LockFuture<'a, T> {
     type Output = LockGuard<'a, T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard<'a, T>> {
+        // A spin on a primitive that is always ready still takes steps.
+        std::task::ready!(crate::runtime::services::poll_proceed(cx));
         let site = self.site;
         let lock = self.lock;
         let mut state = lock.state.borrow_mut();

@@ -84,11 +84,11 @@ impl Probe {
     /// This primitive's number in the running simulation.
     pub(crate) fn number(&self, shared: &Shared) -> u32 {
         let (run, number) = self.registered.get();
-        if run == shared.run_id {
+        if run == shared.run_id() {
             return number;
         }
         let number = shared.register_primitive(self.kind, self.name.clone());
-        self.registered.set((shared.run_id, number));
+        self.registered.set((shared.run_id(), number));
         number
     }
 
@@ -100,7 +100,7 @@ impl Probe {
     /// The running task acquired the primitive.
     pub fn acquired(&self) {
         context::try_with_current(|shared| {
-            if let Some(task) = shared.current.get() {
+            if let Some(task) = shared.current_task() {
                 self.granted_to(shared, task, 1);
             }
         });
@@ -109,7 +109,7 @@ impl Probe {
     /// The running task released (or signalled) the primitive.
     pub fn released(&self) {
         context::try_with_current(|shared| {
-            let holder = shared.current.get().map(|task| task.id);
+            let holder = shared.current_task().map(|task| task.id);
             self.released_by(shared, holder, 1);
         });
     }

@@ -232,6 +232,8 @@ impl<T: Clone, E: Clone> Future for PromiseWait<'_, T, E> {
     type Output = Outcome<T, E>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome<T, E>> {
+        // A spin on a primitive that is always ready still takes steps.
+        std::task::ready!(crate::runtime::services::poll_proceed(cx));
         let site = self.site;
         let this = &mut *self;
         let mut state = this.promise.state.borrow_mut();

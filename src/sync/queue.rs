@@ -475,6 +475,8 @@ impl<T> Future for Put<'_, T> {
     type Output = Result<(), QueueShutDown>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A spin on a queue that is always ready still takes steps.
+        std::task::ready!(crate::runtime::services::poll_proceed(cx));
         let this = &mut *self;
         let mut state = this.queue.state.borrow_mut();
         match this.key {
@@ -540,6 +542,8 @@ impl<T> Future for Get<'_, T> {
     type Output = Result<T, QueueShutDown>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A spin on a queue that is always ready still takes steps.
+        std::task::ready!(crate::runtime::services::poll_proceed(cx));
         let this = &mut *self;
         let mut state = this.queue.state.borrow_mut();
         match this.key {
@@ -608,6 +612,8 @@ impl<T> Future for Join<'_, T> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // A spin on a queue that is always ready still takes steps.
+        std::task::ready!(crate::runtime::services::poll_proceed(cx));
         let this = &mut *self;
         let mut state = this.queue.state.borrow_mut();
         match this.key {

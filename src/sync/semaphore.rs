@@ -307,6 +307,8 @@ impl<'a> Future for Acquire<'a> {
     type Output = Result<SemaphorePermit<'a>, AcquireError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A spin on a primitive that is always ready still takes steps.
+        std::task::ready!(crate::runtime::services::poll_proceed(cx));
         let site = self.site;
         assert!(!self.done, "Acquire polled after it returned");
         let semaphore = self.semaphore;

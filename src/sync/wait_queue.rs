@@ -19,11 +19,20 @@
 //! task starts to wait, `Acquire` when it is granted (recorded at the grant, under
 //! the waiter), `GiveUp` when a waiter leaves without a grant (cancelled, or the
 //! primitive closed: recorded at the close).
+//!
+//! The queue also tells the executor what each task waits on: a task that parks here
+//! declares the wait, and the declaration ends when the waiter is granted, closed or
+//! dropped. A waiter polled with its task's own waker keeps a `TaskWake` (the task's
+//! slot and generation) rather than a clone of the waker, so that a waker held by
+//! anyone else tells the executor that code outside seedloop can wake the task.
 
 use super::probe::Probe;
+use crate::id::Site;
 use crate::runtime::context;
-use crate::runtime::executor::Site;
+use crate::runtime::executor::Shared;
 use crate::runtime::primitives::WaitStart;
+use crate::runtime::services::DeclaredWait;
+use crate::runtime::waker::TaskWake;
 use crate::scheduler::TaskRef;
 use crate::trace::EventKind;
 use std::collections::VecDeque;
@@ -44,13 +53,34 @@ enum WaiterState {
     Closed,
 }
 
+/// How to wake a waiter.
+enum Wakeup {
+    None,
+    // Its task's own waker, kept as a handle (see the module docs).
+    Own(TaskWake),
+    // A combinator's waker, or any waker outside a simulation.
+    Foreign(Waker),
+}
+
+impl Wakeup {
+    fn wake(self) {
+        match self {
+            Wakeup::None => {}
+            Wakeup::Own(wake) => wake.wake(),
+            Wakeup::Foreign(waker) => waker.wake(),
+        }
+    }
+}
+
 struct WaiterSlot {
     generation: u32,
     state: WaiterState,
     amount: u64,
-    waker: Option<Waker>,
+    wakeup: Wakeup,
     task: Option<TaskRef>,
     start: Option<WaitStart>,
+    // Invariant: `Some` exactly while the waiter is `Waiting` inside a simulation.
+    declared: Option<DeclaredWait>,
 }
 
 /// What a waiter's poll found.
@@ -141,11 +171,15 @@ impl WaitQueue {
             "more than {MAX_WAITERS} tasks wait on one {}",
             self.probe.kind()
         );
-        let (task, start) = context::try_with_current(|shared| {
+        let (task, start, own, declared) = context::try_with_current(|shared| {
             self.probe.record(shared, EventKind::Request, None);
-            (shared.current.get(), shared.wait_start())
+            let own = shared.own_wake(cx.waker());
+            let number = self.probe.number(shared);
+            let declared = shared.declare_wait(number, own.is_some());
+            self.note_wait(shared, own.is_some(), site);
+            (shared.current_task(), shared.wait_start(), own, declared)
         })
-        .unwrap_or((None, None));
+        .unwrap_or((None, None, None, None));
         let index = match self.free.pop() {
             Some(index) => index,
             None => {
@@ -153,9 +187,10 @@ impl WaitQueue {
                     generation: 0,
                     state: WaiterState::Free,
                     amount: 0,
-                    waker: None,
+                    wakeup: Wakeup::None,
                     task: None,
                     start: None,
+                    declared: None,
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -164,9 +199,13 @@ impl WaitQueue {
         debug_assert_eq!(slot.state, WaiterState::Free);
         slot.state = WaiterState::Waiting;
         slot.amount = amount;
-        slot.waker = Some(cx.waker().clone());
+        slot.wakeup = match own {
+            Some(wake) => Wakeup::Own(wake),
+            None => Wakeup::Foreign(cx.waker().clone()),
+        };
         slot.task = task;
         slot.start = start;
+        slot.declared = declared;
         let key = WaiterKey {
             index,
             generation: slot.generation,
@@ -176,18 +215,16 @@ impl WaitQueue {
         if self.waiting == 1 {
             self.report_oldest();
         }
-        self.block_on(site);
         key
     }
 
-    /// Notes, for deadlock reports, that the running task waits here, and where in
-    /// the source (for the cancellation explorer).
-    fn block_on(&self, site: Site) {
-        context::try_with_current(|shared| {
-            let number = self.probe.number(shared);
-            shared.block_on(number, self.probe.holds());
-            shared.note_site(site);
-        });
+    /// Notes, for this poll, that the running task waits here (for deadlock reports
+    /// and the wait-cycle check), and where in the source (for the cancellation
+    /// explorer).
+    fn note_wait(&self, shared: &Shared, own: bool, site: Site) {
+        let number = self.probe.number(shared);
+        shared.note_wait(number, own && self.probe.holds());
+        shared.note_site(site);
     }
 
     /// Keeps the executor's record of the oldest waiter, for the starvation limits.
@@ -214,16 +251,18 @@ impl WaitQueue {
         let slot = &mut self.slots[key.index as usize];
         slot.state = WaiterState::Granted;
         self.waiting -= 1;
-        let (amount, task, waker) = (slot.amount, slot.task, slot.waker.take());
+        let (amount, task, declared) = (slot.amount, slot.task, slot.declared.take());
+        let wakeup = std::mem::replace(&mut slot.wakeup, Wakeup::None);
         context::try_with_current(|shared| {
+            if let Some(declared) = declared {
+                shared.end_wait(declared);
+            }
             if let Some(task) = task {
                 self.probe.granted_to(shared, task, amount);
             }
         });
         self.report_oldest();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wakeup.wake();
         Some(amount)
     }
 
@@ -243,16 +282,18 @@ impl WaitQueue {
             }
             slot.state = WaiterState::Closed;
             self.waiting -= 1;
-            let (task, waker) = (slot.task, slot.waker.take());
+            let (task, declared) = (slot.task, slot.declared.take());
+            let wakeup = std::mem::replace(&mut slot.wakeup, Wakeup::None);
             // The waiter gives up now, not when it next runs: from here on it is no
             // longer in line, and a grant to another task bypasses nobody.
             context::try_with_current(|shared| {
+                if let Some(declared) = declared {
+                    shared.end_wait(declared);
+                }
                 self.probe
                     .record(shared, EventKind::GiveUp, task.map(|task| task.id))
             });
-            if let Some(waker) = waker {
-                waker.wake();
-            }
+            wakeup.wake();
         }
         self.report_oldest();
     }
@@ -269,11 +310,7 @@ impl WaitQueue {
         };
         match slot.state {
             WaiterState::Waiting => {
-                match &slot.waker {
-                    Some(waker) if waker.will_wake(cx.waker()) => {}
-                    _ => slot.waker = Some(cx.waker().clone()),
-                }
-                self.block_on(site);
+                self.refresh(key.index, cx, site);
                 Polled::Waiting
             }
             WaiterState::Granted => {
@@ -289,6 +326,39 @@ impl WaitQueue {
         }
     }
 
+    /// A waiter polled again while it waits: its wakeup follows the waker it was
+    /// polled with (the declaration too, when that changes between the task's own and
+    /// a combinator's), and the wait is noted for this poll.
+    fn refresh(&mut self, index: u32, cx: &Context<'_>, site: Site) {
+        let slot = &mut self.slots[index as usize];
+        let probe = &self.probe;
+        let inside = context::try_with_current(|shared| {
+            let own = shared.own_wake(cx.waker());
+            let was_own = matches!(slot.wakeup, Wakeup::Own(_));
+            match (own, &slot.wakeup) {
+                (Some(wake), Wakeup::Own(current)) if wake == *current => {}
+                (Some(wake), _) => slot.wakeup = Wakeup::Own(wake),
+                (None, Wakeup::Foreign(waker)) if waker.will_wake(cx.waker()) => {}
+                (None, _) => slot.wakeup = Wakeup::Foreign(cx.waker().clone()),
+            }
+            if was_own != own.is_some() {
+                if let Some(declared) = slot.declared.take() {
+                    shared.end_wait(declared);
+                }
+                slot.declared = shared.declare_wait(probe.number(shared), own.is_some());
+            }
+            let number = probe.number(shared);
+            shared.note_wait(number, own.is_some() && probe.holds());
+            shared.note_site(site);
+        });
+        if inside.is_none() {
+            match &slot.wakeup {
+                Wakeup::Foreign(waker) if waker.will_wake(cx.waker()) => {}
+                _ => slot.wakeup = Wakeup::Foreign(cx.waker().clone()),
+            }
+        }
+    }
+
     /// Takes a ticket back (its future was dropped).
     pub(crate) fn cancel(&mut self, key: WaiterKey) -> Cancelled {
         let Some(slot) = self
@@ -301,7 +371,13 @@ impl WaitQueue {
         let outcome = match slot.state {
             WaiterState::Waiting => {
                 self.waiting -= 1;
-                self.give_up_event();
+                let declared = slot.declared;
+                context::try_with_current(|shared| {
+                    if let Some(declared) = declared {
+                        shared.end_wait(declared);
+                    }
+                    self.probe.record(shared, EventKind::GiveUp, None)
+                });
                 Cancelled::Waiting
             }
             WaiterState::Granted => {
@@ -332,24 +408,21 @@ impl WaitQueue {
         outcome
     }
 
-    fn give_up_event(&self) {
-        context::try_with_current(|shared| self.probe.record(shared, EventKind::GiveUp, None));
-    }
-
     fn release_slot(&mut self, index: u32) {
         let slot = &mut self.slots[index as usize];
         slot.state = WaiterState::Free;
         slot.generation = slot.generation.wrapping_add(1);
-        slot.waker = None;
+        slot.wakeup = Wakeup::None;
         slot.task = None;
         slot.start = None;
+        slot.declared = None;
         self.free.push(index);
     }
 
     /// Records an immediate acquisition by the running task (no wait).
     pub(crate) fn acquired_now(&self, amount: u64) {
         context::try_with_current(|shared| {
-            if let Some(task) = shared.current.get() {
+            if let Some(task) = shared.current_task() {
                 self.probe.granted_to(shared, task, amount);
             }
         });
@@ -376,6 +449,6 @@ impl WaitQueue {
 
     /// The running task, if inside a simulation.
     pub(crate) fn current_task() -> Option<crate::id::TaskId> {
-        context::try_with_current(|shared| shared.current.get().map(|task| task.id)).flatten()
+        context::try_with_current(|shared| shared.current_task().map(|task| task.id)).flatten()
     }
 }

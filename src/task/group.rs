@@ -340,7 +340,7 @@ where
         let this = &mut *self;
         if let Some(start) = this.start.take() {
             let scope_task = context::with_current("TaskGroup::scope", |shared| {
-                shared.current.get().map(|task| task.id)
+                shared.current_task().map(|task| task.id)
             })
             .unwrap_or(TaskId::MAIN);
             let group = TaskGroup {

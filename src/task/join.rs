@@ -344,7 +344,7 @@ impl<T> JoinHandle<T> {
 
 /// Requests cancellation of the task `key` names; returns whether it was alive.
 pub(crate) fn cancel_key(key: TaskKey) -> bool {
-    context::try_with_current(|shared| shared.run_id == key.run_id && shared.cancel(key))
+    context::try_with_current(|shared| shared.run_id() == key.run_id && shared.cancel(key))
         .unwrap_or(false)
 }
 
@@ -352,6 +352,8 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Awaiting finished tasks in a loop still takes steps.
+        std::task::ready!(crate::runtime::services::poll_proceed(cx));
         let this = self.get_mut();
         let poll = this.poll_detached(cx);
         if poll.is_pending() {

@@ -175,11 +175,10 @@ pub fn current() -> TaskInfo {
 /// The running task, or `None` outside a simulation (or outside any task's poll).
 pub fn try_current() -> Option<TaskInfo> {
     context::try_with_current(|shared| {
-        let task = shared.current.get()?;
-        let core = shared.core.borrow();
+        let task = shared.current_task()?;
         Some(TaskInfo {
             id: task.id,
-            name: core.trace.task_name(task.id).map(str::to_string),
+            name: shared.task_name(task.id),
         })
     })
     .flatten()
@@ -209,7 +208,7 @@ pub fn yield_now() -> YieldNow {
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {
     yielded: bool,
-    site: crate::runtime::executor::Site,
+    site: crate::id::Site,
 }
 
 impl Future for YieldNow {
@@ -222,10 +221,7 @@ impl Future for YieldNow {
         }
         self.yielded = true;
         let woken = context::with_current("seedloop::yield_now", |shared| {
-            let task = shared.current.get().map(|task| task.id);
-            let mut core = shared.core.borrow_mut();
-            core.record(EventKind::Yield, task, None);
-            drop(core);
+            shared.record_current(EventKind::Yield, None);
             shared.note_site(self.site);
             // The common case, polled directly by its task: one thread-local lookup.
             shared.wake_current(cx.waker())

@@ -1,0 +1,69 @@
+//! Panics the executor catches, caught quietly.
+//!
+//! A task's panic fails the run with a [`crate::Failure`] whose report carries the
+//! message and where it happened; the standard panic hook would print it a second
+//! time, and in a sweep or a property test that runs many failing executions (with
+//! `RUST_BACKTRACE=1`, a backtrace each) the output drowns the one report that
+//! matters. So while the executor polls or drops a task it marks the thread, and a
+//! panic hook installed once per process (wrapping whatever hook was there) keeps the
+//! panic's location for the report and prints nothing. Panics anywhere else, on any
+//! thread, go to the previous hook as before.
+
+use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Once;
+
+thread_local! {
+    // Whether a panic now would be caught by the executor.
+    static CATCHING: Cell<bool> = const { Cell::new(false) };
+    // Where the last caught panic happened.
+    static LOCATION: Cell<Option<String>> = const { Cell::new(None) };
+}
+
+static INSTALL: Once = Once::new();
+
+/// A panic caught by the executor.
+pub(crate) struct Panic {
+    pub message: String,
+    /// `file:line:column` of the panic, when the hook saw it.
+    pub location: Option<String>,
+}
+
+fn install() {
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if CATCHING.try_with(Cell::get).unwrap_or(false) {
+                let location = info.location().map(ToString::to_string);
+                let _ = LOCATION.try_with(|cell| cell.set(location));
+                return;
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// Runs `f`, catching a panic quietly; the panic's message and location come back.
+pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Panic> {
+    install();
+    let outer = CATCHING.with(|catching| catching.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    CATCHING.with(|catching| catching.set(outer));
+    result.map_err(|payload| {
+        let location = LOCATION.try_with(Cell::take).ok().flatten();
+        Panic {
+            message: message_of(&*payload),
+            location,
+        }
+    })
+}
+
+fn message_of(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        message.to_string()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "<a panic payload that is not a string>".to_string()
+    }
+}

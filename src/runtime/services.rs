@@ -1,0 +1,242 @@
+//! What code running inside a simulation may ask of it.
+//!
+//! The layers above the runtime (`time`, `task`, `sync`, `rand`) reach the running
+//! simulation through [`super::context`] and then only through these methods: the
+//! clock and its timers, decisions, the running task, trace events, the primitives'
+//! bookkeeping (holders, waiters, declared waits) and the cooperative budget. None of
+//! them reaches into the executor's state, so the executor can change shape without
+//! them noticing.
+
+use super::context;
+use super::executor::{Shared, Site, Waiting};
+use super::primitives::WaitStart;
+use super::timer::TimerKey;
+use super::waker::TaskWake;
+use crate::choices::Stream;
+use crate::id::TaskId;
+use crate::scheduler::TaskRef;
+use crate::trace::EventKind;
+use std::task::{Context, Poll, Waker};
+
+/// A wait declared by a wait queue, to be ended when the waiter is granted, closed or
+/// dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DeclaredWait {
+    task: TaskRef,
+    primitive: u32,
+    own: bool,
+}
+
+/// Spends one unit of the running task's budget; once it is spent, returns `Pending`
+/// and wakes the task, so that it runs again at its next turn. Seedloop's futures call
+/// it before they complete without waiting; outside a simulation it always proceeds.
+#[inline]
+pub(crate) fn poll_proceed(cx: &Context<'_>) -> Poll<()> {
+    let proceed = context::try_with_current(|shared| {
+        if shared.current.get().is_none() {
+            return true;
+        }
+        let left = shared.budget.get();
+        if left == 0 {
+            return false;
+        }
+        shared.budget.set(left - 1);
+        true
+    })
+    .unwrap_or(true);
+    if proceed {
+        Poll::Ready(())
+    } else {
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl Shared {
+    /// The run's id (tells runs apart; never in a trace).
+    #[inline]
+    pub(crate) fn run_id(&self) -> u64 {
+        self.origin.run_id
+    }
+
+    /// The running task, if a task is being polled or dropped.
+    #[inline]
+    pub(crate) fn current_task(&self) -> Option<TaskRef> {
+        self.current.get()
+    }
+
+    /// A task's name.
+    pub(crate) fn task_name(&self, task: TaskId) -> Option<String> {
+        self.core.borrow().trace.task_name(task).map(str::to_string)
+    }
+
+    /// The virtual clock, in nanoseconds since the epoch.
+    #[inline]
+    pub(crate) fn now_nanos(&self) -> u64 {
+        self.core.borrow().now_nanos
+    }
+
+    /// A decision from `stream`, recorded for replay.
+    pub(crate) fn choose(&self, stream: Stream, bound: u64) -> u64 {
+        self.core.borrow_mut().choose(stream, bound)
+    }
+
+    /// Registers a timer for the running task (the main future outside a task).
+    pub(crate) fn register_timer(&self, deadline_nanos: u64, waker: &Waker) -> TimerKey {
+        let owner = self.current.get().map_or(TaskId::MAIN, |task| task.id);
+        self.core
+            .borrow_mut()
+            .timers
+            .register(deadline_nanos, waker.clone(), owner)
+    }
+
+    /// Points a live timer at `waker` (its future was polled by another waker).
+    pub(crate) fn update_timer(&self, key: TimerKey, waker: &Waker) {
+        let replaced = self.core.borrow_mut().timers.update_waker(key, waker);
+        // Dropped with the state released: a waker's drop may run user code.
+        drop(replaced);
+    }
+
+    /// Forgets a timer; when the executor's state is borrowed (a timer's future
+    /// dropped by code the executor runs), the cancellation is carried out before the
+    /// next step instead of being skipped.
+    pub(crate) fn cancel_timer(&self, key: TimerKey) {
+        match self.core.try_borrow_mut() {
+            Ok(mut core) => {
+                let waker = core.timers.cancel(key);
+                drop(core);
+                drop(waker);
+            }
+            Err(_) => self.timer_cancels.borrow_mut().push(key),
+        }
+    }
+
+    /// Records an event about the running task.
+    pub(crate) fn record_current(&self, kind: EventKind, other: Option<u32>) {
+        let task = self.current.get().map(|task| task.id);
+        self.core.borrow_mut().record(kind, task, other);
+    }
+
+    /// Registers a synchronization primitive for this run; returns its number.
+    pub(crate) fn register_primitive(&self, kind: &'static str, name: Option<Box<str>>) -> u32 {
+        let mut core = self.core.borrow_mut();
+        core.primitives.entries.push(Default::default());
+        let number = core.trace.register_primitive(kind, name);
+        debug_assert_eq!(number as usize + 1, core.primitives.entries.len());
+        number
+    }
+
+    /// Records a synchronization event about `task` (or the running task).
+    pub(crate) fn sync_event(&self, kind: EventKind, task: Option<TaskId>, primitive: u32) {
+        let task = task.or_else(|| self.current.get().map(|task| task.id));
+        self.core.borrow_mut().record(kind, task, Some(primitive));
+    }
+
+    /// Notes that `task` holds `count` more units (permits) of `primitive`.
+    pub(crate) fn add_holder(&self, primitive: u32, task: TaskRef, count: u64) {
+        self.core
+            .borrow_mut()
+            .primitives
+            .add_holder(primitive, task.id, task.slot, count);
+    }
+
+    /// Notes that `task` gave back `count` units of `primitive`.
+    pub(crate) fn remove_holder(&self, primitive: u32, task: TaskId, count: u64) {
+        self.core
+            .borrow_mut()
+            .primitives
+            .remove_holder(primitive, task, count);
+    }
+
+    /// The running task, the step and the time: when a wait begins.
+    pub(crate) fn wait_start(&self) -> Option<WaitStart> {
+        let task = self.current.get()?;
+        let core = self.core.borrow();
+        Some(WaitStart {
+            task: task.id,
+            step: core.step,
+            time_nanos: core.now_nanos,
+        })
+    }
+
+    /// Notes the oldest current waiter of `primitive` (for the starvation limits).
+    pub(crate) fn set_oldest_wait(&self, primitive: u32, start: Option<WaitStart>) {
+        self.core
+            .borrow_mut()
+            .primitives
+            .set_oldest_wait(primitive, start);
+    }
+
+    /// The running task's own wake-up, if `waker` is its own waker (not a
+    /// combinator's): what a wait queue keeps instead of a clone of the waker.
+    #[inline]
+    pub(crate) fn own_wake(&self, waker: &Waker) -> Option<TaskWake> {
+        if !self.is_current_waker(waker) {
+            return None;
+        }
+        let task = self.current.get()?;
+        Some(TaskWake {
+            run_id: self.origin.run_id,
+            slot: task.slot,
+            generation: self.current_generation.get(),
+        })
+    }
+
+    /// Declares that the running task waits on `primitive`, through its own waker
+    /// when `own`.
+    pub(crate) fn declare_wait(&self, primitive: u32, own: bool) -> Option<DeclaredWait> {
+        let task = self.current.get()?;
+        self.core
+            .borrow_mut()
+            .primitives
+            .declare_wait(task.slot, task.id, primitive, own);
+        Some(DeclaredWait {
+            task,
+            primitive,
+            own,
+        })
+    }
+
+    /// Notes, for this poll, that the running task waits on `primitive` (for deadlock
+    /// reports); with `check_cycle` (a lock or semaphore waited on through the task's
+    /// own waker) the executor looks for a wait-for cycle once the poll returns.
+    pub(crate) fn note_wait(&self, primitive: u32, check_cycle: bool) {
+        self.set_waiting(Waiting::Primitive(primitive));
+        if check_cycle {
+            self.check_wait_cycle.set(true);
+        }
+    }
+
+    /// Ends a declared wait (granted, closed, or its future dropped).
+    pub(crate) fn end_wait(&self, wait: DeclaredWait) {
+        self.core.borrow_mut().primitives.end_wait(
+            wait.task.slot,
+            wait.task.id,
+            wait.primitive,
+            wait.own,
+        );
+    }
+
+    /// Notes where the running task's pending seedloop future was created.
+    #[inline]
+    pub(crate) fn note_site(&self, site: Site) {
+        self.suspension_site.set(Some(site));
+    }
+
+    /// Notes what the current task waits on (for deadlock reports).
+    pub(crate) fn set_waiting(&self, waiting: Waiting) {
+        if let Some(task) = self.current.get() {
+            self.core.borrow_mut().tasks[task.slot].waiting = waiting;
+        }
+    }
+
+    /// Wakes the running task if `waker` is its own waker; returns false otherwise.
+    #[inline]
+    pub(crate) fn wake_current(&self, waker: &Waker) -> bool {
+        if !self.is_current_waker(waker) {
+            return false;
+        }
+        self.self_woken.set(true);
+        true
+    }
+}

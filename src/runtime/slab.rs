@@ -1,0 +1,234 @@
+//! The task slab: where live tasks are kept, with generations.
+//!
+//! Tasks live in a vector of slots, reused through a free list. A slot's generation
+//! changes each time its task ends, so a stale waker or handle naming `(slot,
+//! generation)` can never reach the slot's next task. Each slot keeps its waker state
+//! (an `Arc`) across tasks and across runs on a thread, so a steady spawn rate
+//! allocates no wakers: the state is reset for the next task unless a waker of the
+//! previous task is still held somewhere, in which case the new task gets fresh state
+//! and the old waker keeps naming the old generation.
+
+use super::executor::{BoxedTask, Waiting};
+use super::waker::{TaskWaker, WakerOrigin};
+use crate::id::TaskId;
+use crate::recycle;
+use crate::scheduler::TaskRef;
+use std::cell::Cell;
+use std::sync::Arc;
+use std::task::Waker;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    Free,
+    Idle,
+    Queued,
+    Running,
+}
+
+/// One task's entry. Aligned to a cache line: a random pick touches one line.
+#[repr(align(64))]
+pub(crate) struct Slot {
+    // Invariant: changes every time the slot's task ends.
+    pub generation: u32,
+    pub id: TaskId,
+    // Invariant: Queued exactly when the scheduler holds this slot.
+    pub state: State,
+    pub cancel_requested: bool,
+    // A task group child: its panic goes to the group instead of failing the run.
+    pub catch_panics: bool,
+    // The task the cancellation explorer cancels at one of its await points.
+    pub is_cancel_target: bool,
+    pub future: Option<BoxedTask>,
+    // The slot's waker state, reused by the slot's next task when no waker of the
+    // previous task survives.
+    pub waker_state: Arc<TaskWaker>,
+    // Taken out (a plain move) while the task is polled.
+    pub waker: Option<Waker>,
+    pub waiting: Waiting,
+    // Saturates at u32::MAX, as trace steps do; keeps a slot within one cache line.
+    pub last_poll_step: u32,
+}
+
+/// References the executor itself holds to an idle task's waker state: the slot's
+/// `waker_state` and the `Waker` built on it. seedloop's wait queues never hold a
+/// clone of a task's own waker (they keep a `TaskWake` handle instead), so any
+/// reference beyond these belongs to code outside seedloop that can wake the task.
+pub(crate) const EXECUTOR_WAKER_REFERENCES: usize = 2;
+
+/// What a new task is created with.
+pub(crate) struct NewTask {
+    pub id: TaskId,
+    pub future: Option<BoxedTask>,
+    pub catch_panics: bool,
+    pub is_cancel_target: bool,
+    pub step: u64,
+}
+
+pub(crate) struct Slab {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+}
+
+thread_local! {
+    static SPARE_SLOTS: Cell<Vec<Slot>> = const { Cell::new(Vec::new()) };
+    static SPARE_FREE: Cell<Vec<u32>> = const { Cell::new(Vec::new()) };
+}
+
+/// The most task slots kept for the next run on a thread.
+const MAX_SPARE_SLOTS: usize = 1 << 16;
+
+impl Slab {
+    /// The previous run's slots, all free; the free list pops slot 0 first (the main
+    /// future's slot).
+    pub(crate) fn new() -> Slab {
+        let slots = SPARE_SLOTS.try_with(Cell::take).unwrap_or_default();
+        let mut free = recycle::take(&SPARE_FREE);
+        free.extend((0..slots.len() as u32).rev());
+        Slab { slots, free }
+    }
+
+    /// Puts a new task in a free slot (queued); returns its slot, generation and waker
+    /// state.
+    pub(crate) fn insert(&mut self, origin: &WakerOrigin, task: NewTask) -> (u32, u32) {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                let slot = self.slots.len() as u32;
+                self.slots.push(Slot {
+                    generation: 0,
+                    id: task.id,
+                    state: State::Free,
+                    cancel_requested: false,
+                    catch_panics: false,
+                    is_cancel_target: false,
+                    future: None,
+                    waker_state: Arc::new(TaskWaker::new(origin, slot, 0)),
+                    waker: None,
+                    waiting: Waiting::Unknown,
+                    last_poll_step: 0,
+                });
+                slot
+            }
+        };
+        let entry = &mut self.slots[slot as usize];
+        debug_assert_eq!(
+            entry.state,
+            State::Free,
+            "slot {slot} reused while {:?} lives",
+            entry.id
+        );
+        if Arc::strong_count(&entry.waker_state) == 1 {
+            entry.waker_state.reset(origin, entry.generation);
+        } else {
+            // A waker of the slot's previous task is still held somewhere: it must keep
+            // naming the old generation, so the new task gets fresh state.
+            entry.waker_state = Arc::new(TaskWaker::new(origin, slot, entry.generation));
+        }
+        entry.waker = Some(Waker::from(Arc::clone(&entry.waker_state)));
+        entry.id = task.id;
+        entry.state = State::Queued;
+        entry.cancel_requested = false;
+        entry.catch_panics = task.catch_panics;
+        entry.is_cancel_target = task.is_cancel_target;
+        entry.future = task.future;
+        entry.waiting = Waiting::Unknown;
+        entry.last_poll_step = saturate(task.step);
+        (slot, entry.generation)
+    }
+
+    /// Frees a slot whose task ended (its future already taken out and dropped).
+    pub(crate) fn release(&mut self, slot: u32) {
+        let entry = &mut self.slots[slot as usize];
+        debug_assert!(
+            entry.future.is_none(),
+            "{:?} released with its future",
+            entry.id
+        );
+        debug_assert_ne!(entry.state, State::Free, "slot {slot} released twice");
+        entry.state = State::Free;
+        entry.generation = entry.generation.wrapping_add(1);
+        entry.cancel_requested = false;
+        entry.waker = None;
+        self.free.push(slot);
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, slot: u32) -> Option<&Slot> {
+        self.slots.get(slot as usize)
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self, slot: u32) -> Option<&mut Slot> {
+        self.slots.get_mut(slot as usize)
+    }
+
+    /// The slot of a task that is alive, or `None` for a task that has ended.
+    pub(crate) fn live(&self, task: TaskRef) -> Option<&Slot> {
+        self.get(task.slot)
+            .filter(|slot| slot.id == task.id && slot.state != State::Free)
+    }
+
+    /// Every live task, in id order.
+    pub(crate) fn live_tasks(&self) -> Vec<TaskRef> {
+        let mut live: Vec<TaskRef> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.state != State::Free)
+            .map(|(index, slot)| TaskRef {
+                slot: index as u32,
+                id: slot.id,
+            })
+            .collect();
+        live.sort_by_key(|task| task.id);
+        live
+    }
+}
+
+impl std::ops::Index<u32> for Slab {
+    type Output = Slot;
+
+    #[inline]
+    fn index(&self, slot: u32) -> &Slot {
+        &self.slots[slot as usize]
+    }
+}
+
+impl std::ops::IndexMut<u32> for Slab {
+    #[inline]
+    fn index_mut(&mut self, slot: u32) -> &mut Slot {
+        &mut self.slots[slot as usize]
+    }
+}
+
+impl Drop for Slab {
+    fn drop(&mut self) {
+        // Slots are kept whole (with their waker state, see `insert`), emptied of
+        // everything that belonged to this run.
+        let mut slots = std::mem::take(&mut self.slots);
+        for slot in &mut slots {
+            slot.future = None;
+            slot.waker = None;
+            slot.state = State::Free;
+            slot.cancel_requested = false;
+        }
+        if slots.len() <= MAX_SPARE_SLOTS {
+            let _ = SPARE_SLOTS.try_with(|spare| spare.set(slots));
+        }
+        recycle::keep(&SPARE_FREE, std::mem::take(&mut self.free));
+    }
+}
+
+/// A step number as slots and trace events keep it.
+#[inline]
+pub(crate) fn saturate(step: u64) -> u32 {
+    step.min(u32::MAX as u64) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_slot_fits_one_cache_line() {
+        assert_eq!(std::mem::size_of::<super::Slot>(), 64);
+    }
+}
