@@ -91,8 +91,9 @@ pub enum FailureKind {
         rounds: u32,
         /// How many tasks were still alive after them.
         left: u64,
-        /// The newest task left and the tasks that spawned it, newest first.
-        chain: Vec<BlockedTask>,
+        /// The newest task left and the tasks that spawned it, newest first, as
+        /// `task 1003 (cleanup)`.
+        chain: Vec<String>,
     },
     /// A task waited on a synchronization primitive longer than
     /// [`crate::Sim::max_wait`] or [`crate::Sim::max_wait_steps`] allows.
@@ -168,7 +169,7 @@ impl fmt::Display for FailureKind {
             } => {
                 write!(
                     f,
-                    "teardown limit: after {rounds} rounds of dropping the tasks left at the end of the run, {left} task(s) remain: dropping each task spawns another (a Drop that spawns); the chain of spawns, newest first:"
+                    "teardown limit: after {rounds} rounds of dropping the tasks left at the end of the run, {left} task(s) remain, because dropping a task spawns another (a Drop that spawns); they were forgotten, not dropped. The chain, newest first, each spawned while the next was being dropped:"
                 )?;
                 for task in chain {
                     write!(f, "\n    {task}")?;

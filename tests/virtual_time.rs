@@ -242,3 +242,99 @@ fn thousands_of_timers_at_one_instant_all_fire_once() {
     assert_ne!(random, sorted, "the firing order is drawn from the seed");
     assert_eq!(sim.stats().timers_fired, 5000);
 }
+
+#[test]
+fn a_sleep_of_duration_max_never_ends() {
+    let (_, result) = common::run_twice(
+        || Sim::new(0),
+        || async {
+            let forever = sleep(Duration::MAX);
+            assert_eq!(forever.deadline(), Instant::FAR_FUTURE);
+            forever.await;
+        },
+    );
+    let failure = result.unwrap_err();
+    let FailureKind::Deadlock { blocked } = &failure.kind else {
+        panic!("expected a deadlock, got {failure}");
+    };
+    assert!(
+        blocked[0].waits_on.contains("never reached"),
+        "{}",
+        blocked[0].waits_on
+    );
+    assert_eq!(failure.time, Duration::ZERO);
+}
+
+#[test]
+fn a_timeout_of_duration_max_means_no_timeout() {
+    let (sim, result) = common::run_twice(
+        || Sim::new(0),
+        || async {
+            let work = async {
+                sleep(Duration::from_secs(3600 * 24)).await;
+                7
+            };
+            timeout(Duration::MAX, work).await
+        },
+    );
+    assert_eq!(result.unwrap(), Ok(7));
+    assert_eq!(sim.stats().timers_fired, 1);
+}
+
+#[test]
+fn an_interval_whose_next_tick_is_past_the_clock_range_never_ticks_again() {
+    let (_, result) = common::run_twice(
+        || Sim::new(0),
+        || async {
+            let mut ticks = interval(Duration::MAX);
+            ticks.tick().await;
+            let second = timeout(Duration::from_secs(1), ticks.tick()).await;
+            assert!(second.is_err());
+        },
+    );
+    result.unwrap();
+}
+
+/// A waker that owns a sleep: dropping the waker drops the sleep.
+struct OwnsASleep(std::sync::Mutex<Option<seedloop::time::Sleep>>);
+
+impl std::task::Wake for OwnsASleep {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+#[test]
+fn a_sleep_dropped_while_a_timer_is_updated_unregisters_its_timer() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let (sim, result) = common::run_twice(
+        || Sim::new(0).policy(Policy::Fifo),
+        || async {
+            // `inner` registers a timer at 5 s, then is owned by a waker that only
+            // the timer of `outer` keeps.
+            let mut inner = Box::pin(sleep(Duration::from_secs(5)));
+            std::future::poll_fn(|cx| {
+                assert!(inner.as_mut().poll(cx).is_pending());
+                Poll::Ready(())
+            })
+            .await;
+            let owner = std::sync::Arc::new(OwnsASleep(std::sync::Mutex::new(Some(
+                *std::pin::Pin::into_inner(inner),
+            ))));
+            let owner_waker = Waker::from(owner);
+            let mut outer = Box::pin(sleep(Duration::from_secs(10)));
+            let mut foreign = Context::from_waker(&owner_waker);
+            assert!(outer.as_mut().poll(&mut foreign).is_pending());
+            drop(owner_waker);
+            // Polled with the task's waker, `outer`'s timer drops the owner, and
+            // with it `inner`, whose timer must go too.
+            outer.await;
+        },
+    );
+    result.unwrap();
+    assert_eq!(sim.stats().timers_fired, 1, "only the 10 s timer fires");
+    assert!(sim
+        .trace()
+        .events()
+        .iter()
+        .all(|event| event.time() != Duration::from_secs(5)));
+}

@@ -14,7 +14,7 @@
 
 use super::executor::{BoxedTask, MainFuture, Shared, Stop};
 use super::quiet_panics::{self, Panic};
-use crate::failure::{BlockedTask, FailureKind};
+use crate::failure::FailureKind;
 use crate::id::TaskId;
 use crate::scheduler::TaskRef;
 use crate::trace::EventKind;
@@ -155,11 +155,9 @@ impl Shared {
             .map(|task| spawn_chain(&core.trace, task))
             .unwrap_or_default()
             .into_iter()
-            .map(|task| BlockedTask {
-                task,
-                name: core.trace.task_name(task).map(str::to_string),
-                waits_on: "was spawned while its parent was being dropped".to_string(),
-                last_poll_step: core.step,
+            .map(|task| match core.trace.task_name(task) {
+                Some(name) => format!("{task} ({name})"),
+                None => task.to_string(),
             })
             .collect();
         Box::new(FailureKind::TeardownLimit {
