@@ -16,7 +16,10 @@ use std::time::Duration;
 
 fn spins_into_the_step_limit<Fut: std::future::Future<Output = ()>>(program: impl Fn() -> Fut) {
     for policy in [Policy::Fifo, Policy::Random, Policy::Pct { depth: 2 }] {
-        let (_, result) = run_twice(|| Sim::new(3).policy(policy.clone()).max_steps(500), &program);
+        let (_, result) = run_twice(
+            || Sim::new(3).policy(policy.clone()).max_steps(500),
+            &program,
+        );
         let failure = result.expect_err("the spin fails at the step limit");
         assert!(
             matches!(failure.kind, FailureKind::StepLimit { max_steps: 500 }),

@@ -52,7 +52,12 @@ fn a_chain_of_spawning_drops_within_the_limit_is_dropped_whole() {
 fn a_chain_longer_than_the_teardown_limit_fails_naming_the_chain() {
     let (_, result) = run_twice(|| Sim::new(0).policy(Policy::Fifo), chain_of(1100));
     let failure = result.unwrap_err();
-    let FailureKind::TeardownLimit { rounds, left, chain } = &failure.kind else {
+    let FailureKind::TeardownLimit {
+        rounds,
+        left,
+        chain,
+    } = &failure.kind
+    else {
         panic!("expected a teardown failure, got {failure}");
     };
     assert_eq!((*rounds, *left), (1000, 1));
@@ -62,7 +67,10 @@ fn a_chain_longer_than_the_teardown_limit_fails_naming_the_chain() {
     assert_eq!(chain[1], "task 1000 (cleanup)");
     let report = failure.to_string();
     assert!(report.contains("teardown limit"), "{report}");
-    assert!(report.contains("\n    task 1001 (cleanup)\n    task 1000 (cleanup)"), "{report}");
+    assert!(
+        report.contains("\n    task 1001 (cleanup)\n    task 1000 (cleanup)"),
+        "{report}"
+    );
 }
 
 #[test]

@@ -296,7 +296,10 @@ fn an_interval_whose_next_tick_is_past_the_clock_range_never_ticks_again() {
 }
 
 /// A waker that owns a sleep: dropping the waker drops the sleep.
-struct OwnsASleep(std::sync::Mutex<Option<seedloop::time::Sleep>>);
+struct OwnsASleep {
+    // Held only to be dropped with the waker.
+    _sleep: std::sync::Mutex<Option<seedloop::time::Sleep>>,
+}
 
 impl std::task::Wake for OwnsASleep {
     fn wake(self: std::sync::Arc<Self>) {}
@@ -317,9 +320,9 @@ fn a_sleep_dropped_while_a_timer_is_updated_unregisters_its_timer() {
                 Poll::Ready(())
             })
             .await;
-            let owner = std::sync::Arc::new(OwnsASleep(std::sync::Mutex::new(Some(
-                *std::pin::Pin::into_inner(inner),
-            ))));
+            let owner = std::sync::Arc::new(OwnsASleep {
+                _sleep: std::sync::Mutex::new(Some(*std::pin::Pin::into_inner(inner))),
+            });
             let owner_waker = Waker::from(owner);
             let mut outer = Box::pin(sleep(Duration::from_secs(10)));
             let mut foreign = Context::from_waker(&owner_waker);

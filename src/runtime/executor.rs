@@ -109,7 +109,7 @@ pub(crate) struct Core {
     pub(super) picks: Vec<TaskId>,
     pub(super) decisions: Vec<(Stream, u64)>,
     pub(super) timers: Timers,
-    due: Vec<DueTimer>,
+    pub(super) due: Vec<DueTimer>,
     pub(super) now_nanos: u64,
     pub(super) start_nanos: u64,
     pub(super) step: u64,
@@ -598,49 +598,5 @@ impl Shared {
             }
             Err(panic) => self.task_panicked(task, future, panic).map(|()| false),
         }
-    }
-
-    /// Advances the clock to the earliest timer and fires every timer due then, in an
-    /// order drawn from the choices. Returns false when no timer is pending.
-    fn fire_timers(&self) -> Result<bool, Stop> {
-        let mut core = self.core.borrow_mut();
-        let Some(deadline) = core.timers.next_deadline() else {
-            return Ok(false);
-        };
-        let limit = core
-            .start_nanos
-            .saturating_add(core.config.max_time.as_nanos().min(u64::MAX as u128) as u64);
-        if deadline > limit {
-            return Err(Box::new(FailureKind::TimeLimit {
-                max_time: core.config.max_time,
-            }));
-        }
-        debug_assert!(deadline >= core.now_nanos, "the clock never goes back");
-        if core.primitives.waiting > 0 {
-            if let Some(max_wait) = core.config.max_wait {
-                core.check_wait_time(deadline, max_wait)?;
-            }
-        }
-        if deadline > core.now_nanos {
-            core.now_nanos = deadline;
-            core.record(EventKind::Advance, None, None);
-        }
-        let mut due = std::mem::take(&mut core.due);
-        core.timers.pop_due(deadline, &mut due);
-        // An in-place shuffle, linear in the number of timers: decision 0 keeps the
-        // next timer in registration order.
-        for index in 0..due.len() {
-            let remaining = (due.len() - index) as u64;
-            let chosen = index + core.choose(Stream::Timers, remaining) as usize;
-            due.swap(index, chosen);
-            core.record(EventKind::TimerFire, Some(due[index].owner), None);
-        }
-        core.stats.timers_fired += due.len() as u64;
-        drop(core);
-        for timer in due.drain(..) {
-            timer.waker.wake();
-        }
-        self.core.borrow_mut().due = due;
-        Ok(true)
     }
 }

@@ -7,6 +7,7 @@
 //! describe it. The event loop itself is in `executor.rs`; this file only wires
 //! configuration into it and turns its outcome into a [`Failure`].
 
+mod advance;
 mod cancel_target;
 pub(crate) mod context;
 mod diagnostics;
