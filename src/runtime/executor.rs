@@ -41,6 +41,7 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+pub(crate) use super::slab::{TaskKey, Waiting};
 pub(crate) use crate::id::Site;
 
 /// Why a run stopped early. Boxed, so that the hot path's `Result`s stay small.
@@ -55,29 +56,6 @@ pub(crate) trait Runnable {
 
 pub(crate) type BoxedTask = Pin<Box<dyn Runnable>>;
 pub(crate) type MainFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
-
-/// What a blocked task waits on, for deadlock reports. Set by seedloop's own futures
-/// when they return `Pending`; reset before every poll.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Waiting {
-    Unknown,
-    Join(TaskId),
-    // A task group scope waiting for this many children to end.
-    Group(u32),
-    // A synchronization primitive, by its number in the run.
-    Primitive(u32),
-    // A sleep whose deadline is past the clock's range: it never ends.
-    Never,
-}
-
-/// A handle's view of a task: enough to cancel it, and to notice it is gone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct TaskKey {
-    pub slot: u32,
-    pub generation: u32,
-    pub id: TaskId,
-    pub run_id: u64,
-}
 
 /// Limits and switches fixed for one run.
 #[derive(Clone, Debug)]

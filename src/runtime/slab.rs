@@ -8,7 +8,7 @@
 //! previous task is still held somewhere, in which case the new task gets fresh state
 //! and the old waker keeps naming the old generation.
 
-use super::executor::{BoxedTask, Waiting};
+use super::executor::BoxedTask;
 use super::waker::{TaskWaker, WakerOrigin};
 use crate::id::TaskId;
 use crate::recycle;
@@ -16,6 +16,29 @@ use crate::scheduler::TaskRef;
 use std::cell::Cell;
 use std::sync::Arc;
 use std::task::Waker;
+
+/// What a blocked task waits on, for deadlock reports. Set by seedloop's own futures
+/// when they return `Pending`; reset before every poll.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Waiting {
+    Unknown,
+    Join(TaskId),
+    // A task group scope waiting for this many children to end.
+    Group(u32),
+    // A synchronization primitive, by its number in the run.
+    Primitive(u32),
+    // A sleep whose deadline is past the clock's range: it never ends.
+    Never,
+}
+
+/// A handle's view of a task: enough to cancel it, and to notice it is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TaskKey {
+    pub slot: u32,
+    pub generation: u32,
+    pub id: TaskId,
+    pub run_id: u64,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum State {
