@@ -376,6 +376,62 @@ fn a_notified_waiter_cancelled_before_it_runs_passes_the_notification_on() {
     }
 }
 
+/// The cancellation explorer and deadlock reports name a task's await points by the
+/// line of the seedloop call it awaited; inside a condition that is the program's
+/// `lock()` or `wait(..)` line, also while `wait` takes the lock again.
+#[test]
+fn a_condition_waiter_suspends_at_its_own_lock_and_wait_lines() {
+    let program = || async {
+        let cond = Rc::new(Condition::new(0u32).named("cv"));
+        let lines = Rc::new(Cell::new((0, 0)));
+        let guard = cond.lock().await; // so that the waiter's lock() suspends
+        let waiter = named("waiter", {
+            let (cond, lines) = (cond.clone(), lines.clone());
+            async move {
+                let lock_line = line!() + 1;
+                let guard = cond.lock().await;
+                let wait_line = line!() + 1;
+                let guard = cond.wait(guard).await;
+                lines.set((lock_line, wait_line));
+                *guard
+            }
+        });
+        until(|| cond.inner_lock().waiters() == 1).await;
+        drop(guard);
+        until(|| cond.waiters() == 1).await;
+        let mut guard = cond.lock().await;
+        *guard = 7;
+        cond.notify(1);
+        // The waiter, notified, now queues to take the lock again.
+        until(|| cond.inner_lock().waiters() == 1).await;
+        drop(guard);
+        assert_eq!(waiter.await.unwrap(), 7);
+        lines.get()
+    };
+    for (policy, seed) in [(Policy::Fifo, 0), (Policy::Random, 1), (Policy::Random, 2)] {
+        let (sim, result) = run_twice(
+            || Sim::new(seed).policy(policy.clone()).cancel_at("waiter", 0),
+            program,
+        );
+        let (lock_line, wait_line) = result.unwrap();
+        let sites: Vec<_> = sim
+            .stats()
+            .target_await_sites
+            .iter()
+            .map(|site| site.map(|site| (site.file(), site.line())))
+            .collect();
+        let file = "tests/sync_primitives.rs";
+        assert_eq!(
+            sites,
+            [
+                Some((file, lock_line)),
+                Some((file, wait_line)), // waiting for the notification
+                Some((file, wait_line)), // taking the lock again
+            ]
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // Queue
 

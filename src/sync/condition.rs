@@ -69,6 +69,7 @@ impl<T> Condition<T> {
     }
 
     /// Takes the condition's lock.
+    #[track_caller]
     pub fn lock(&self) -> LockFuture<'_, T> {
         self.lock.lock()
     }
@@ -204,7 +205,8 @@ impl<'a, T> Future for ConditionWait<'a, T> {
                         Polled::Waiting => return Poll::Pending,
                         Polled::Granted(_) | Polled::Closed => {}
                     }
-                    self.stage = Stage::Relocking(condition.lock.lock());
+                    // The caller's line, not this one, is where the task awaits the lock.
+                    self.stage = Stage::Relocking(condition.lock.lock_at(site));
                 }
                 Stage::Relocking(relock) => {
                     let guard = match Pin::new(relock).poll(cx) {

@@ -94,10 +94,16 @@ impl<T> Lock<T> {
     /// dropped after the hand-off passes the lock on.
     #[track_caller]
     pub fn lock(&self) -> LockFuture<'_, T> {
+        self.lock_at(std::panic::Location::caller())
+    }
+
+    /// [`Lock::lock`], reporting `site` as where the task awaits: a primitive that
+    /// takes the lock for its caller (`Condition`) passes the caller's line on.
+    pub(crate) fn lock_at(&self, site: Site) -> LockFuture<'_, T> {
         LockFuture {
             lock: self,
             key: None,
-            site: std::panic::Location::caller(),
+            site,
         }
     }
 
