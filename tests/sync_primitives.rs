@@ -14,7 +14,7 @@ use seedloop::sync::{
     TryGetError, TryPutError,
 };
 use seedloop::time::{sleep, timeout};
-use seedloop::{yield_now, CancelExplorer, FailureKind, Policy, Sim};
+use seedloop::{yield_now, CancelExplorer, FailureKind, JoinHandle, Policy, Sim};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -343,6 +343,17 @@ fn condition_wait_given_another_locks_guard_panics_with_a_clear_message() {
         message.starts_with("Condition::wait was given the guard of another lock"),
         "{message}"
     );
+    // Also when the predicate holds at once, so that `wait` is never called.
+    let message = panic_message(|| async {
+        let cond = Condition::new(0);
+        let other = Lock::new(0);
+        let guard = other.lock().await;
+        drop(cond.wait_for(guard, |_| true).await);
+    });
+    assert!(
+        message.starts_with("Condition::wait was given the guard of another lock"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -374,6 +385,121 @@ fn a_notified_waiter_cancelled_before_it_runs_passes_the_notification_on() {
             assert_eq!(cond.waiters(), 0);
         });
     }
+}
+
+// A `wait` future dropped at each of its stages (the task cancelled there) never
+// leaves the lock held, and never swallows a notification: one it had consumed goes
+// on to the next condition waiter, so every `notify(1)` reaches a task that returns
+// from `wait`.
+
+type Log = Condition<Vec<&'static str>>;
+
+/// Spawns "cancelled" and then "next", each waiting on `cond` and pushing its name
+/// once `wait` returns; returns their handles once both wait, "cancelled" first.
+async fn cancelled_and_next_waiters(cond: &Rc<Log>) -> (JoinHandle<()>, JoinHandle<()>) {
+    let mut handles = Vec::new();
+    for name in ["cancelled", "next"] {
+        let shared = cond.clone();
+        handles.push(named(name, async move {
+            let guard = shared.lock().await;
+            let mut guard = shared.wait(guard).await;
+            guard.push(name);
+        }));
+        let queued = handles.len();
+        until(|| cond.waiters() == queued).await;
+    }
+    let next = handles.pop().unwrap();
+    (handles.pop().unwrap(), next)
+}
+
+/// Runs `program` under Fifo, Random and PCT seeds, each seed twice with the same trace.
+fn sweep_policies<Fut: Future<Output = ()>>(program: impl Fn() -> Fut) {
+    for policy in [Policy::Fifo, Policy::Random, Policy::Pct { depth: 3 }] {
+        sweep(policy, 0..20, &program);
+    }
+}
+
+/// After the scenario: nobody holds or waits for the lock, nobody waits on `cond`.
+fn assert_lock_free_and_nobody_waits(cond: &Log) {
+    assert!(
+        cond.inner_lock().try_lock().is_ok(),
+        "the lock is free and nobody waits for it"
+    );
+    assert_eq!(cond.waiters(), 0);
+}
+
+#[test]
+fn a_condition_waiter_cancelled_while_waiting_leaves_the_line_without_the_lock() {
+    sweep_policies(|| async {
+        let cond = Rc::new(Log::new(Vec::new()).named("cv"));
+        let (cancelled, next) = cancelled_and_next_waiters(&cond).await;
+        assert!(cancelled.cancel());
+        assert!(cancelled.await.unwrap_err().is_cancelled());
+        assert!(!cond.inner_lock().is_locked());
+        assert_eq!(cond.waiters(), 1, "only \"next\" waits");
+        let guard = cond.lock().await;
+        cond.notify(1); // reaches "next", not the cancelled waiter
+        drop(guard);
+        next.await.unwrap();
+        assert_eq!(*cond.lock().await, ["next"]);
+        assert_lock_free_and_nobody_waits(&cond);
+    });
+}
+
+#[test]
+fn a_notified_waiter_cancelled_while_taking_the_lock_again_passes_the_notification_on() {
+    sweep_policies(|| async {
+        let cond = Rc::new(Log::new(Vec::new()).named("cv"));
+        let (cancelled, next) = cancelled_and_next_waiters(&cond).await;
+        let guard = cond.lock().await;
+        cond.notify(1);
+        // "cancelled" runs, and queues for the lock this task holds.
+        until(|| cond.inner_lock().waiters() == 1).await;
+        assert_eq!(cond.waiters(), 1, "\"next\" still waits for a notification");
+        assert!(cancelled.cancel());
+        assert!(cancelled.await.unwrap_err().is_cancelled());
+        assert_eq!(cond.waiters(), 0, "the notification went on to \"next\"");
+        drop(guard);
+        next.await.unwrap();
+        assert_eq!(*cond.lock().await, ["next"]);
+        assert_lock_free_and_nobody_waits(&cond);
+    });
+}
+
+#[test]
+fn a_waiter_cancelled_after_the_lock_was_handed_to_it_passes_the_lock_and_the_notification_on() {
+    sweep_policies(|| async {
+        let cond = Rc::new(Log::new(Vec::new()).named("cv"));
+        let (cancelled, next) = cancelled_and_next_waiters(&cond).await;
+        let guard = cond.lock().await;
+        cond.notify(1);
+        until(|| cond.inner_lock().waiters() == 1).await; // "cancelled", notified
+        let locker = named("locker", {
+            let cond = cond.clone();
+            async move { cond.lock().await.push("locker") }
+        });
+        until(|| cond.inner_lock().waiters() == 2).await;
+        drop(guard); // hands the lock to "cancelled"...
+        assert!(cond.inner_lock().is_locked());
+        assert!(cancelled.cancel()); // ...which is cancelled before it runs.
+        assert!(cancelled.await.unwrap_err().is_cancelled());
+        locker.await.unwrap();
+        next.await.unwrap();
+        // The lock went to the next lock waiter; the notification to the next
+        // condition waiter, which then queued for the lock behind it.
+        assert_eq!(*cond.lock().await, ["locker", "next"]);
+        assert_lock_free_and_nobody_waits(&cond);
+    });
+}
+
+#[test]
+fn a_condition_wait_dropped_before_it_was_polled_unlocks() {
+    sweep_policies(|| async {
+        let cond = Rc::new(Log::new(Vec::new()).named("cv"));
+        let guard = cond.lock().await;
+        drop(cond.wait(guard));
+        assert_lock_free_and_nobody_waits(&cond);
+    });
 }
 
 /// The cancellation explorer and deadlock reports name a task's await points by the
@@ -1106,6 +1232,52 @@ fn a_queue_getter_cancelled_at_any_await_point_loses_no_item() {
         })
         .unwrap_or_else(|failure| panic!("{failure}"));
     assert!(summary.await_points.iter().all(|&points| points >= 1));
+}
+
+#[test]
+fn a_condition_waiter_cancelled_at_any_await_point_loses_no_notification_and_no_lock() {
+    let summary = explorer()
+        .try_run(|| async {
+            let cond = Rc::new(Condition::new(()).named("cv"));
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let tasks: Vec<_> = ["waiter", "next"]
+                .map(|name| {
+                    let (cond, log) = (cond.clone(), log.clone());
+                    named(name, async move {
+                        let guard = cond.lock().await;
+                        let guard = cond.wait(guard).await;
+                        log.borrow_mut().push(name);
+                        // Held across a yield, as the notifier holds it below.
+                        yield_now().await;
+                        drop(guard);
+                    })
+                })
+                .into();
+            let running = || tasks.iter().filter(|task| !task.is_finished()).count();
+            until(|| cond.waiters() == running()).await;
+            let guard = cond.lock().await;
+            cond.notify(1);
+            // Held across a yield: the notified waiter can queue for the lock, and be
+            // handed it, before it is cancelled.
+            yield_now().await;
+            drop(guard);
+            // One notification, so one waiter gets through, even if "waiter" was
+            // cancelled after it was notified.
+            until(|| !log.borrow().is_empty()).await;
+            let guard = cond.lock().await;
+            cond.notify_all();
+            drop(guard);
+            let mut outcomes = Vec::new();
+            for task in tasks {
+                outcomes.push(task.await);
+            }
+            assert!(outcomes[1].is_ok());
+            assert!(log.borrow().contains(&"next"));
+            assert!(cond.inner_lock().try_lock().is_ok(), "the lock ends free");
+            assert_eq!(cond.waiters(), 0);
+        })
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    assert!(summary.await_points.iter().all(|&points| points >= 2));
 }
 
 /// Found by the `sync` fuzz target: getters failed by a shutdown give up at the
