@@ -175,6 +175,37 @@ fn a_forgotten_permit_stays_taken_until_released_by_hand() {
     });
 }
 
+/// Strict FIFO holds small requests back behind a large one at the front; when that
+/// large request leaves the line (its task cancelled), the free permits must go to the
+/// requests behind it at once, not at the next release.
+#[test]
+fn a_large_request_cancelled_at_the_front_lets_the_smaller_ones_behind_it_through() {
+    for policy in [Policy::Fifo, Policy::Random] {
+        sweep(policy, 0..20, || async {
+            let pool = Rc::new(Semaphore::new(3).named("pool"));
+            let held = pool.acquire_many(2).await.unwrap(); // one permit free
+            let request = |name, permits| {
+                let pool = pool.clone();
+                named(name, async move {
+                    pool.acquire_many(permits).await.unwrap().permits()
+                })
+            };
+            let big = request("big", 3);
+            until(|| pool.waiters() == 1).await;
+            let small = request("small", 1);
+            until(|| pool.waiters() == 2).await;
+            assert_eq!(pool.available(), 1, "held back behind \"big\"");
+            assert!(big.cancel());
+            assert!(big.await.unwrap_err().is_cancelled());
+            // `held` is still held: only the free permit can serve "small".
+            assert_eq!(small.await.unwrap(), 1);
+            drop(held);
+            assert_eq!(pool.available(), 3);
+            assert_eq!(pool.waiters(), 0);
+        });
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // Event
 

@@ -5,7 +5,8 @@
 //! are free; otherwise it joins the line, and released permits go to the line's
 //! front, in order: a large request at the front holds back smaller ones behind it
 //! (strict FIFO, so no request starves). A waiter cancelled after its permits were
-//! handed over gives them back, and they go to the next waiter.
+//! handed over gives them back, and they go to the next waiter; a waiter cancelled at
+//! the front of the line lets the requests behind it be served from the free permits.
 
 use super::probe::Probe;
 use super::wait_queue::{Cancelled, Polled, WaitQueue, WaiterKey};
@@ -362,8 +363,10 @@ impl Drop for Acquire<'_> {
         if let Cancelled::Granted(permits) = state.queue.cancel(key) {
             // Handed over, cancelled before it ran: the next waiter gets them.
             state.permits += permits;
-            Semaphore::serve(&mut state);
         }
+        // Also when it only waited: a request that leaves the front of the line no
+        // longer holds back the smaller ones behind it.
+        Semaphore::serve(&mut state);
     }
 }
 
