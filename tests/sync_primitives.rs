@@ -1,7 +1,8 @@
 //! The behaviour of each `seedloop::sync` primitive, one rule per test: Semaphore,
-//! Event, Condition, Queue, Barrier and Promise, and the cancellation safety of Lock,
-//! Semaphore and Queue::get under the cancellation explorer. Every scheduling case runs
-//! its seed twice and compares traces.
+//! Event, Condition, Queue, Barrier and Promise, including what a wait cancelled at
+//! each of its stages leaves behind; and the cancellation safety of Lock, Semaphore,
+//! Condition and Queue::get under the cancellation explorer. Every scheduling case
+//! runs its seed twice and compares traces.
 
 mod common;
 
@@ -263,6 +264,36 @@ fn every_waiter_present_at_set_wakes_even_if_the_event_is_cleared_at_once() {
             "a wait that began after the clear blocks"
         );
     });
+}
+
+/// Under the production order one yield lets every spawned waiter start to wait.
+fn production_order<Fut: Future<Output = ()>>(program: impl Fn() -> Fut) {
+    sweep(Policy::Fifo, 0..1, program);
+}
+
+#[test]
+fn a_cancelled_event_waiter_takes_no_wake_up_from_the_others() {
+    for set_before_the_cancel in [false, true] {
+        production_order(|| async move {
+            let ready = Rc::new(Event::new().named("ready"));
+            let waiters: Vec<_> = ["cancelled", "other"]
+                .map(|name| {
+                    let ready = ready.clone();
+                    named(name, async move { ready.wait().await })
+                })
+                .into();
+            yield_now().await;
+            if set_before_the_cancel {
+                ready.set(); // both granted; "cancelled" is dropped before it runs
+            }
+            assert!(waiters[0].cancel());
+            ready.set();
+            let mut waiters = waiters.into_iter();
+            assert!(waiters.next().unwrap().await.unwrap_err().is_cancelled());
+            waiters.next().unwrap().await.unwrap();
+            assert!(ready.is_set());
+        });
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -892,6 +923,59 @@ fn a_queue_of_capacity_zero_panics_with_a_clear_message() {
     );
 }
 
+#[test]
+fn a_cancelled_put_never_enqueues_its_item_and_passes_its_reserved_place_on() {
+    for reserved_before_the_cancel in [false, true] {
+        production_order(|| async move {
+            let jobs = Rc::new(Queue::bounded(1).named("jobs"));
+            jobs.put(Rc::new("kept")).await.unwrap();
+            let cancelled_item = Rc::new("cancelled");
+            let putters: Vec<_> = [cancelled_item.clone(), Rc::new("next")]
+                .map(|item| {
+                    let jobs = jobs.clone();
+                    named(*item, async move { jobs.put(item).await.unwrap() })
+                })
+                .into();
+            yield_now().await; // both wait for room
+            if reserved_before_the_cancel {
+                // Frees the place, reserved for "cancelled", which has not run yet.
+                assert_eq!(*jobs.get().await.unwrap(), "kept");
+            }
+            assert!(putters[0].cancel());
+            let mut putters = putters.into_iter();
+            assert!(putters.next().unwrap().await.unwrap_err().is_cancelled());
+            assert_eq!(Rc::strong_count(&cancelled_item), 1, "dropped with its put");
+            if !reserved_before_the_cancel {
+                assert_eq!(*jobs.get().await.unwrap(), "kept");
+            }
+            putters.next().unwrap().await.unwrap();
+            assert_eq!(*jobs.try_get().unwrap(), "next");
+            assert_eq!(jobs.try_get(), Err(TryGetError::Empty));
+        });
+    }
+}
+
+#[test]
+fn a_cancelled_join_leaves_the_other_joiners_to_return_when_every_item_is_done() {
+    production_order(|| async {
+        let jobs = Rc::new(Queue::unbounded().named("jobs"));
+        jobs.put(1).await.unwrap();
+        let joiners: Vec<_> = ["cancelled", "other"]
+            .map(|name| {
+                let jobs = jobs.clone();
+                named(name, async move { jobs.join().await })
+            })
+            .into();
+        yield_now().await; // both wait for the item to be done
+        assert!(joiners[0].cancel());
+        let mut joiners = joiners.into_iter();
+        assert!(joiners.next().unwrap().await.unwrap_err().is_cancelled());
+        assert_eq!(jobs.get().await, Ok(1));
+        jobs.task_done().unwrap();
+        joiners.next().unwrap().await.unwrap();
+    });
+}
+
 // ---------------------------------------------------------------------------------
 // Barrier
 
@@ -1015,8 +1099,53 @@ fn a_barrier_of_no_parties_panics_with_a_clear_message() {
     assert_eq!(message, "a barrier needs at least one party");
 }
 
-// ---------------------------------------------------------------------------------
-// Promise
+#[test]
+fn a_waiter_cancelled_after_the_barrier_opened_leaves_the_opening_standing() {
+    sweep(Policy::Random, 0..30, || async {
+        let pair = Rc::new(Barrier::new(2).named("pair"));
+        let arrive = |name| {
+            let pair = pair.clone();
+            named(name, async move { pair.wait().await })
+        };
+        let cancelled = arrive("cancelled");
+        until(|| pair.waiting() == 1).await;
+        assert_eq!(pair.wait().await, Ok(1), "opens the barrier at once");
+        assert!(cancelled.cancel(), "released, but it has not run yet");
+        assert!(cancelled.await.unwrap_err().is_cancelled());
+        assert_eq!(pair.waiting(), 0, "the next cycle starts empty");
+        let next = arrive("next");
+        until(|| pair.waiting() == 1).await;
+        assert_eq!(pair.wait().await, Ok(1));
+        assert_eq!(next.await.unwrap(), Ok(0));
+    });
+}
+
+#[test]
+fn arrival_indexes_count_the_tasks_still_waiting_so_one_repeats_after_a_cancellation() {
+    sweep(Policy::Random, 0..30, || async {
+        let trio = Rc::new(Barrier::new(3).named("trio"));
+        let arrive = |name| {
+            let trio = trio.clone();
+            named(name, async move { trio.wait().await })
+        };
+        let cancelled = arrive("cancelled");
+        until(|| trio.waiting() == 1).await;
+        let second = arrive("second");
+        until(|| trio.waiting() == 2).await;
+        assert!(cancelled.cancel());
+        assert!(cancelled.await.unwrap_err().is_cancelled());
+        assert_eq!(trio.waiting(), 1, "only \"second\" counts");
+        let third = arrive("third");
+        until(|| trio.waiting() == 2).await;
+        assert_eq!(trio.wait().await, Ok(2), "the fourth arrival fills it");
+        assert_eq!(second.await.unwrap(), Ok(1));
+        assert_eq!(
+            third.await.unwrap(),
+            Ok(1),
+            "numbered from the one task waiting, as asyncio does"
+        );
+    });
+}
 
 #[test]
 fn a_promise_result_reaches_every_awaiter() {
@@ -1141,6 +1270,34 @@ fn done_callbacks_run_exactly_once_whether_added_before_or_after_done() {
             ["before-1: Ok(7)", "before-2: Ok(7)", "after: Ok(7)"]
         );
     });
+}
+
+#[test]
+fn a_cancelled_promise_awaiter_leaves_the_outcome_to_the_others() {
+    for done_before_the_cancel in [false, true] {
+        production_order(|| async move {
+            let answer: Rc<Promise<u32>> = Rc::new(Promise::new().named("answer"));
+            let readers: Vec<_> = ["cancelled", "other"]
+                .map(|name| {
+                    let answer = answer.clone();
+                    named(name, async move { answer.wait().await })
+                })
+                .into();
+            yield_now().await; // both wait
+            if done_before_the_cancel {
+                answer.set_result(5).unwrap(); // "cancelled" is dropped before it runs
+            }
+            assert!(readers[0].cancel());
+            if !done_before_the_cancel {
+                answer.set_result(5).unwrap();
+            }
+            let mut readers = readers.into_iter();
+            assert!(readers.next().unwrap().await.unwrap_err().is_cancelled());
+            assert_eq!(readers.next().unwrap().await.unwrap(), Ok(5));
+            assert_eq!(answer.result(), Ok(5));
+            assert_eq!((&*answer).await, Ok(5));
+        });
+    }
 }
 
 // ---------------------------------------------------------------------------------

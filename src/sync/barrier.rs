@@ -89,6 +89,14 @@ impl Barrier {
 
     /// Arrives and waits until `parties` tasks have; returns this arrival's index
     /// (0 for the first, `parties - 1` for the one that opened the barrier).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before the barrier filled, the arrival no longer counts (as in
+    /// asyncio): the barrier waits for one more task in its place. Later arrivals are
+    /// numbered from the count of tasks still waiting, so within that cycle an index
+    /// can repeat, as in asyncio. Dropped after the barrier opened but before it ran,
+    /// the opening stands: the other parties pass, and the next cycle starts empty.
     #[track_caller]
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
@@ -143,7 +151,7 @@ impl fmt::Debug for Barrier {
     }
 }
 
-/// The future returned by [`Barrier::wait`].
+/// The future returned by [`Barrier::wait`]; see there for its cancel safety.
 #[must_use = "futures do nothing unless awaited"]
 pub struct BarrierWait<'a> {
     barrier: &'a Barrier,

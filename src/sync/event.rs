@@ -85,6 +85,12 @@ impl Event {
     }
 
     /// Waits until the flag is set (returns at once if it is).
+    ///
+    /// # Cancel safety
+    ///
+    /// A dropped wait leaves the line. A wake-up is not a resource, so it passes
+    /// nothing on: the other waiters present at a `set` wake all the same, and the
+    /// flag stays as it is.
     #[track_caller]
     pub fn wait(&self) -> EventWait<'_> {
         EventWait {
@@ -112,7 +118,7 @@ impl fmt::Debug for Event {
     }
 }
 
-/// The future returned by [`Event::wait`].
+/// The future returned by [`Event::wait`]; see there for its cancel safety.
 #[must_use = "futures do nothing unless awaited"]
 pub struct EventWait<'a> {
     event: &'a Event,

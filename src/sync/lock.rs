@@ -90,8 +90,13 @@ impl<T> Lock<T> {
     /// Waits for the lock (asyncio's `async with lock`); the guard unlocks when
     /// dropped. Waiters are served in the order they called `lock`.
     ///
-    /// Cancel-safe: a waiter dropped before it got the lock never gets it, and one
-    /// dropped after the hand-off passes the lock on.
+    /// # Cancel safety
+    ///
+    /// A dropped `lock()` never leaves the lock held. Dropped while waiting, it leaves
+    /// the line and never gets the lock; dropped after the lock was handed to it but
+    /// before it ran, it passes the lock to the next waiter, or unlocks when nobody
+    /// waits. The waiters behind it keep their order. A guard dropped by cancellation
+    /// unlocks like any other.
     #[track_caller]
     pub fn lock(&self) -> LockFuture<'_, T> {
         self.lock_at(std::panic::Location::caller())
@@ -178,7 +183,7 @@ impl<T> fmt::Debug for Lock<T> {
     }
 }
 
-/// The future returned by [`Lock::lock`].
+/// The future returned by [`Lock::lock`]; see there for its cancel safety.
 #[must_use = "futures do nothing unless awaited"]
 pub struct LockFuture<'a, T> {
     lock: &'a Lock<T>,

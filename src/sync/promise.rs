@@ -171,7 +171,13 @@ impl<T, E> Promise<T, E> {
         self.state.borrow_mut().callbacks.push(Box::new(callback));
     }
 
-    /// Waits until the promise is done and returns a clone of its outcome.
+    /// Waits until the promise is done and returns a clone of its outcome. Awaiting
+    /// `&promise` does the same.
+    ///
+    /// # Cancel safety
+    ///
+    /// A dropped wait leaves the line and takes nothing: the outcome stays in the
+    /// promise, and every other awaiter still gets its copy.
     #[track_caller]
     pub fn wait(&self) -> PromiseWait<'_, T, E> {
         PromiseWait {
@@ -210,6 +216,7 @@ impl<T, E> fmt::Debug for Promise<T, E> {
     }
 }
 
+/// Awaiting `&promise` is [`Promise::wait`], with the same cancel safety.
 impl<'a, T: Clone, E: Clone> IntoFuture for &'a Promise<T, E> {
     type Output = Outcome<T, E>;
     type IntoFuture = PromiseWait<'a, T, E>;
@@ -220,7 +227,8 @@ impl<'a, T: Clone, E: Clone> IntoFuture for &'a Promise<T, E> {
     }
 }
 
-/// The future returned by [`Promise::wait`].
+/// The future returned by [`Promise::wait`] (and by awaiting `&promise`); see
+/// [`Promise::wait`] for its cancel safety.
 #[must_use = "futures do nothing unless awaited"]
 pub struct PromiseWait<'a, T, E> {
     promise: &'a Promise<T, E>,

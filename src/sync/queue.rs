@@ -282,6 +282,15 @@ impl<T> Queue<T> {
 
     /// Puts an item, waiting for a free place in a full bounded queue; putters are
     /// served in order. Fails once the queue is shut down.
+    ///
+    /// # Cancel safety
+    ///
+    /// The item is in the queue exactly when the put returned `Ok(())`. A put dropped
+    /// before that never enqueues it: the item is dropped with the future. Dropped
+    /// while waiting for room, it leaves the putters' line; dropped after a place was
+    /// reserved for it but before it ran, that place goes to the next waiting putter,
+    /// or stays free. No place is lost. To keep an item that cannot be put now, use
+    /// [`Queue::try_put`], which hands it back.
     #[track_caller]
     pub fn put(&self, item: T) -> Put<'_, T> {
         Put {
@@ -294,6 +303,13 @@ impl<T> Queue<T> {
 
     /// Takes the next item, waiting for one; getters are served in order. Fails once
     /// the queue is shut down and empty (at once for an immediate shutdown).
+    ///
+    /// # Cancel safety
+    ///
+    /// A dropped get loses no item: an item leaves the queue only when a get returns
+    /// it. Dropped while waiting, the get leaves the getters' line; dropped after an
+    /// item was reserved for it but before it ran, the item stays in the queue and is
+    /// reserved for the next waiting getter, or left to any later `get`.
     #[track_caller]
     pub fn get(&self) -> Get<'_, T> {
         Get {
@@ -369,6 +385,11 @@ impl<T> Queue<T> {
 
     /// Waits until every item put has been marked done with `task_done` (asyncio's
     /// `join`).
+    ///
+    /// # Cancel safety
+    ///
+    /// A dropped join only leaves the joiners' line: it holds nothing, passes nothing
+    /// on, and the other joiners still return once every item is done.
     #[track_caller]
     pub fn join(&self) -> Join<'_, T> {
         Join {
@@ -460,7 +481,7 @@ impl<T> fmt::Debug for Queue<T> {
     }
 }
 
-/// The future returned by [`Queue::put`].
+/// The future returned by [`Queue::put`]; see there for its cancel safety.
 #[must_use = "futures do nothing unless awaited"]
 pub struct Put<'a, T> {
     queue: &'a Queue<T>,
@@ -528,7 +549,7 @@ impl<T> fmt::Debug for Put<'_, T> {
     }
 }
 
-/// The future returned by [`Queue::get`].
+/// The future returned by [`Queue::get`]; see there for its cancel safety.
 #[must_use = "futures do nothing unless awaited"]
 pub struct Get<'a, T> {
     queue: &'a Queue<T>,
@@ -596,7 +617,7 @@ impl<T> fmt::Debug for Get<'_, T> {
     }
 }
 
-/// The future returned by [`Queue::join`].
+/// The future returned by [`Queue::join`]; see there for its cancel safety.
 #[must_use = "futures do nothing unless awaited"]
 pub struct Join<'a, T> {
     queue: &'a Queue<T>,

@@ -170,12 +170,24 @@ impl Semaphore {
 
     /// Waits for one permit; it returns when the permit is dropped. An error only
     /// once the semaphore is closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Semaphore::acquire_many`].
     #[track_caller]
     pub fn acquire(&self) -> Acquire<'_> {
         self.acquire_many(1)
     }
 
     /// Waits for `permits` permits at once, in line with every other request.
+    ///
+    /// # Cancel safety
+    ///
+    /// A dropped acquire leaves the line and never gets permits. If permits had
+    /// already been handed to it (it was cancelled before it ran), they go to the next
+    /// waiters, or back to the free count: nothing is lost. A request that leaves the
+    /// front of the line no longer holds back the smaller ones behind it: they are
+    /// served from the free permits at once.
     #[track_caller]
     pub fn acquire_many(&self, permits: u32) -> Acquire<'_> {
         Acquire {
@@ -294,7 +306,8 @@ impl fmt::Debug for Semaphore {
     }
 }
 
-/// The future returned by [`Semaphore::acquire`] and [`Semaphore::acquire_many`].
+/// The future returned by [`Semaphore::acquire`] and [`Semaphore::acquire_many`];
+/// see there for its cancel safety.
 #[must_use = "futures do nothing unless awaited"]
 pub struct Acquire<'a> {
     semaphore: &'a Semaphore,
