@@ -281,6 +281,27 @@ fn spawning_after_the_scope_ended_panics_with_a_clear_message() {
 }
 
 #[test]
+fn a_child_cancelled_through_its_handle_does_not_fail_the_group() {
+    sweep(Policy::Random, 0..30, || async {
+        let result: Result<u32, GroupError<String>> = TaskGroup::scope(|tg| async move {
+            let slow = tg.spawn(async {
+                sleep(secs(60)).await;
+                Ok::<u32, String>(1)
+            });
+            // The awaiter gives up: the dropped handle cancels the child.
+            assert!(seedloop::time::timeout(secs(1), slow).await.is_err());
+            let stuck = tg.spawn(std::future::pending::<Result<u32, String>>());
+            assert!(stuck.cancel());
+            assert_eq!(stuck.await, Err(JoinError::Cancelled));
+            Ok(7)
+        })
+        .await;
+        assert_eq!(result.unwrap(), 7);
+        assert_eq!(now(), secs(1));
+    });
+}
+
+#[test]
 fn cancelling_the_task_running_a_scope_cancels_every_child() {
     sweep(Policy::Random, 0..50, || async {
         let dropped = Rc::new(Cell::new(0));

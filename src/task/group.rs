@@ -217,7 +217,14 @@ impl<E: 'static> TaskGroup<E> {
     /// value when nothing failed, else `Err` with every failure in the order they
     /// happened; cancellations are not failures.
     ///
-    /// Cancelling the task that awaits the scope cancels the body and every child.
+    /// # Cancel safety
+    ///
+    /// Dropping the unfinished scope future (the task awaiting it was cancelled, a
+    /// `timeout` around it expired) drops the body at its current await point and
+    /// requests the cancellation of every child still running. A drop cannot wait, so
+    /// the children end when the scheduler next picks them, not before the drop
+    /// returns as they would in asyncio's `__aexit__`. The failures recorded so far
+    /// are dropped with it. Dropped before its first poll, the scope never ran `body`.
     #[track_caller]
     pub fn scope<R, B, Fut>(body: B) -> impl Future<Output = Result<R, GroupError<E>>>
     where
@@ -240,6 +247,13 @@ impl<E: 'static> TaskGroup<E> {
     /// way (the run goes on). A child spawned once the group is failing is cancelled at
     /// once.
     ///
+    /// # Cancel safety
+    ///
+    /// The handle cancels and detaches as [`spawn`](super::spawn)'s does: dropped
+    /// while being awaited it cancels the child, dropped unpolled it leaves the child
+    /// running in the group. A cancelled child ends without failing the group:
+    /// cancellations are not failures.
+    ///
     /// # Panics
     ///
     /// When the group's scope has ended (asyncio raises `RuntimeError`), and outside a
@@ -255,6 +269,10 @@ impl<E: 'static> TaskGroup<E> {
 
     /// Spawns a named child; see [`TaskGroup::spawn`] and
     /// [`Builder::spawn_in`](super::Builder::spawn_in).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`TaskGroup::spawn`].
     #[track_caller]
     pub fn spawn_named<T, F>(&self, name: impl Into<String>, future: F) -> JoinHandle<T>
     where

@@ -27,6 +27,17 @@ use std::task::{Context, Poll};
 /// Spawns `future` as a new task and returns its handle. The task is ready at once but
 /// does not preempt its spawner.
 ///
+/// # Cancel safety
+///
+/// The returned [`JoinHandle`] is a future of the task's result. Dropped before it was
+/// ever polled, it detaches the task, which keeps running; dropped after a poll that
+/// found the task unfinished (its awaiter was cancelled, a `timeout` expired, a
+/// `select` took another branch), it cancels the task, as asyncio cancels the task an
+/// awaiter was waiting on. Either way the result is lost with the handle; [`shield`]
+/// awaits a task without passing a cancellation on.
+///
+/// # Examples
+///
 /// ```
 /// seedloop::Sim::new(0).run(async {
 ///     let handles: Vec<_> = (0..3u32).map(|i| seedloop::spawn(async move { i * 2 })).collect();
@@ -79,6 +90,11 @@ impl Builder {
     }
 
     /// Spawns the task; see [`spawn`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`spawn`]: dropping the handle detaches the task if it was never polled, and
+    /// cancels it if it was being awaited.
     #[track_caller]
     #[must_use = "dropping a JoinHandle that was never awaited detaches the task (write `drop(..spawn(..))` to say so)"]
     pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
@@ -115,6 +131,12 @@ impl Builder {
     }
 
     /// Spawns a child of `group` with this builder's name; see [`TaskGroup::spawn`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`TaskGroup::spawn`].
+    ///
+    /// # Examples
     ///
     /// ```
     /// use seedloop::task::{Builder, TaskGroup};
@@ -188,6 +210,13 @@ pub fn try_current() -> Option<TaskInfo> {
 /// Yields to the scheduler once: the task stays ready and runs again when the policy
 /// picks it (under [`crate::Policy::Fifo`], after every other ready task).
 ///
+/// # Cancel safety
+///
+/// It holds nothing and waits for nothing, so dropping it, polled or not, changes no
+/// state.
+///
+/// # Examples
+///
 /// ```
 /// seedloop::Sim::new(0).run(async {
 ///     seedloop::yield_now().await;
@@ -205,7 +234,7 @@ pub fn yield_now() -> YieldNow {
     }
 }
 
-/// The future returned by [`yield_now`].
+/// The future returned by [`yield_now`]; dropping it is harmless (see there).
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {
     yielded: bool,
