@@ -129,6 +129,37 @@ fn a_child_panic_is_caught_and_reported_without_failing_the_run() {
     });
 }
 
+/// `GroupError::is_empty` is documented as always false: a scope returns a
+/// `GroupError` only with its failures in it, and `len` counts errors and panics alike.
+/// (That no empty one can be made, with no `Default`, is a `compile_fail` doctest.)
+#[test]
+fn every_group_error_holds_at_least_one_failure_and_len_counts_errors_and_panics() {
+    sweep(Policy::Random, 0..20, || async {
+        for failing in ["child error", "child panic", "body error"] {
+            let result = TaskGroup::<String>::scope(|tg| async move {
+                tg.spawn(async move {
+                    seedloop::yield_now().await;
+                    match failing {
+                        "child error" => Err(failing.to_string()),
+                        "child panic" => panic!("{failing}"),
+                        _ => Ok(()),
+                    }
+                });
+                if failing == "body error" {
+                    return Err(failing.to_string());
+                }
+                Ok(())
+            })
+            .await;
+            let error = result.unwrap_err();
+            assert!(!error.is_empty(), "{failing}");
+            assert_eq!(error.len(), 1, "{failing}");
+            assert_eq!(error.errors().len() + error.panics().len(), error.len());
+            assert_eq!(error.failures().count(), error.len());
+        }
+    });
+}
+
 #[test]
 fn a_body_error_counts_like_a_child_error() {
     sweep(Policy::Random, 0..20, || async {

@@ -369,7 +369,7 @@ where
                     failing: false,
                     closed: false,
                     scope_task,
-                    error: GroupError::default(),
+                    error: GroupError::empty(),
                     waker: None,
                 })),
             };
@@ -409,7 +409,7 @@ where
         let mut state = group.state.borrow_mut();
         if this.body.is_none() && state.live == 0 {
             state.closed = true;
-            let error = std::mem::take(&mut state.error);
+            let error = std::mem::replace(&mut state.error, GroupError::empty());
             drop(state);
             this.group = None;
             return Poll::Ready(if error.entries.is_empty() {
@@ -471,7 +471,8 @@ struct Entry {
 
 /// Every failure of a task group, in the order they happened (asyncio's
 /// `ExceptionGroup`): children's and the body's errors, and children's panics.
-/// Cancellations are not failures.
+/// Cancellations are not failures. A `GroupError` comes only from a failed
+/// [`TaskGroup::scope`], so it always holds at least one failure.
 ///
 /// `Display` is a numbered list, one failure a line, with nested groups indented:
 ///
@@ -480,21 +481,17 @@ struct Entry {
 ///   1. task 2 (fetch-b) returned an error: not found
 ///   2. task 3 (fetch-c) panicked: index out of bounds
 /// ```
+///
+/// There is no empty `GroupError` to make: it has no `Default`.
+///
+/// ```compile_fail,E0277
+/// let empty: seedloop::task::GroupError<String> = Default::default();
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct GroupError<E> {
     errors: Vec<E>,
     panics: Vec<String>,
     entries: Vec<Entry>,
-}
-
-impl<E> Default for GroupError<E> {
-    fn default() -> GroupError<E> {
-        GroupError {
-            errors: Vec::new(),
-            panics: Vec::new(),
-            entries: Vec::new(),
-        }
-    }
 }
 
 /// One failure of a task group, as [`GroupError::failures`] lists it.
@@ -512,6 +509,15 @@ pub struct GroupFailure<'a, E> {
 }
 
 impl<E> GroupError<E> {
+    /// Where a group collects its failures; only a non-empty one leaves the scope.
+    fn empty() -> GroupError<E> {
+        GroupError {
+            errors: Vec::new(),
+            panics: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
     /// The errors (children's and the body's), in the order they happened.
     pub fn errors(&self) -> &[E] {
         &self.errors
@@ -535,12 +541,13 @@ impl<E> GroupError<E> {
         })
     }
 
-    /// The number of failures.
+    /// The number of failures: at least 1.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
-    /// Always false: a `GroupError` holds at least one failure.
+    /// Always false: a `GroupError` holds at least one failure (there is no way to
+    /// make an empty one). Present because `len` is.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
