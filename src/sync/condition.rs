@@ -226,6 +226,36 @@ impl<T> Condition<T> {
     /// # Panics
     ///
     /// When the condition's lock is not held.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seedloop::sync::Condition;
+    /// use std::rc::Rc;
+    ///
+    /// seedloop::Sim::new(0).run(async {
+    ///     let open = Rc::new(Condition::new(false));
+    ///     let waiters: Vec<_> = (0..3)
+    ///         .map(|_| {
+    ///             let open = open.clone();
+    ///             seedloop::spawn(async move {
+    ///                 let guard = open.lock().await;
+    ///                 drop(open.wait_for(guard, |open| *open).await);
+    ///             })
+    ///         })
+    ///         .collect();
+    ///     while open.waiters() < 3 {
+    ///         seedloop::yield_now().await;
+    ///     }
+    ///     let mut guard = open.lock().await;
+    ///     *guard = true;
+    ///     open.notify_all();
+    ///     drop(guard);
+    ///     for waiter in waiters {
+    ///         waiter.await.unwrap();
+    ///     }
+    /// }).unwrap();
+    /// ```
     #[track_caller]
     pub fn notify_all(&self) {
         self.notify(usize::MAX);

@@ -15,6 +15,8 @@ use std::task::{Context, Poll};
 
 /// A flag that tasks wait for (asyncio's `Event`).
 ///
+/// # Examples
+///
 /// ```
 /// use seedloop::sync::Event;
 /// use seedloop::Policy;
@@ -119,6 +121,20 @@ impl fmt::Debug for Event {
 }
 
 /// The future returned by [`Event::wait`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Event, EventWait};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let ready = Event::new();
+///     ready.set();
+///     let wait: EventWait<'_> = ready.wait();
+///     wait.await; // at once: the event is set
+///     assert!(ready.is_set());
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct EventWait<'a> {
     event: &'a Event,

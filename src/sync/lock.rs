@@ -24,6 +24,8 @@ use std::task::{Context, Poll};
 /// An async mutual-exclusion lock guarding a `T` (asyncio's `Lock`), granted in the
 /// order tasks asked for it.
 ///
+/// # Examples
+///
 /// ```
 /// use seedloop::sync::Lock;
 /// use std::rc::Rc;
@@ -58,6 +60,18 @@ struct LockState {
 }
 
 /// The lock is held (by [`Lock::try_lock`]).
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Lock, TryLockError};
+///
+/// let lock = Lock::new(1);
+/// let guard = lock.try_lock().unwrap();
+/// assert_eq!(lock.try_lock().unwrap_err(), TryLockError);
+/// drop(guard);
+/// assert!(lock.try_lock().is_ok());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TryLockError;
 
@@ -184,6 +198,19 @@ impl<T> fmt::Debug for Lock<T> {
 }
 
 /// The future returned by [`Lock::lock`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Lock, LockFuture};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let lock = Lock::new(vec![1]);
+///     let taking: LockFuture<'_, Vec<i32>> = lock.lock();
+///     taking.await.push(2);
+///     assert_eq!(*lock.lock().await, [1, 2]);
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct LockFuture<'a, T> {
     lock: &'a Lock<T>,
@@ -247,6 +274,22 @@ impl<T> fmt::Debug for LockFuture<'_, T> {
 }
 
 /// Holds a [`Lock`]; derefs to the guarded value; unlocks when dropped.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::Lock;
+///
+/// seedloop::Sim::new(0).run(async {
+///     let lock = Lock::new(0);
+///     let mut guard = lock.lock().await;
+///     *guard += 1; // the guard derefs to the value
+///     assert!(lock.is_locked());
+///     drop(guard);
+///     assert!(!lock.is_locked());
+///     assert_eq!(lock.into_inner(), 1);
+/// }).unwrap();
+/// ```
 pub struct LockGuard<'a, T> {
     lock: &'a Lock<T>,
     // Taken (the borrow ended) just before the unlock.

@@ -21,6 +21,8 @@ use std::task::{Context, Poll};
 /// A counting semaphore (asyncio's `Semaphore`; [`Semaphore::bounded`] is
 /// `BoundedSemaphore`), granting permits in request order.
 ///
+/// # Examples
+///
 /// ```
 /// use seedloop::sync::Semaphore;
 /// use std::cell::Cell;
@@ -62,6 +64,20 @@ struct SemaphoreState {
 }
 
 /// Why an acquisition failed.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{AcquireError, Semaphore};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let pool = Semaphore::bounded(2);
+///     let error = pool.acquire_many(3).await.unwrap_err();
+///     assert_eq!(error, AcquireError::TooMany { requested: 3, bound: 2 });
+///     pool.close();
+///     assert_eq!(pool.acquire().await.unwrap_err(), AcquireError::Closed);
+/// }).unwrap();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AcquireError {
@@ -91,6 +107,19 @@ impl fmt::Display for AcquireError {
 impl std::error::Error for AcquireError {}
 
 /// Why [`Semaphore::try_acquire`] failed.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Semaphore, TryAcquireError};
+///
+/// let pool = Semaphore::new(1);
+/// let permit = pool.try_acquire().unwrap();
+/// assert_eq!(pool.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+/// drop(permit);
+/// pool.close();
+/// assert_eq!(pool.try_acquire().unwrap_err(), TryAcquireError::Closed);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TryAcquireError {
@@ -118,6 +147,16 @@ impl std::error::Error for TryAcquireError {}
 
 /// Releasing would take a bounded semaphore above its initial count (asyncio's
 /// `BoundedSemaphore` raises `ValueError`).
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{ReleaseError, Semaphore};
+///
+/// let pool = Semaphore::bounded(1);
+/// assert_eq!(pool.release(1), Err(ReleaseError { bound: 1, would_have: 2 }));
+/// assert_eq!(pool.available(), 1, "a refused release changes nothing");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReleaseError {
     /// The semaphore's bound.
@@ -308,6 +347,19 @@ impl fmt::Debug for Semaphore {
 
 /// The future returned by [`Semaphore::acquire`] and [`Semaphore::acquire_many`];
 /// see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Acquire, Semaphore};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let pool = Semaphore::new(3);
+///     let acquire: Acquire<'_> = pool.acquire_many(2);
+///     let permit = acquire.await.unwrap();
+///     assert_eq!((permit.permits(), pool.available()), (2, 1));
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Acquire<'a> {
     semaphore: &'a Semaphore,
@@ -393,6 +445,22 @@ impl fmt::Debug for Acquire<'_> {
 }
 
 /// Permits of a [`Semaphore`], given back when dropped.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::Semaphore;
+///
+/// let pool = Semaphore::new(2);
+/// let permit = pool.try_acquire().unwrap();
+/// assert_eq!(pool.available(), 1);
+/// drop(permit);
+/// assert_eq!(pool.available(), 2, "given back when dropped");
+/// pool.try_acquire().unwrap().forget();
+/// assert_eq!(pool.available(), 1, "a forgotten permit stays taken");
+/// pool.release(1).unwrap();
+/// assert_eq!(pool.available(), 2);
+/// ```
 #[must_use = "dropping a permit releases it at once"]
 pub struct SemaphorePermit<'a> {
     semaphore: &'a Semaphore,

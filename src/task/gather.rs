@@ -197,12 +197,35 @@ where
 }
 
 /// The future returned by [`gather`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{gather, Gather};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let all: Gather<_, u32, String> = gather((1..=3).map(|n| async move { Ok(n * 10) }));
+///     assert_eq!(all.await, Ok(vec![10, 20, 30]));
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Gather<F, T, E> {
     gathering: Gathering<F, T, E>,
 }
 
 /// The future returned by [`gather_settled`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{gather_settled, GatherSettled};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let every: GatherSettled<_, u32, u32> =
+///         gather_settled((1..=2).map(|n| async move { if n == 2 { Err(n) } else { Ok(n) } }));
+///     assert_eq!(every.await, vec![Ok(1), Err(2)]);
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct GatherSettled<F, T, E> {
     gathering: Gathering<F, T, E>,

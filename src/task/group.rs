@@ -41,6 +41,8 @@ use std::task::{Context, Poll, Waker};
 /// cancels every other child and the body; the scope then returns
 /// `Err(GroupError)` holding every error and panic in the order they happened.
 ///
+/// # Examples
+///
 /// ```
 /// use seedloop::task::{GroupError, TaskGroup};
 /// use std::time::Duration;
@@ -487,6 +489,26 @@ struct Entry {
 /// ```compile_fail,E0277
 /// let empty: seedloop::task::GroupError<String> = Default::default();
 /// ```
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{GroupError, TaskGroup};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let result: Result<(), GroupError<String>> = TaskGroup::scope(|tg| async move {
+///         tg.spawn_named("fetch", async { Err::<(), _>("not found".to_string()) });
+///         Ok(())
+///     })
+///     .await;
+///     let error = result.unwrap_err();
+///     assert_eq!((error.len(), error.errors()), (1, &["not found".to_string()][..]));
+///     assert_eq!(
+///         error.to_string(),
+///         "task group failed: 1 error\n  1. task 1 (fetch) returned an error: not found"
+///     );
+/// }).unwrap();
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct GroupError<E> {
     errors: Vec<E>,
@@ -495,6 +517,24 @@ pub struct GroupError<E> {
 }
 
 /// One failure of a task group, as [`GroupError::failures`] lists it.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::TaskGroup;
+///
+/// seedloop::Sim::new(0).run(async {
+///     let error = TaskGroup::<String>::scope(|tg| async move {
+///         tg.spawn_named("fetch", async { Err::<(), _>("not found".to_string()) });
+///         Ok(())
+///     })
+///     .await
+///     .unwrap_err();
+///     let failure = error.failures().next().unwrap();
+///     assert_eq!((failure.name, failure.in_body), (Some("fetch"), false));
+///     assert_eq!(failure.cause, Ok(&"not found".to_string()));
+/// }).unwrap();
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct GroupFailure<'a, E> {

@@ -27,6 +27,21 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 /// Why a task produced no value.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::JoinError;
+///
+/// seedloop::Sim::new(0).run(async {
+///     let stuck = seedloop::spawn(std::future::pending::<()>());
+///     assert!(stuck.cancel());
+///     let error = stuck.await.unwrap_err();
+///     assert_eq!(error, JoinError::Cancelled);
+///     assert!(error.is_cancelled() && !error.is_panic() && !error.is_failed());
+///     assert_eq!(error.to_string(), "task was cancelled");
+/// }).unwrap();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum JoinError {

@@ -64,6 +64,8 @@ where
 
 /// Configures a task before spawning it.
 ///
+/// # Examples
+///
 /// ```
 /// seedloop::Sim::new(0).run(async {
 ///     let worker = seedloop::task::Builder::new().name("worker").spawn(async {
@@ -166,6 +168,17 @@ impl Builder {
 }
 
 /// The task that is running, as returned by [`current`].
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{current, TaskId};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let main = current();
+///     assert_eq!((main.id(), main.name()), (TaskId::MAIN, Some("main")));
+/// }).unwrap();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskInfo {
     id: TaskId,
@@ -195,6 +208,16 @@ pub fn current() -> TaskInfo {
 }
 
 /// The running task, or `None` outside a simulation (or outside any task's poll).
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::try_current;
+///
+/// assert_eq!(try_current(), None, "not in a simulation");
+/// let inside = seedloop::Sim::new(0).run(async { try_current() }).unwrap();
+/// assert_eq!(inside.unwrap().name(), Some("main"));
+/// ```
 pub fn try_current() -> Option<TaskInfo> {
     context::try_with_current(|shared| {
         let task = shared.current.get()?;
@@ -235,6 +258,19 @@ pub fn yield_now() -> YieldNow {
 }
 
 /// The future returned by [`yield_now`]; dropping it is harmless (see there).
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{yield_now, YieldNow};
+///
+/// let mut sim = seedloop::Sim::new(0);
+/// sim.run(async {
+///     let yielding: YieldNow = yield_now();
+///     yielding.await;
+/// }).unwrap();
+/// assert_eq!(sim.stats().polls, 2, "polled again after the yield");
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {
     yielded: bool,

@@ -31,6 +31,19 @@ fn pending<R>(site: Site) -> Poll<R> {
 
 /// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`,
 /// `ALL_COMPLETED`).
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{wait, ReturnWhen};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let quick = seedloop::spawn(async { 1 });
+///     let stuck = seedloop::spawn(std::future::pending::<i32>());
+///     let (done, pending) = wait([quick, stuck], ReturnWhen::FirstCompleted).await;
+///     assert_eq!((done.len(), pending.len()), (1, 1));
+/// }).unwrap();
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReturnWhen {
     /// As soon as any task has ended (completed, failed, panicked or was cancelled).
@@ -152,6 +165,19 @@ impl<T> Watch<T> {
 }
 
 /// The future returned by [`wait`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{wait, ReturnWhen, Wait};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let waiting: Wait<u32> = wait([seedloop::spawn(async { 7 })], ReturnWhen::AllCompleted);
+///     let (done, pending) = waiting.await;
+///     assert!(pending.is_empty());
+///     assert_eq!(done.into_iter().next().unwrap().await, Ok(7));
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Wait<T> {
     watch: Watch<T>,
@@ -279,6 +305,19 @@ where
 }
 
 /// The stream returned by [`as_completed`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use seedloop::task::{as_completed, AsCompleted};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let mut results: AsCompleted<u32> = as_completed([seedloop::spawn(async { 7 })]);
+///     assert_eq!(results.next().await, Some(Ok(7)));
+///     assert_eq!(results.next().await, None);
+/// }).unwrap();
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<T> {
     watch: Watch<T>,
@@ -392,6 +431,17 @@ pub fn shield<T>(handle: JoinHandle<T>) -> Shield<T> {
 }
 
 /// The future returned by [`shield`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{shield, Shield};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let shielded: Shield<u32> = shield(seedloop::spawn(async { 7 }));
+///     assert_eq!(shielded.await, Ok(7));
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct Shield<T> {
