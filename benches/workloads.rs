@@ -1,5 +1,5 @@
 //! Workload benchmarks: seedloop against its peers (tokio's current-thread runtime and
-//! shuttle), on the workloads of the project's WORKLOADS.md, in one run.
+//! shuttle), on the workloads of `benches/WORKLOADS.md`, in one run.
 //!
 //! # Running
 //!

@@ -19,6 +19,20 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// The component a decision belongs to. Each component draws from its own stream.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::choices::{Choices, Seeded, Stream};
+/// // Drawing timer decisions does not shift the scheduler's.
+/// let (mut busy, mut quiet) = (Seeded::new(1), Seeded::new(1));
+/// busy.choose(Stream::Timers, 10);
+/// assert_eq!(
+///     busy.choose(Stream::Scheduler, 1000),
+///     quiet.choose(Stream::Scheduler, 1000)
+/// );
+/// assert_eq!(Stream::ALL.len(), 5);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Stream {
@@ -51,6 +65,21 @@ impl Stream {
 
 /// A source of decisions. Implementations must be deterministic: the same sequence of
 /// calls gives the same answers.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::choices::{Choices, Stream, Tape};
+///
+/// // Code that works with any source of decisions.
+/// fn pick<'a>(choices: &mut dyn Choices, options: &[&'a str]) -> &'a str {
+///     options[choices.choose(Stream::User, options.len() as u64) as usize]
+/// }
+/// let mut tape = Tape::new(vec![1]);
+/// assert_eq!(pick(&mut tape, &["a", "b", "c"]), "b");
+/// assert_eq!(pick(&mut tape, &["a", "b", "c"]), "a", "an exhausted tape reads zeros");
+/// assert!(tape.is_ordered());
+/// ```
 pub trait Choices {
     /// Returns a decision in `0..bound`. `0` is the FIFO event loop's choice.
     /// `bound` must be at least 1; with `bound == 1` nothing is consumed.
@@ -63,6 +92,16 @@ pub trait Choices {
 }
 
 /// Seeded ChaCha8 streams, one per [`Stream`], derived from one `u64` seed.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::choices::{Choices, Seeded, Stream};
+/// let mut seeded = Seeded::new(7);
+/// assert!(seeded.choose(Stream::Scheduler, 3) < 3);
+/// assert_eq!(seeded.choose(Stream::Scheduler, 1), 0, "one option: nothing drawn");
+/// assert!(!seeded.is_ordered(), "a seeded source only needs a uniform pick");
+/// ```
 #[derive(Clone, Debug)]
 pub struct Seeded {
     streams: [ChaCha8Rng; 5],
@@ -129,6 +168,17 @@ fn uniform_below(rng: &mut ChaCha8Rng, bound: u32) -> u32 {
 /// Decisions read from a byte tape, little-endian, as few bytes per decision as the
 /// bound needs (one byte for up to 256 options). Past its end a tape reads as zeros:
 /// the FIFO choice.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::choices::{Choices, Stream, Tape};
+/// let mut tape = Tape::new(vec![2, 0x34, 0x12]);
+/// assert_eq!(tape.choose(Stream::Scheduler, 3), 2);
+/// // A decision among 1000 options reads two bytes, little-endian.
+/// assert_eq!(tape.choose(Stream::Scheduler, 1000), 0x1234 % 1000);
+/// assert_eq!(tape.consumed(), 3);
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct Tape {
     bytes: Vec<u8>,

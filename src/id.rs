@@ -6,6 +6,8 @@ use std::fmt;
 /// future is task 0. Ids are never reused within a run, so a trace that names
 /// `task 3` means the same task from its spawn to its end, whatever slot it used.
 ///
+/// # Examples
+///
 /// ```
 /// seedloop::Sim::new(1).run(async {
 ///     let handle = seedloop::spawn(async {});

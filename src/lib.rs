@@ -11,7 +11,7 @@
 //! use std::rc::Rc;
 //!
 //! // A check-then-act bug: two withdrawals both see enough money.
-//! let result = seedloop::Check::new().seeds(0..200).try_run(|| async {
+//! let program = || async {
 //!     let balance = Rc::new(Cell::new(100));
 //!     let withdraw = |amount| {
 //!         let balance = balance.clone();
@@ -26,12 +26,12 @@
 //!     a.await.unwrap();
 //!     b.await.unwrap();
 //!     assert!(balance.get() >= 0, "overdrawn: {}", balance.get());
-//! });
-//! let failure = result.unwrap_err();
-//! // Replaying the failing seed gives the same execution.
-//! let mut replay = failure.sim();
-//! let again = replay.run(async { /* the same program */ });
-//! # let _ = again;
+//! };
+//! let failure = seedloop::Check::new().seeds(0..200).try_run(program).unwrap_err();
+//! // Replaying the failing seed runs the same execution, to the same failure.
+//! let again = failure.sim().run(program()).unwrap_err();
+//! assert_eq!(again.kind.name(), failure.kind.name());
+//! assert_eq!(again.trace.to_string(), failure.trace.to_string());
 //! ```
 //!
 //! ## Where to start reading

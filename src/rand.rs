@@ -10,7 +10,9 @@ use rand::distr::{Distribution, StandardUniform};
 use rand::{Rng, RngCore};
 
 /// A handle to the simulation's user random stream; implements [`rand::RngCore`], so
-/// every [`rand::Rng`] method works on it.
+/// every [`rand::Rng`] method works on it. Its methods panic outside a simulation.
+///
+/// # Examples
 ///
 /// ```
 /// use rand::Rng;
@@ -18,8 +20,6 @@ use rand::{Rng, RngCore};
 /// let again = seedloop::Sim::new(3).run(async { seedloop::rand::rng().random_range(1..=6) }).unwrap();
 /// assert_eq!(roll, again);
 /// ```
-///
-/// Its methods panic outside a simulation.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SimRng {
     _private: (),

@@ -19,6 +19,20 @@ use std::fmt;
 use std::time::Duration;
 
 /// The kinds of trace events.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::Lock;
+/// use seedloop::trace::EventKind;
+///
+/// let mut sim = seedloop::Sim::new(0);
+/// sim.run(async { drop(Lock::new(()).lock().await) }).unwrap();
+/// let kinds: Vec<EventKind> = sim.trace().events().iter().map(|event| event.kind()).collect();
+/// assert_eq!(kinds.first(), Some(&EventKind::Poll));
+/// assert!(kinds.contains(&EventKind::Acquire) && kinds.contains(&EventKind::Release));
+/// assert!(EventKind::Acquire.is_sync() && !EventKind::Poll.is_sync());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 #[non_exhaustive]
@@ -78,6 +92,26 @@ impl EventKind {
 const NONE: u32 = u32::MAX;
 
 /// One trace record.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::TaskId;
+/// use seedloop::trace::EventKind;
+///
+/// let mut sim = seedloop::Sim::new(0);
+/// sim.run(async { seedloop::spawn(async {}).await.unwrap() }).unwrap();
+/// let spawn = sim
+///     .trace()
+///     .events()
+///     .iter()
+///     .find(|event| event.kind() == EventKind::Spawn)
+///     .unwrap();
+/// assert_eq!(spawn.task(), Some(TaskId::MAIN));
+/// assert_eq!(spawn.other_task(), Some(TaskId::new(1)));
+/// assert_eq!((spawn.step(), spawn.time()), (1, std::time::Duration::ZERO));
+/// assert_eq!(spawn.primitive(), None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Event {
     time_nanos: u64,
@@ -131,6 +165,24 @@ pub const DEFAULT_TRACE_LIMIT: usize = 1_000_000;
 pub const TAIL_LIMIT: usize = 64;
 
 /// The record of one run. `Display` is the stable snapshot text.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::trace::EventKind;
+///
+/// let program = || async { seedloop::spawn(async {}).await.unwrap() };
+/// let mut sim = seedloop::Sim::new(0);
+/// sim.run(program()).unwrap();
+/// let trace = sim.trace();
+/// assert_eq!(trace.task_count(), 2, "main and the spawned task");
+/// assert!(trace.events().iter().any(|event| event.kind() == EventKind::Spawn));
+/// // One seed, one execution: the same seed gives the same trace.
+/// let mut again = seedloop::Sim::new(0);
+/// again.run(program()).unwrap();
+/// assert_eq!(again.trace().to_string(), trace.to_string());
+/// assert_eq!(again.trace().hash(), trace.hash());
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Trace {
     // Invariant: events.len() < 2 * limit; events[0] is event number `dropped`.
@@ -486,6 +538,17 @@ impl fmt::Debug for Trace {
 }
 
 /// The last events of a trace; see [`Trace::tail`].
+///
+/// # Examples
+///
+/// ```
+/// let mut sim = seedloop::Sim::new(0);
+/// sim.run(async { seedloop::yield_now().await }).unwrap();
+/// let tail = sim.trace().tail(1).to_string();
+/// let lines: Vec<&str> = tail.lines().collect();
+/// assert_eq!(lines.len(), 2, "{tail}");
+/// assert!(lines[0].ends_with("earlier events not shown"), "{tail}");
+/// ```
 pub struct TraceTail<'a> {
     trace: &'a Trace,
     count: usize,

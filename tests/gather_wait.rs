@@ -85,6 +85,32 @@ fn a_timed_out_gather_cancels_its_children() {
 }
 
 #[test]
+fn a_gather_dropped_before_its_first_poll_spawns_nothing() {
+    for policy in [Policy::Fifo, Policy::Random] {
+        let sim = common::passes(
+            || Sim::new(0).policy(policy.clone()),
+            || async {
+                let dropped = Rc::new(Cell::new(0));
+                let started = Rc::new(Cell::new(false));
+                let futures = (0..3).map(|_| {
+                    let (counter, started) = (DropCounter(dropped.clone()), started.clone());
+                    async move {
+                        let _counter = counter;
+                        started.set(true);
+                        Ok::<_, ()>(())
+                    }
+                });
+                drop(gather(futures));
+                sleep(secs(1)).await;
+                assert_eq!(dropped.get(), 3, "dropped unpolled");
+                assert!(!started.get());
+            },
+        );
+        assert_eq!(sim.stats().tasks_spawned, 0);
+    }
+}
+
+#[test]
 fn cancelling_the_task_awaiting_a_gather_cancels_every_child() {
     sweep(Policy::Random, 0..50, || async {
         let finished = Rc::new(Cell::new(0));
@@ -284,6 +310,61 @@ fn as_completed_hands_back_the_tasks_not_yet_yielded() {
             rest.push(handle.await.unwrap());
         }
         assert_eq!(rest, [4, 3]);
+    });
+}
+
+#[test]
+fn dropping_an_unfinished_wait_cancels_nothing() {
+    sweep(Policy::Random, 0..30, || async {
+        let finished = Rc::new(Cell::new(0));
+        let handles: Vec<_> = (1..=3u64)
+            .map(|n| {
+                let finished = finished.clone();
+                seedloop::spawn(async move {
+                    sleep(secs(n * 10)).await;
+                    finished.set(finished.get() + 1);
+                })
+            })
+            .collect();
+        let waiting = wait(handles, ReturnWhen::AllCompleted);
+        assert!(timeout(secs(15), waiting).await.is_err());
+        sleep(secs(100)).await;
+        assert_eq!(finished.get(), 3, "every task ran to its end, detached");
+    });
+}
+
+#[test]
+fn dropping_an_as_completed_stream_cancels_nothing() {
+    sweep(Policy::Random, 0..30, || async {
+        let finished = Rc::new(Cell::new(0));
+        let handles: Vec<_> = (1..=3u64)
+            .map(|n| {
+                let finished = finished.clone();
+                seedloop::spawn(async move {
+                    sleep(secs(n * 10)).await;
+                    finished.set(finished.get() + 1);
+                })
+            })
+            .collect();
+        let mut stream = as_completed(handles);
+        assert_eq!(stream.next().await, Some(Ok(())));
+        drop(stream);
+        sleep(secs(100)).await;
+        assert_eq!(finished.get(), 3, "the two not yet yielded ran on");
+    });
+}
+
+#[test]
+fn a_dropped_next_on_as_completed_loses_no_result() {
+    sweep(Policy::Random, 0..30, || async {
+        let mut stream = as_completed(sleepers(&[20, 12]));
+        assert!(timeout(secs(5), stream.next()).await.is_err());
+        assert!(timeout(secs(5), stream.next()).await.is_err());
+        let mut results = Vec::new();
+        while let Some(result) = stream.next().await {
+            results.push(result.unwrap());
+        }
+        assert_eq!(results, [12, 20]);
     });
 }
 

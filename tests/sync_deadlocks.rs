@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::{named, now, passes, run_twice, secs};
-use seedloop::sync::{Lock, Semaphore};
+use common::{named, now, passes, run_twice, secs, until};
+use seedloop::sync::{Condition, Lock, Semaphore};
 use seedloop::time::{sleep, timeout};
 use seedloop::{yield_now, Failure, FailureKind, Policy, Sim};
 use std::convert::identity;
@@ -393,6 +393,107 @@ fn a_time_limit_alone_cannot_see_starvation_when_the_clock_stands_still() {
     for sim in sims(|sim| sim.max_wait(secs(1))) {
         let sim = passes(sim, spinning_holder);
         assert!(sim.stats().steps > 1000);
+    }
+}
+
+// Deadlocks inside a `Condition`: the report names the line of the program's own
+// `lock()`, `wait(..)` or `wait_for(..)` call, wherever inside the condition the task
+// is stuck, because that line is what the reader can fix.
+
+/// Checks that `task_name` is blocked, and that the report says where in this file it
+/// awaited and never points into seedloop's condition code.
+fn assert_blocked_at_a_line_of_this_file(failure: &Failure, task_name: &str) {
+    let FailureKind::Deadlock { blocked } = &failure.kind else {
+        panic!("expected a deadlock, got {failure}");
+    };
+    let task = blocked
+        .iter()
+        .find(|task| task.name.as_deref() == Some(task_name))
+        .unwrap_or_else(|| panic!("{task_name} is not blocked: {failure}"));
+    assert!(
+        task.waits_on
+            .contains(", awaited at tests/sync_deadlocks.rs:"),
+        "{}",
+        task.waits_on
+    );
+    let text = failure.to_string();
+    assert!(!text.contains("src/sync/condition.rs"), "{text}");
+}
+
+#[test]
+fn a_task_never_notified_is_reported_at_its_condition_wait_line() {
+    for sim in sims(identity) {
+        let failure = fails_and_replays(sim, || async {
+            let ready = Rc::new(Condition::new(false).named("ready"));
+            let waiter = named("waiter", {
+                let ready = ready.clone();
+                async move {
+                    let guard = ready.lock().await;
+                    drop(ready.wait(guard).await);
+                }
+            });
+            waiter.await.unwrap(); // nobody notifies
+        });
+        assert_blocked_at_a_line_of_this_file(&failure, "waiter");
+    }
+}
+
+/// The notifier keeps the condition's lock while it awaits the waiter it notified, so
+/// the waiter is stuck inside `wait` (or `wait_for`), taking the lock again.
+async fn notified_waiter_cannot_take_the_lock_again(use_wait_for: bool) {
+    let ready = Rc::new(Condition::new(false).named("ready"));
+    let waiter = named("waiter", {
+        let ready = ready.clone();
+        async move {
+            let guard = ready.lock().await;
+            let guard = if use_wait_for {
+                ready.wait_for(guard, |ready| *ready).await
+            } else {
+                ready.wait(guard).await
+            };
+            assert!(*guard);
+        }
+    });
+    until(|| ready.waiters() == 1).await;
+    let mut guard = ready.lock().await;
+    *guard = true;
+    ready.notify(1);
+    waiter.await.unwrap(); // still holding the lock the waiter needs
+    drop(guard);
+}
+
+#[test]
+fn a_notified_task_stuck_retaking_the_lock_is_reported_at_its_condition_wait_line() {
+    for sim in sims(identity) {
+        let failure = fails_and_replays(sim, || notified_waiter_cannot_take_the_lock_again(false));
+        assert_blocked_at_a_line_of_this_file(&failure, "waiter");
+    }
+}
+
+#[test]
+fn a_notified_task_stuck_retaking_the_lock_is_reported_at_its_condition_wait_for_line() {
+    for sim in sims(identity) {
+        let failure = fails_and_replays(sim, || notified_waiter_cannot_take_the_lock_again(true));
+        assert_blocked_at_a_line_of_this_file(&failure, "waiter");
+    }
+}
+
+#[test]
+fn a_task_stuck_in_condition_lock_is_reported_at_its_lock_line() {
+    for sim in sims(identity) {
+        let failure = fails_and_replays(sim, || async {
+            let state = Rc::new(Condition::new(0).named("state"));
+            let guard = state.lock().await;
+            let locker = named("locker", {
+                let state = state.clone();
+                async move {
+                    *state.lock().await += 1;
+                }
+            });
+            locker.await.unwrap(); // still holding the lock the locker needs
+            drop(guard);
+        });
+        assert_blocked_at_a_line_of_this_file(&failure, "locker");
     }
 }
 

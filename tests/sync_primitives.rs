@@ -1,7 +1,8 @@
 //! The behaviour of each `seedloop::sync` primitive, one rule per test: Semaphore,
-//! Event, Condition, Queue, Barrier and Promise, and the cancellation safety of Lock,
-//! Semaphore and Queue::get under the cancellation explorer. Every scheduling case runs
-//! its seed twice and compares traces.
+//! Event, Condition, Queue, Barrier and Promise, including what a wait cancelled at
+//! each of its stages leaves behind; and the cancellation safety of Lock, Semaphore,
+//! Condition and Queue::get under the cancellation explorer. Every scheduling case
+//! runs its seed twice and compares traces.
 
 mod common;
 
@@ -14,7 +15,7 @@ use seedloop::sync::{
     TryGetError, TryPutError,
 };
 use seedloop::time::{sleep, timeout};
-use seedloop::{yield_now, CancelExplorer, FailureKind, Policy, Sim};
+use seedloop::{yield_now, CancelExplorer, FailureKind, JoinHandle, Policy, Sim};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -175,6 +176,37 @@ fn a_forgotten_permit_stays_taken_until_released_by_hand() {
     });
 }
 
+/// Strict FIFO holds small requests back behind a large one at the front; when that
+/// large request leaves the line (its task cancelled), the free permits must go to the
+/// requests behind it at once, not at the next release.
+#[test]
+fn a_large_request_cancelled_at_the_front_lets_the_smaller_ones_behind_it_through() {
+    for policy in [Policy::Fifo, Policy::Random] {
+        sweep(policy, 0..20, || async {
+            let pool = Rc::new(Semaphore::new(3).named("pool"));
+            let held = pool.acquire_many(2).await.unwrap(); // one permit free
+            let request = |name, permits| {
+                let pool = pool.clone();
+                named(name, async move {
+                    pool.acquire_many(permits).await.unwrap().permits()
+                })
+            };
+            let big = request("big", 3);
+            until(|| pool.waiters() == 1).await;
+            let small = request("small", 1);
+            until(|| pool.waiters() == 2).await;
+            assert_eq!(pool.available(), 1, "held back behind \"big\"");
+            assert!(big.cancel());
+            assert!(big.await.unwrap_err().is_cancelled());
+            // `held` is still held: only the free permit can serve "small".
+            assert_eq!(small.await.unwrap(), 1);
+            drop(held);
+            assert_eq!(pool.available(), 3);
+            assert_eq!(pool.waiters(), 0);
+        });
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // Event
 
@@ -232,6 +264,36 @@ fn every_waiter_present_at_set_wakes_even_if_the_event_is_cleared_at_once() {
             "a wait that began after the clear blocks"
         );
     });
+}
+
+/// Under the production order one yield lets every spawned waiter start to wait.
+fn production_order<Fut: Future<Output = ()>>(program: impl Fn() -> Fut) {
+    sweep(Policy::Fifo, 0..1, program);
+}
+
+#[test]
+fn a_cancelled_event_waiter_takes_no_wake_up_from_the_others() {
+    for set_before_the_cancel in [false, true] {
+        production_order(|| async move {
+            let ready = Rc::new(Event::new().named("ready"));
+            let waiters: Vec<_> = ["cancelled", "other"]
+                .map(|name| {
+                    let ready = ready.clone();
+                    named(name, async move { ready.wait().await })
+                })
+                .into();
+            yield_now().await;
+            if set_before_the_cancel {
+                ready.set(); // both granted; "cancelled" is dropped before it runs
+            }
+            assert!(waiters[0].cancel());
+            ready.set();
+            let mut waiters = waiters.into_iter();
+            assert!(waiters.next().unwrap().await.unwrap_err().is_cancelled());
+            waiters.next().unwrap().await.unwrap();
+            assert!(ready.is_set());
+        });
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -343,6 +405,17 @@ fn condition_wait_given_another_locks_guard_panics_with_a_clear_message() {
         message.starts_with("Condition::wait was given the guard of another lock"),
         "{message}"
     );
+    // Also when the predicate holds at once, so that `wait` is never called.
+    let message = panic_message(|| async {
+        let cond = Condition::new(0);
+        let other = Lock::new(0);
+        let guard = other.lock().await;
+        drop(cond.wait_for(guard, |_| true).await);
+    });
+    assert!(
+        message.starts_with("Condition::wait was given the guard of another lock"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -373,6 +446,177 @@ fn a_notified_waiter_cancelled_before_it_runs_passes_the_notification_on() {
             assert_eq!(*cond.lock().await, ["next"]);
             assert_eq!(cond.waiters(), 0);
         });
+    }
+}
+
+// A `wait` future dropped at each of its stages (the task cancelled there) never
+// leaves the lock held, and never swallows a notification: one it had consumed goes
+// on to the next condition waiter, so every `notify(1)` reaches a task that returns
+// from `wait`.
+
+type Log = Condition<Vec<&'static str>>;
+
+/// Spawns "cancelled" and then "next", each waiting on `cond` and pushing its name
+/// once `wait` returns; returns their handles once both wait, "cancelled" first.
+async fn cancelled_and_next_waiters(cond: &Rc<Log>) -> (JoinHandle<()>, JoinHandle<()>) {
+    let mut handles = Vec::new();
+    for name in ["cancelled", "next"] {
+        let shared = cond.clone();
+        handles.push(named(name, async move {
+            let guard = shared.lock().await;
+            let mut guard = shared.wait(guard).await;
+            guard.push(name);
+        }));
+        let queued = handles.len();
+        until(|| cond.waiters() == queued).await;
+    }
+    let next = handles.pop().unwrap();
+    (handles.pop().unwrap(), next)
+}
+
+/// Runs `program` under Fifo, Random and PCT seeds, each seed twice with the same trace.
+fn sweep_policies<Fut: Future<Output = ()>>(program: impl Fn() -> Fut) {
+    for policy in [Policy::Fifo, Policy::Random, Policy::Pct { depth: 3 }] {
+        sweep(policy, 0..20, &program);
+    }
+}
+
+/// After the scenario: nobody holds or waits for the lock, nobody waits on `cond`.
+fn assert_lock_free_and_nobody_waits(cond: &Log) {
+    assert!(
+        cond.inner_lock().try_lock().is_ok(),
+        "the lock is free and nobody waits for it"
+    );
+    assert_eq!(cond.waiters(), 0);
+}
+
+#[test]
+fn a_condition_waiter_cancelled_while_waiting_leaves_the_line_without_the_lock() {
+    sweep_policies(|| async {
+        let cond = Rc::new(Log::new(Vec::new()).named("cv"));
+        let (cancelled, next) = cancelled_and_next_waiters(&cond).await;
+        assert!(cancelled.cancel());
+        assert!(cancelled.await.unwrap_err().is_cancelled());
+        assert!(!cond.inner_lock().is_locked());
+        assert_eq!(cond.waiters(), 1, "only \"next\" waits");
+        let guard = cond.lock().await;
+        cond.notify(1); // reaches "next", not the cancelled waiter
+        drop(guard);
+        next.await.unwrap();
+        assert_eq!(*cond.lock().await, ["next"]);
+        assert_lock_free_and_nobody_waits(&cond);
+    });
+}
+
+#[test]
+fn a_notified_waiter_cancelled_while_taking_the_lock_again_passes_the_notification_on() {
+    sweep_policies(|| async {
+        let cond = Rc::new(Log::new(Vec::new()).named("cv"));
+        let (cancelled, next) = cancelled_and_next_waiters(&cond).await;
+        let guard = cond.lock().await;
+        cond.notify(1);
+        // "cancelled" runs, and queues for the lock this task holds.
+        until(|| cond.inner_lock().waiters() == 1).await;
+        assert_eq!(cond.waiters(), 1, "\"next\" still waits for a notification");
+        assert!(cancelled.cancel());
+        assert!(cancelled.await.unwrap_err().is_cancelled());
+        assert_eq!(cond.waiters(), 0, "the notification went on to \"next\"");
+        drop(guard);
+        next.await.unwrap();
+        assert_eq!(*cond.lock().await, ["next"]);
+        assert_lock_free_and_nobody_waits(&cond);
+    });
+}
+
+#[test]
+fn a_waiter_cancelled_after_the_lock_was_handed_to_it_passes_the_lock_and_the_notification_on() {
+    sweep_policies(|| async {
+        let cond = Rc::new(Log::new(Vec::new()).named("cv"));
+        let (cancelled, next) = cancelled_and_next_waiters(&cond).await;
+        let guard = cond.lock().await;
+        cond.notify(1);
+        until(|| cond.inner_lock().waiters() == 1).await; // "cancelled", notified
+        let locker = named("locker", {
+            let cond = cond.clone();
+            async move { cond.lock().await.push("locker") }
+        });
+        until(|| cond.inner_lock().waiters() == 2).await;
+        drop(guard); // hands the lock to "cancelled"...
+        assert!(cond.inner_lock().is_locked());
+        assert!(cancelled.cancel()); // ...which is cancelled before it runs.
+        assert!(cancelled.await.unwrap_err().is_cancelled());
+        locker.await.unwrap();
+        next.await.unwrap();
+        // The lock went to the next lock waiter; the notification to the next
+        // condition waiter, which then queued for the lock behind it.
+        assert_eq!(*cond.lock().await, ["locker", "next"]);
+        assert_lock_free_and_nobody_waits(&cond);
+    });
+}
+
+#[test]
+fn a_condition_wait_dropped_before_it_was_polled_unlocks() {
+    sweep_policies(|| async {
+        let cond = Rc::new(Log::new(Vec::new()).named("cv"));
+        let guard = cond.lock().await;
+        drop(cond.wait(guard));
+        assert_lock_free_and_nobody_waits(&cond);
+    });
+}
+
+/// The cancellation explorer and deadlock reports name a task's await points by the
+/// line of the seedloop call it awaited; inside a condition that is the program's
+/// `lock()` or `wait(..)` line, also while `wait` takes the lock again.
+#[test]
+fn a_condition_waiter_suspends_at_its_own_lock_and_wait_lines() {
+    let program = || async {
+        let cond = Rc::new(Condition::new(0u32).named("cv"));
+        let lines = Rc::new(Cell::new((0, 0)));
+        let guard = cond.lock().await; // so that the waiter's lock() suspends
+        let waiter = named("waiter", {
+            let (cond, lines) = (cond.clone(), lines.clone());
+            async move {
+                let lock_line = line!() + 1;
+                let guard = cond.lock().await;
+                let wait_line = line!() + 1;
+                let guard = cond.wait(guard).await;
+                lines.set((lock_line, wait_line));
+                *guard
+            }
+        });
+        until(|| cond.inner_lock().waiters() == 1).await;
+        drop(guard);
+        until(|| cond.waiters() == 1).await;
+        let mut guard = cond.lock().await;
+        *guard = 7;
+        cond.notify(1);
+        // The waiter, notified, now queues to take the lock again.
+        until(|| cond.inner_lock().waiters() == 1).await;
+        drop(guard);
+        assert_eq!(waiter.await.unwrap(), 7);
+        lines.get()
+    };
+    for (policy, seed) in [(Policy::Fifo, 0), (Policy::Random, 1), (Policy::Random, 2)] {
+        let (sim, result) = run_twice(
+            || Sim::new(seed).policy(policy.clone()).cancel_at("waiter", 0),
+            program,
+        );
+        let (lock_line, wait_line) = result.unwrap();
+        let sites: Vec<_> = sim
+            .stats()
+            .target_await_sites
+            .iter()
+            .map(|site| site.map(|site| (site.file(), site.line())))
+            .collect();
+        let file = "tests/sync_primitives.rs";
+        assert_eq!(
+            sites,
+            [
+                Some((file, lock_line)),
+                Some((file, wait_line)), // waiting for the notification
+                Some((file, wait_line)), // taking the lock again
+            ]
+        );
     }
 }
 
@@ -679,6 +923,59 @@ fn a_queue_of_capacity_zero_panics_with_a_clear_message() {
     );
 }
 
+#[test]
+fn a_cancelled_put_never_enqueues_its_item_and_passes_its_reserved_place_on() {
+    for reserved_before_the_cancel in [false, true] {
+        production_order(|| async move {
+            let jobs = Rc::new(Queue::bounded(1).named("jobs"));
+            jobs.put(Rc::new("kept")).await.unwrap();
+            let cancelled_item = Rc::new("cancelled");
+            let putters: Vec<_> = [cancelled_item.clone(), Rc::new("next")]
+                .map(|item| {
+                    let jobs = jobs.clone();
+                    named(*item, async move { jobs.put(item).await.unwrap() })
+                })
+                .into();
+            yield_now().await; // both wait for room
+            if reserved_before_the_cancel {
+                // Frees the place, reserved for "cancelled", which has not run yet.
+                assert_eq!(*jobs.get().await.unwrap(), "kept");
+            }
+            assert!(putters[0].cancel());
+            let mut putters = putters.into_iter();
+            assert!(putters.next().unwrap().await.unwrap_err().is_cancelled());
+            assert_eq!(Rc::strong_count(&cancelled_item), 1, "dropped with its put");
+            if !reserved_before_the_cancel {
+                assert_eq!(*jobs.get().await.unwrap(), "kept");
+            }
+            putters.next().unwrap().await.unwrap();
+            assert_eq!(*jobs.try_get().unwrap(), "next");
+            assert_eq!(jobs.try_get(), Err(TryGetError::Empty));
+        });
+    }
+}
+
+#[test]
+fn a_cancelled_join_leaves_the_other_joiners_to_return_when_every_item_is_done() {
+    production_order(|| async {
+        let jobs = Rc::new(Queue::unbounded().named("jobs"));
+        jobs.put(1).await.unwrap();
+        let joiners: Vec<_> = ["cancelled", "other"]
+            .map(|name| {
+                let jobs = jobs.clone();
+                named(name, async move { jobs.join().await })
+            })
+            .into();
+        yield_now().await; // both wait for the item to be done
+        assert!(joiners[0].cancel());
+        let mut joiners = joiners.into_iter();
+        assert!(joiners.next().unwrap().await.unwrap_err().is_cancelled());
+        assert_eq!(jobs.get().await, Ok(1));
+        jobs.task_done().unwrap();
+        joiners.next().unwrap().await.unwrap();
+    });
+}
+
 // ---------------------------------------------------------------------------------
 // Barrier
 
@@ -802,8 +1099,53 @@ fn a_barrier_of_no_parties_panics_with_a_clear_message() {
     assert_eq!(message, "a barrier needs at least one party");
 }
 
-// ---------------------------------------------------------------------------------
-// Promise
+#[test]
+fn a_waiter_cancelled_after_the_barrier_opened_leaves_the_opening_standing() {
+    sweep(Policy::Random, 0..30, || async {
+        let pair = Rc::new(Barrier::new(2).named("pair"));
+        let arrive = |name| {
+            let pair = pair.clone();
+            named(name, async move { pair.wait().await })
+        };
+        let cancelled = arrive("cancelled");
+        until(|| pair.waiting() == 1).await;
+        assert_eq!(pair.wait().await, Ok(1), "opens the barrier at once");
+        assert!(cancelled.cancel(), "released, but it has not run yet");
+        assert!(cancelled.await.unwrap_err().is_cancelled());
+        assert_eq!(pair.waiting(), 0, "the next cycle starts empty");
+        let next = arrive("next");
+        until(|| pair.waiting() == 1).await;
+        assert_eq!(pair.wait().await, Ok(1));
+        assert_eq!(next.await.unwrap(), Ok(0));
+    });
+}
+
+#[test]
+fn arrival_indexes_count_the_tasks_still_waiting_so_one_repeats_after_a_cancellation() {
+    sweep(Policy::Random, 0..30, || async {
+        let trio = Rc::new(Barrier::new(3).named("trio"));
+        let arrive = |name| {
+            let trio = trio.clone();
+            named(name, async move { trio.wait().await })
+        };
+        let cancelled = arrive("cancelled");
+        until(|| trio.waiting() == 1).await;
+        let second = arrive("second");
+        until(|| trio.waiting() == 2).await;
+        assert!(cancelled.cancel());
+        assert!(cancelled.await.unwrap_err().is_cancelled());
+        assert_eq!(trio.waiting(), 1, "only \"second\" counts");
+        let third = arrive("third");
+        until(|| trio.waiting() == 2).await;
+        assert_eq!(trio.wait().await, Ok(2), "the fourth arrival fills it");
+        assert_eq!(second.await.unwrap(), Ok(1));
+        assert_eq!(
+            third.await.unwrap(),
+            Ok(1),
+            "numbered from the one task waiting, as asyncio does"
+        );
+    });
+}
 
 #[test]
 fn a_promise_result_reaches_every_awaiter() {
@@ -930,6 +1272,34 @@ fn done_callbacks_run_exactly_once_whether_added_before_or_after_done() {
     });
 }
 
+#[test]
+fn a_cancelled_promise_awaiter_leaves_the_outcome_to_the_others() {
+    for done_before_the_cancel in [false, true] {
+        production_order(|| async move {
+            let answer: Rc<Promise<u32>> = Rc::new(Promise::new().named("answer"));
+            let readers: Vec<_> = ["cancelled", "other"]
+                .map(|name| {
+                    let answer = answer.clone();
+                    named(name, async move { answer.wait().await })
+                })
+                .into();
+            yield_now().await; // both wait
+            if done_before_the_cancel {
+                answer.set_result(5).unwrap(); // "cancelled" is dropped before it runs
+            }
+            assert!(readers[0].cancel());
+            if !done_before_the_cancel {
+                answer.set_result(5).unwrap();
+            }
+            let mut readers = readers.into_iter();
+            assert!(readers.next().unwrap().await.unwrap_err().is_cancelled());
+            assert_eq!(readers.next().unwrap().await.unwrap(), Ok(5));
+            assert_eq!(answer.result(), Ok(5));
+            assert_eq!((&*answer).await, Ok(5));
+        });
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // Cancellation safety, at every await point of a task named "waiter". Under these 20
 // seeds each scenario also reaches the case where the waiter is granted (the lock,
@@ -1050,6 +1420,52 @@ fn a_queue_getter_cancelled_at_any_await_point_loses_no_item() {
         })
         .unwrap_or_else(|failure| panic!("{failure}"));
     assert!(summary.await_points.iter().all(|&points| points >= 1));
+}
+
+#[test]
+fn a_condition_waiter_cancelled_at_any_await_point_loses_no_notification_and_no_lock() {
+    let summary = explorer()
+        .try_run(|| async {
+            let cond = Rc::new(Condition::new(()).named("cv"));
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let tasks: Vec<_> = ["waiter", "next"]
+                .map(|name| {
+                    let (cond, log) = (cond.clone(), log.clone());
+                    named(name, async move {
+                        let guard = cond.lock().await;
+                        let guard = cond.wait(guard).await;
+                        log.borrow_mut().push(name);
+                        // Held across a yield, as the notifier holds it below.
+                        yield_now().await;
+                        drop(guard);
+                    })
+                })
+                .into();
+            let running = || tasks.iter().filter(|task| !task.is_finished()).count();
+            until(|| cond.waiters() == running()).await;
+            let guard = cond.lock().await;
+            cond.notify(1);
+            // Held across a yield: the notified waiter can queue for the lock, and be
+            // handed it, before it is cancelled.
+            yield_now().await;
+            drop(guard);
+            // One notification, so one waiter gets through, even if "waiter" was
+            // cancelled after it was notified.
+            until(|| !log.borrow().is_empty()).await;
+            let guard = cond.lock().await;
+            cond.notify_all();
+            drop(guard);
+            let mut outcomes = Vec::new();
+            for task in tasks {
+                outcomes.push(task.await);
+            }
+            assert!(outcomes[1].is_ok());
+            assert!(log.borrow().contains(&"next"));
+            assert!(cond.inner_lock().try_lock().is_ok(), "the lock ends free");
+            assert_eq!(cond.waiters(), 0);
+        })
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    assert!(summary.await_points.iter().all(|&points| points >= 2));
 }
 
 /// Found by the `sync` fuzz target: getters failed by a shutdown give up at the

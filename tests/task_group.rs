@@ -129,6 +129,37 @@ fn a_child_panic_is_caught_and_reported_without_failing_the_run() {
     });
 }
 
+/// `GroupError::is_empty` is documented as always false: a scope returns a
+/// `GroupError` only with its failures in it, and `len` counts errors and panics alike.
+/// (That no empty one can be made, with no `Default`, is a `compile_fail` doctest.)
+#[test]
+fn every_group_error_holds_at_least_one_failure_and_len_counts_errors_and_panics() {
+    sweep(Policy::Random, 0..20, || async {
+        for failing in ["child error", "child panic", "body error"] {
+            let result = TaskGroup::<String>::scope(|tg| async move {
+                tg.spawn(async move {
+                    seedloop::yield_now().await;
+                    match failing {
+                        "child error" => Err(failing.to_string()),
+                        "child panic" => panic!("{failing}"),
+                        _ => Ok(()),
+                    }
+                });
+                if failing == "body error" {
+                    return Err(failing.to_string());
+                }
+                Ok(())
+            })
+            .await;
+            let error = result.unwrap_err();
+            assert!(!error.is_empty(), "{failing}");
+            assert_eq!(error.len(), 1, "{failing}");
+            assert_eq!(error.errors().len() + error.panics().len(), error.len());
+            assert_eq!(error.failures().count(), error.len());
+        }
+    });
+}
+
 #[test]
 fn a_body_error_counts_like_a_child_error() {
     sweep(Policy::Random, 0..20, || async {
@@ -278,6 +309,27 @@ fn spawning_after_the_scope_ended_panics_with_a_clear_message() {
         report.contains("TaskGroup::spawn called after the group's scope ended"),
         "{report}"
     );
+}
+
+#[test]
+fn a_child_cancelled_through_its_handle_does_not_fail_the_group() {
+    sweep(Policy::Random, 0..30, || async {
+        let result: Result<u32, GroupError<String>> = TaskGroup::scope(|tg| async move {
+            let slow = tg.spawn(async {
+                sleep(secs(60)).await;
+                Ok::<u32, String>(1)
+            });
+            // The awaiter gives up: the dropped handle cancels the child.
+            assert!(seedloop::time::timeout(secs(1), slow).await.is_err());
+            let stuck = tg.spawn(std::future::pending::<Result<u32, String>>());
+            assert!(stuck.cancel());
+            assert_eq!(stuck.await, Err(JoinError::Cancelled));
+            Ok(7)
+        })
+        .await;
+        assert_eq!(result.unwrap(), 7);
+        assert_eq!(now(), secs(1));
+    });
 }
 
 #[test]

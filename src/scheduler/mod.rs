@@ -54,7 +54,9 @@ pub(crate) trait Scheduler {
 
 /// How the next task is chosen. The default is [`Policy::Random`].
 ///
-/// `Display` gives the form `SEEDLOOP_POLICY` accepts, and `FromStr` parses it:
+/// `Display` gives the form `SEEDLOOP_POLICY` accepts, and `FromStr` parses it.
+///
+/// # Examples
 ///
 /// ```
 /// use seedloop::Policy;
@@ -95,6 +97,14 @@ impl fmt::Display for Policy {
 }
 
 /// A `SEEDLOOP_POLICY`-style string that names no policy.
+///
+/// # Examples
+///
+/// ```
+/// let error = "lifo".parse::<seedloop::Policy>().unwrap_err();
+/// assert!(error.to_string().starts_with("invalid policy `lifo`"), "{error}");
+/// assert!("pct:0".parse::<seedloop::Policy>().is_err(), "a depth is at least 1");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParsePolicyError {
     input: String,

@@ -18,6 +18,8 @@ use std::sync::Arc;
 /// The recorded decisions of one run: the task polled at each step, and every other
 /// component's decisions in order. Cheap to clone.
 ///
+/// # Examples
+///
 /// ```
 /// use seedloop::{Policy, Sim};
 /// let program = || async {

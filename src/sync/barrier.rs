@@ -18,6 +18,19 @@ use std::task::{Context, Poll};
 
 /// The barrier was aborted or reset while (or before) the task waited (asyncio's
 /// `BrokenBarrierError`).
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Barrier, BrokenBarrier};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let barrier = Barrier::new(2);
+///     barrier.abort();
+///     assert_eq!(barrier.wait().await, Err(BrokenBarrier));
+///     assert!(barrier.is_broken());
+/// }).unwrap();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BrokenBarrier;
 
@@ -30,6 +43,8 @@ impl fmt::Display for BrokenBarrier {
 impl std::error::Error for BrokenBarrier {}
 
 /// A meeting point for a fixed number of tasks (asyncio's `Barrier`).
+///
+/// # Examples
 ///
 /// ```
 /// use seedloop::sync::Barrier;
@@ -89,6 +104,14 @@ impl Barrier {
 
     /// Arrives and waits until `parties` tasks have; returns this arrival's index
     /// (0 for the first, `parties - 1` for the one that opened the barrier).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before the barrier filled, the arrival no longer counts (as in
+    /// asyncio): the barrier waits for one more task in its place. Later arrivals are
+    /// numbered from the count of tasks still waiting, so within that cycle an index
+    /// can repeat, as in asyncio. Dropped after the barrier opened but before it ran,
+    /// the opening stands: the other parties pass, and the next cycle starts empty.
     #[track_caller]
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
@@ -108,6 +131,27 @@ impl Barrier {
     }
 
     /// Fails the current waiters and returns the barrier to empty and unbroken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seedloop::sync::{Barrier, BrokenBarrier};
+    /// use std::rc::Rc;
+    ///
+    /// seedloop::Sim::new(0).run(async {
+    ///     let pair = Rc::new(Barrier::new(2));
+    ///     let early = seedloop::spawn({
+    ///         let pair = pair.clone();
+    ///         async move { pair.wait().await }
+    ///     });
+    ///     while pair.waiting() == 0 {
+    ///         seedloop::yield_now().await;
+    ///     }
+    ///     pair.reset();
+    ///     assert_eq!(early.await.unwrap(), Err(BrokenBarrier));
+    ///     assert!(!pair.is_broken() && pair.waiting() == 0, "usable again");
+    /// }).unwrap();
+    /// ```
     pub fn reset(&self) {
         let mut state = self.state.borrow_mut();
         state.queue.close_all();
@@ -143,7 +187,19 @@ impl fmt::Debug for Barrier {
     }
 }
 
-/// The future returned by [`Barrier::wait`].
+/// The future returned by [`Barrier::wait`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Barrier, BarrierWait};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let alone = Barrier::new(1);
+///     let wait: BarrierWait<'_> = alone.wait();
+///     assert_eq!(wait.await, Ok(0), "one party fills it at once");
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct BarrierWait<'a> {
     barrier: &'a Barrier,

@@ -1,10 +1,14 @@
 //! `Condition`: asyncio's `Condition`, over its own [`Lock`].
 //!
 //! `wait(guard)` joins the condition's line, then releases the lock; `notify(n)` grants
-//! the first `n` waiters, who then queue for the lock again and return holding it. A
-//! waiter cancelled after it was notified but before it ran passes the notification
-//! on to the next waiter (asyncio does the same since 3.13), so a `notify(1)` is never
-//! lost to a cancelled task.
+//! the first `n` waiters, who then queue for the lock again and return holding it.
+//!
+//! A `wait` future is in one of three stages: not yet polled (it holds the guard),
+//! waiting for a notification (in the condition's line), or notified and taking the
+//! lock again (in the lock's line, or handed the lock but not yet run). Dropped in any
+//! of them, it leaves the lock unheld and the lock's line in order, and a notification
+//! it had consumed goes on to the next condition waiter, so a `notify(1)` is never
+//! lost to a cancelled task (asyncio does the same since Python 3.13).
 
 use super::lock::{Lock, LockFuture, LockGuard};
 use super::probe::Probe;
@@ -17,6 +21,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// A condition variable with its own lock guarding a `T` (asyncio's `Condition`).
+///
+/// # Examples
 ///
 /// ```
 /// use seedloop::sync::Condition;
@@ -68,7 +74,14 @@ impl<T> Condition<T> {
         }
     }
 
-    /// Takes the condition's lock.
+    /// Takes the condition's lock (asyncio's `async with condition`); the same as
+    /// `condition.inner_lock().lock()`.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Lock::lock`]: a dropped `lock()` never gets the lock, and one dropped after
+    /// the lock was handed to it passes the lock to the next waiter (or unlocks).
+    #[track_caller]
     pub fn lock(&self) -> LockFuture<'_, T> {
         self.lock.lock()
     }
@@ -79,7 +92,56 @@ impl<T> Condition<T> {
     }
 
     /// Releases the lock, waits to be notified, takes the lock again and returns its
-    /// guard.
+    /// guard (asyncio's `await condition.wait()`). The task joins the condition's line
+    /// before the lock is released, so a `notify` in between reaches it.
+    ///
+    /// # Cancel safety
+    ///
+    /// asyncio's `wait` takes the lock again before it lets a cancellation through. A
+    /// dropped Rust future cannot wait for anything, so instead a dropped `wait` never
+    /// holds the lock and never swallows a notification:
+    ///
+    /// - Dropped before its first poll: `guard` is dropped with it, which unlocks.
+    /// - Dropped while waiting to be notified: it leaves the condition's line (the lock
+    ///   was released already); later notifications go to the tasks still waiting.
+    /// - Dropped after it was notified but before it returned (not yet run, queued to
+    ///   take the lock again, or handed the lock but not yet run): it leaves the lock's
+    ///   line; a lock already handed to it goes to the next task waiting for the lock,
+    ///   or is unlocked; and the notification goes to the next task waiting on the
+    ///   condition, as asyncio does since Python 3.13.
+    ///
+    /// So a cancelled task ends without the lock, as in asyncio, where the task takes
+    /// the lock again and releases it as the cancellation leaves its `async with`
+    /// block. Unlike asyncio, a task cancelled before it was notified passes nothing
+    /// on: cancellations never cause spurious wake-ups.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seedloop::sync::Condition;
+    /// use std::rc::Rc;
+    ///
+    /// seedloop::Sim::new(0).run(async {
+    ///     let ready = Rc::new(Condition::new(false));
+    ///     let waiter = seedloop::spawn({
+    ///         let ready = ready.clone();
+    ///         async move {
+    ///             let mut guard = ready.lock().await;
+    ///             while !*guard {
+    ///                 guard = ready.wait(guard).await;
+    ///             }
+    ///         }
+    ///     });
+    ///     while ready.waiters() == 0 {
+    ///         seedloop::yield_now().await;
+    ///     }
+    ///     *ready.lock().await = true;
+    ///     let guard = ready.lock().await;
+    ///     ready.notify(1);
+    ///     drop(guard);
+    ///     waiter.await.unwrap();
+    /// }).unwrap();
+    /// ```
     ///
     /// # Panics
     ///
@@ -91,10 +153,7 @@ impl<T> Condition<T> {
 
     #[track_caller]
     fn wait_at<'a>(&'a self, guard: LockGuard<'a, T>, site: Site) -> ConditionWait<'a, T> {
-        assert!(
-            guard.lock().is_same(&self.lock),
-            "Condition::wait was given the guard of another lock: pass the guard returned by this condition's lock()"
-        );
+        self.assert_own_guard(&guard);
         ConditionWait {
             condition: self,
             stage: Stage::Start(Some(guard)),
@@ -103,7 +162,17 @@ impl<T> Condition<T> {
     }
 
     /// Waits until `predicate` holds for the guarded value, checking it now and after
-    /// each notification; returns holding the lock.
+    /// each notification; returns holding the lock (asyncio's `wait_for`).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Condition::wait`], which it calls in a loop: dropped before its first
+    /// poll or while checking, its guard unlocks; dropped inside a `wait`, that `wait`
+    /// passes on the lock and a notification it had consumed.
+    ///
+    /// # Panics
+    ///
+    /// When `guard` is not a guard of this condition's lock.
     #[track_caller]
     pub fn wait_for<'a, P>(
         &'a self,
@@ -113,6 +182,8 @@ impl<T> Condition<T> {
     where
         P: FnMut(&mut T) -> bool + 'a,
     {
+        // Checked now, not at the first `wait`: the predicate may hold at once.
+        self.assert_own_guard(&guard);
         let site = std::panic::Location::caller();
         async move {
             while !predicate(&mut guard) {
@@ -120,6 +191,14 @@ impl<T> Condition<T> {
             }
             guard
         }
+    }
+
+    #[track_caller]
+    fn assert_own_guard(&self, guard: &LockGuard<'_, T>) {
+        assert!(
+            guard.lock().is_same(&self.lock),
+            "Condition::wait was given the guard of another lock: pass the guard returned by this condition's lock()"
+        );
     }
 
     /// Wakes up to `n` waiting tasks, first come first served.
@@ -147,6 +226,36 @@ impl<T> Condition<T> {
     /// # Panics
     ///
     /// When the condition's lock is not held.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seedloop::sync::Condition;
+    /// use std::rc::Rc;
+    ///
+    /// seedloop::Sim::new(0).run(async {
+    ///     let open = Rc::new(Condition::new(false));
+    ///     let waiters: Vec<_> = (0..3)
+    ///         .map(|_| {
+    ///             let open = open.clone();
+    ///             seedloop::spawn(async move {
+    ///                 let guard = open.lock().await;
+    ///                 drop(open.wait_for(guard, |open| *open).await);
+    ///             })
+    ///         })
+    ///         .collect();
+    ///     while open.waiters() < 3 {
+    ///         seedloop::yield_now().await;
+    ///     }
+    ///     let mut guard = open.lock().await;
+    ///     *guard = true;
+    ///     open.notify_all();
+    ///     drop(guard);
+    ///     for waiter in waiters {
+    ///         waiter.await.unwrap();
+    ///     }
+    /// }).unwrap();
+    /// ```
     #[track_caller]
     pub fn notify_all(&self) {
         self.notify(usize::MAX);
@@ -174,7 +283,22 @@ enum Stage<'a, T> {
     Done,
 }
 
-/// The future returned by [`Condition::wait`].
+/// The future returned by [`Condition::wait`]; see its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Condition, ConditionWait};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let condition = Condition::new(0);
+///     let guard = condition.lock().await;
+///     let wait: ConditionWait<'_, i32> = condition.wait(guard);
+///     // Dropped before it ran: the guard it was given unlocks.
+///     drop(wait);
+///     assert!(!condition.inner_lock().is_locked());
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct ConditionWait<'a, T> {
     condition: &'a Condition<T>,
@@ -204,7 +328,8 @@ impl<'a, T> Future for ConditionWait<'a, T> {
                         Polled::Waiting => return Poll::Pending,
                         Polled::Granted(_) | Polled::Closed => {}
                     }
-                    self.stage = Stage::Relocking(condition.lock.lock());
+                    // The caller's line, not this one, is where the task awaits the lock.
+                    self.stage = Stage::Relocking(condition.lock.lock_at(site));
                 }
                 Stage::Relocking(relock) => {
                     let guard = match Pin::new(relock).poll(cx) {
@@ -222,11 +347,28 @@ impl<'a, T> Future for ConditionWait<'a, T> {
 
 impl<T> Drop for ConditionWait<'_, T> {
     fn drop(&mut self) {
-        if let Stage::Notified(key) = self.stage {
-            let mut waiters = self.condition.waiters.borrow_mut();
-            if let Cancelled::Granted(_) = waiters.cancel(key) {
-                waiters.grant_front();
+        let consumed_notification = match std::mem::replace(&mut self.stage, Stage::Done) {
+            // Never polled: the guard it was given unlocks as it drops.
+            Stage::Start(guard) => {
+                drop(guard);
+                false
             }
+            // Still in the condition's line (it leaves it), or notified but not run.
+            Stage::Notified(key) => {
+                let outcome = self.condition.waiters.borrow_mut().cancel(key);
+                matches!(outcome, Cancelled::Granted(_))
+            }
+            // Notified, and taking the lock again: the lock future leaves the lock's
+            // line, or passes the lock on if it had been handed over already.
+            Stage::Relocking(relock) => {
+                drop(relock);
+                true
+            }
+            Stage::Done => false,
+        };
+        if consumed_notification {
+            // The task will never act on it: the next waiter does (asyncio 3.13).
+            self.condition.waiters.borrow_mut().grant_front();
         }
     }
 }

@@ -15,6 +15,8 @@ use std::task::{Context, Poll};
 
 /// A flag that tasks wait for (asyncio's `Event`).
 ///
+/// # Examples
+///
 /// ```
 /// use seedloop::sync::Event;
 /// use seedloop::Policy;
@@ -85,6 +87,12 @@ impl Event {
     }
 
     /// Waits until the flag is set (returns at once if it is).
+    ///
+    /// # Cancel safety
+    ///
+    /// A dropped wait leaves the line. A wake-up is not a resource, so it passes
+    /// nothing on: the other waiters present at a `set` wake all the same, and the
+    /// flag stays as it is.
     #[track_caller]
     pub fn wait(&self) -> EventWait<'_> {
         EventWait {
@@ -112,7 +120,21 @@ impl fmt::Debug for Event {
     }
 }
 
-/// The future returned by [`Event::wait`].
+/// The future returned by [`Event::wait`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Event, EventWait};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let ready = Event::new();
+///     ready.set();
+///     let wait: EventWait<'_> = ready.wait();
+///     wait.await; // at once: the event is set
+///     assert!(ready.is_set());
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct EventWait<'a> {
     event: &'a Event,

@@ -17,6 +17,37 @@ use std::time::Duration;
 const LISTED_BYPASSES: usize = 16;
 
 /// One grant that jumped ahead of an older request.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Fairness, Probe};
+/// use seedloop::task::TaskId;
+/// use seedloop::Policy;
+/// use std::rc::Rc;
+///
+/// let mut sim = seedloop::Sim::new(0).policy(Policy::Fifo);
+/// sim.run(async {
+///     // A hand-instrumented flag that lets a latecomer in ahead of a waiter.
+///     let probe = Rc::new(Probe::new("Flag", Some("unfair")));
+///     let waiter = seedloop::spawn({
+///         let probe = probe.clone();
+///         async move {
+///             probe.requested();
+///             seedloop::yield_now().await;
+///             probe.acquired();
+///             probe.released();
+///         }
+///     });
+///     seedloop::yield_now().await; // the waiter asks first
+///     probe.acquired(); // main barges in without waiting
+///     probe.released();
+///     waiter.await.unwrap();
+/// }).unwrap();
+/// let fairness = Fairness::of(sim.trace());
+/// let bypass = fairness.primitive("unfair").unwrap().bypasses[0];
+/// assert_eq!((bypass.waiter, bypass.granted), (TaskId::new(1), TaskId::MAIN));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bypass {
     /// The task that had asked first and still waited.
@@ -28,6 +59,23 @@ pub struct Bypass {
 }
 
 /// The fairness record of one primitive in one run.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Fairness, Lock};
+///
+/// let mut sim = seedloop::Sim::new(0);
+/// sim.run(async {
+///     let lock = Lock::new(()).named("counter");
+///     drop(lock.lock().await);
+///     drop(lock.lock().await);
+/// }).unwrap();
+/// let fairness = Fairness::of(sim.trace());
+/// let counter = fairness.primitive("counter").unwrap();
+/// assert_eq!(counter.label(), "Lock 0 (counter)");
+/// assert_eq!((counter.grants(), counter.waits, counter.bypass_count), (2, 0, 0));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PrimitiveFairness {
@@ -78,6 +126,8 @@ struct Outstanding {
 }
 
 /// Per-primitive fairness of one run, from its trace.
+///
+/// # Examples
 ///
 /// ```
 /// use seedloop::sync::{Fairness, Lock};

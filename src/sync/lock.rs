@@ -24,6 +24,8 @@ use std::task::{Context, Poll};
 /// An async mutual-exclusion lock guarding a `T` (asyncio's `Lock`), granted in the
 /// order tasks asked for it.
 ///
+/// # Examples
+///
 /// ```
 /// use seedloop::sync::Lock;
 /// use std::rc::Rc;
@@ -58,6 +60,18 @@ struct LockState {
 }
 
 /// The lock is held (by [`Lock::try_lock`]).
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Lock, TryLockError};
+///
+/// let lock = Lock::new(1);
+/// let guard = lock.try_lock().unwrap();
+/// assert_eq!(lock.try_lock().unwrap_err(), TryLockError);
+/// drop(guard);
+/// assert!(lock.try_lock().is_ok());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TryLockError;
 
@@ -90,14 +104,25 @@ impl<T> Lock<T> {
     /// Waits for the lock (asyncio's `async with lock`); the guard unlocks when
     /// dropped. Waiters are served in the order they called `lock`.
     ///
-    /// Cancel-safe: a waiter dropped before it got the lock never gets it, and one
-    /// dropped after the hand-off passes the lock on.
+    /// # Cancel safety
+    ///
+    /// A dropped `lock()` never leaves the lock held. Dropped while waiting, it leaves
+    /// the line and never gets the lock; dropped after the lock was handed to it but
+    /// before it ran, it passes the lock to the next waiter, or unlocks when nobody
+    /// waits. The waiters behind it keep their order. A guard dropped by cancellation
+    /// unlocks like any other.
     #[track_caller]
     pub fn lock(&self) -> LockFuture<'_, T> {
+        self.lock_at(std::panic::Location::caller())
+    }
+
+    /// [`Lock::lock`], reporting `site` as where the task awaits: a primitive that
+    /// takes the lock for its caller (`Condition`) passes the caller's line on.
+    pub(crate) fn lock_at(&self, site: Site) -> LockFuture<'_, T> {
         LockFuture {
             lock: self,
             key: None,
-            site: std::panic::Location::caller(),
+            site,
         }
     }
 
@@ -172,7 +197,20 @@ impl<T> fmt::Debug for Lock<T> {
     }
 }
 
-/// The future returned by [`Lock::lock`].
+/// The future returned by [`Lock::lock`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Lock, LockFuture};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let lock = Lock::new(vec![1]);
+///     let taking: LockFuture<'_, Vec<i32>> = lock.lock();
+///     taking.await.push(2);
+///     assert_eq!(*lock.lock().await, [1, 2]);
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct LockFuture<'a, T> {
     lock: &'a Lock<T>,
@@ -238,6 +276,22 @@ impl<T> fmt::Debug for LockFuture<'_, T> {
 }
 
 /// Holds a [`Lock`]; derefs to the guarded value; unlocks when dropped.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::Lock;
+///
+/// seedloop::Sim::new(0).run(async {
+///     let lock = Lock::new(0);
+///     let mut guard = lock.lock().await;
+///     *guard += 1; // the guard derefs to the value
+///     assert!(lock.is_locked());
+///     drop(guard);
+///     assert!(!lock.is_locked());
+///     assert_eq!(lock.into_inner(), 1);
+/// }).unwrap();
+/// ```
 pub struct LockGuard<'a, T> {
     lock: &'a Lock<T>,
     // Taken (the borrow ended) just before the unlock.

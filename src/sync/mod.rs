@@ -9,9 +9,12 @@
 //!   the resource straight to the first waiter, so a task that asks later cannot
 //!   barge in ahead.
 //! - **Cancel-safe**: a waiter cancelled while queued never receives the lock, permit,
-//!   item or wake-up afterwards, and nothing is lost: what was on its way to it goes
-//!   to the next waiter, also when the cancel comes after the hand-off but before it
-//!   ran. A guard dropped by cancellation releases.
+//!   item or wake-up afterwards, and nothing is lost: what was on its way to it (the
+//!   lock, permits, a reserved item or place, a condition's notification) goes to the
+//!   next waiter, also when the cancel comes after the hand-off but before it ran. A
+//!   guard dropped by cancellation releases. Each waiting method's `# Cancel safety`
+//!   section says exactly what a dropped future leaves behind (a dropped
+//!   [`Queue::put`], for one, drops the item it carried).
 //! - **Observable**: every request, grant, release and give-up is a trace event naming
 //!   the primitive (`Lock 0 (accounts)`: give names with `.named(..)`) and the task.
 //!   [`Fairness::of`] reads grant order against request order from a trace; a

@@ -23,6 +23,8 @@ use std::fmt;
 /// Reports a synchronization primitive's requests, grants and releases to the
 /// simulation (trace events, deadlock and fairness reports).
 ///
+/// # Examples
+///
 /// ```
 /// use seedloop::sync::{Fairness, Probe};
 ///

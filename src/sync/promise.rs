@@ -18,6 +18,20 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// Why a promise gave no value.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Promise, PromiseError};
+///
+/// let failing: Promise<u32> = Promise::new();
+/// assert_eq!(failing.result(), Err(PromiseError::NotDone));
+/// failing.set_error("refused".to_string()).unwrap();
+/// assert_eq!(failing.result(), Err(PromiseError::Failed("refused".to_string())));
+/// let dropped: Promise<u32> = Promise::new();
+/// assert!(dropped.cancel());
+/// assert_eq!(dropped.result(), Err(PromiseError::Cancelled));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PromiseError<E> {
     /// [`Promise::result`] was called before the promise was done (asyncio's
@@ -42,6 +56,17 @@ impl<E: fmt::Display> fmt::Display for PromiseError<E> {
 impl<E: fmt::Debug + fmt::Display> std::error::Error for PromiseError<E> {}
 
 /// The promise was already done (asyncio's `InvalidStateError`).
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{InvalidState, Promise};
+///
+/// let once: Promise<u32> = Promise::new();
+/// once.set_result(1).unwrap();
+/// assert_eq!(once.set_result(2), Err(InvalidState));
+/// assert_eq!(once.result(), Ok(1));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidState;
 
@@ -60,6 +85,8 @@ type Outcome<T, E> = Result<T, PromiseError<E>>;
 type Callback<T, E> = Box<dyn FnOnce(&Outcome<T, E>)>;
 
 /// A value that will be set once, awaited by several tasks (asyncio's `Future`).
+///
+/// # Examples
 ///
 /// ```
 /// use seedloop::sync::{Promise, PromiseError};
@@ -161,6 +188,24 @@ impl<T, E> Promise<T, E> {
 
     /// Runs `callback` with the outcome once the promise is done (at once if it is).
     /// Each callback runs exactly once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seedloop::sync::Promise;
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let seen = Rc::new(Cell::new(0));
+    /// let promise: Promise<u32> = Promise::new();
+    /// promise.add_done_callback({
+    ///     let seen = seen.clone();
+    ///     move |outcome| seen.set(*outcome.as_ref().unwrap())
+    /// });
+    /// assert_eq!(seen.get(), 0, "not done yet");
+    /// promise.set_result(4).unwrap();
+    /// assert_eq!(seen.get(), 4, "ran as the promise was done");
+    /// ```
     pub fn add_done_callback(&self, callback: impl FnOnce(&Outcome<T, E>) + 'static) {
         let state = self.state.borrow();
         if let Some(outcome) = &state.outcome {
@@ -171,7 +216,13 @@ impl<T, E> Promise<T, E> {
         self.state.borrow_mut().callbacks.push(Box::new(callback));
     }
 
-    /// Waits until the promise is done and returns a clone of its outcome.
+    /// Waits until the promise is done and returns a clone of its outcome. Awaiting
+    /// `&promise` does the same.
+    ///
+    /// # Cancel safety
+    ///
+    /// A dropped wait leaves the line and takes nothing: the outcome stays in the
+    /// promise, and every other awaiter still gets its copy.
     #[track_caller]
     pub fn wait(&self) -> PromiseWait<'_, T, E> {
         PromiseWait {
@@ -210,6 +261,7 @@ impl<T, E> fmt::Debug for Promise<T, E> {
     }
 }
 
+/// Awaiting `&promise` is [`Promise::wait`], with the same cancel safety.
 impl<'a, T: Clone, E: Clone> IntoFuture for &'a Promise<T, E> {
     type Output = Outcome<T, E>;
     type IntoFuture = PromiseWait<'a, T, E>;
@@ -220,7 +272,21 @@ impl<'a, T: Clone, E: Clone> IntoFuture for &'a Promise<T, E> {
     }
 }
 
-/// The future returned by [`Promise::wait`].
+/// The future returned by [`Promise::wait`] (and by awaiting `&promise`); see
+/// [`Promise::wait`] for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Promise, PromiseWait};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let promise: Promise<&str> = Promise::new();
+///     promise.set_result("done").unwrap();
+///     let wait: PromiseWait<'_, &str, String> = promise.wait();
+///     assert_eq!(wait.await, Ok("done"));
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct PromiseWait<'a, T, E> {
     promise: &'a Promise<T, E>,

@@ -78,6 +78,21 @@ impl<T: Ord> Store<T> for Priority<T> {
 }
 
 /// The queue was shut down ([`Queue::shutdown`]; asyncio's `QueueShutDown`).
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Queue, QueueShutDown};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let queue = Queue::unbounded();
+///     queue.put(1).await.unwrap();
+///     queue.shutdown(false);
+///     assert_eq!(queue.put(2).await, Err(QueueShutDown));
+///     assert_eq!(queue.get().await, Ok(1), "what was put before still comes out");
+///     assert_eq!(queue.get().await, Err(QueueShutDown));
+/// }).unwrap();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueShutDown;
 
@@ -90,6 +105,18 @@ impl fmt::Display for QueueShutDown {
 impl std::error::Error for QueueShutDown {}
 
 /// Why [`Queue::try_put`] failed; the item comes back.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Queue, TryPutError};
+///
+/// let queue = Queue::bounded(1);
+/// queue.try_put("a").unwrap();
+/// let error = queue.try_put("b").unwrap_err();
+/// assert!(matches!(error, TryPutError::Full("b")));
+/// assert_eq!(error.into_inner(), "b", "the item comes back");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub enum TryPutError<T> {
     /// The queue is full, or putters wait ahead (asyncio's `QueueFull`).
@@ -128,6 +155,17 @@ impl<T> fmt::Display for TryPutError<T> {
 impl<T> std::error::Error for TryPutError<T> {}
 
 /// Why [`Queue::try_get`] failed.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Queue, TryGetError};
+///
+/// let queue = Queue::<u32>::unbounded();
+/// assert_eq!(queue.try_get(), Err(TryGetError::Empty));
+/// queue.shutdown(false);
+/// assert_eq!(queue.try_get(), Err(TryGetError::ShutDown));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TryGetError {
     /// No item is available, or getters wait ahead (asyncio's `QueueEmpty`).
@@ -149,6 +187,18 @@ impl std::error::Error for TryGetError {}
 
 /// `task_done` was called more times than items were put (asyncio raises
 /// `ValueError`).
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Queue, TaskDoneError};
+///
+/// let queue = Queue::unbounded();
+/// queue.try_put(1).unwrap();
+/// assert_eq!(queue.try_get(), Ok(1));
+/// assert_eq!(queue.task_done(), Ok(()));
+/// assert_eq!(queue.task_done(), Err(TaskDoneError), "only one item was put");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskDoneError;
 
@@ -162,6 +212,8 @@ impl std::error::Error for TaskDoneError {}
 
 /// An async queue for tasks inside a simulation (asyncio's `Queue`, with
 /// [`Queue::lifo`] and [`Queue::priority`] for `LifoQueue` and `PriorityQueue`).
+///
+/// # Examples
 ///
 /// ```
 /// use seedloop::sync::Queue;
@@ -224,6 +276,19 @@ impl<T: 'static> Queue<T> {
     }
 
     /// A last-in first-out queue (asyncio's `LifoQueue`); `None` for no limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seedloop::sync::Queue;
+    ///
+    /// let stack = Queue::lifo(None);
+    /// for item in [1, 2, 3] {
+    ///     stack.try_put(item).unwrap();
+    /// }
+    /// assert_eq!(stack.try_get(), Ok(3));
+    /// assert_eq!(stack.try_get(), Ok(2));
+    /// ```
     #[track_caller]
     pub fn lifo(capacity: Option<usize>) -> Queue<T> {
         Queue::build(Box::new(Lifo(Vec::new())), capacity)
@@ -231,6 +296,19 @@ impl<T: 'static> Queue<T> {
 
     /// A queue that hands out the smallest item first (asyncio's `PriorityQueue`);
     /// equal items leave in the order they came. `None` for no limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seedloop::sync::Queue;
+    ///
+    /// let urgent_first = Queue::priority(Some(10));
+    /// for job in [(2, "later"), (1, "now"), (2, "last")] {
+    ///     urgent_first.try_put(job).unwrap();
+    /// }
+    /// assert_eq!(urgent_first.try_get(), Ok((1, "now")));
+    /// assert_eq!(urgent_first.try_get(), Ok((2, "last")), "tuples compare whole");
+    /// ```
     #[track_caller]
     pub fn priority(capacity: Option<usize>) -> Queue<T>
     where
@@ -282,6 +360,15 @@ impl<T> Queue<T> {
 
     /// Puts an item, waiting for a free place in a full bounded queue; putters are
     /// served in order. Fails once the queue is shut down.
+    ///
+    /// # Cancel safety
+    ///
+    /// The item is in the queue exactly when the put returned `Ok(())`. A put dropped
+    /// before that never enqueues it: the item is dropped with the future. Dropped
+    /// while waiting for room, it leaves the putters' line; dropped after a place was
+    /// reserved for it but before it ran, that place goes to the next waiting putter,
+    /// or stays free. No place is lost. To keep an item that cannot be put now, use
+    /// [`Queue::try_put`], which hands it back.
     #[track_caller]
     pub fn put(&self, item: T) -> Put<'_, T> {
         Put {
@@ -294,6 +381,13 @@ impl<T> Queue<T> {
 
     /// Takes the next item, waiting for one; getters are served in order. Fails once
     /// the queue is shut down and empty (at once for an immediate shutdown).
+    ///
+    /// # Cancel safety
+    ///
+    /// A dropped get loses no item: an item leaves the queue only when a get returns
+    /// it. Dropped while waiting, the get leaves the getters' line; dropped after an
+    /// item was reserved for it but before it ran, the item stays in the queue and is
+    /// reserved for the next waiting getter, or left to any later `get`.
     #[track_caller]
     pub fn get(&self) -> Get<'_, T> {
         Get {
@@ -369,6 +463,11 @@ impl<T> Queue<T> {
 
     /// Waits until every item put has been marked done with `task_done` (asyncio's
     /// `join`).
+    ///
+    /// # Cancel safety
+    ///
+    /// A dropped join only leaves the joiners' line: it holds nothing, passes nothing
+    /// on, and the other joiners still return once every item is done.
     #[track_caller]
     pub fn join(&self) -> Join<'_, T> {
         Join {
@@ -382,6 +481,18 @@ impl<T> Queue<T> {
     /// queue is empty. With `immediate`, the items left are dropped (and counted as
     /// done) and every get fails at once. Waiting putters and getters are woken to
     /// fail; `join` returns once nothing is unfinished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seedloop::sync::{Queue, TryGetError};
+    ///
+    /// let jobs = Queue::unbounded();
+    /// jobs.try_put("left over").unwrap();
+    /// jobs.shutdown(true); // immediate: the item left is dropped
+    /// assert!(jobs.is_shut_down() && jobs.is_empty());
+    /// assert_eq!(jobs.try_get(), Err(TryGetError::ShutDown));
+    /// ```
     pub fn shutdown(&self, immediate: bool) {
         let mut state = self.state.borrow_mut();
         state.shut_down = true;
@@ -460,7 +571,20 @@ impl<T> fmt::Debug for Queue<T> {
     }
 }
 
-/// The future returned by [`Queue::put`].
+/// The future returned by [`Queue::put`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Put, Queue};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let queue = Queue::bounded(1);
+///     let put: Put<'_, &str> = queue.put("job");
+///     put.await.unwrap();
+///     assert!(queue.is_full());
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Put<'a, T> {
     queue: &'a Queue<T>,
@@ -530,7 +654,21 @@ impl<T> fmt::Debug for Put<'_, T> {
     }
 }
 
-/// The future returned by [`Queue::get`].
+/// The future returned by [`Queue::get`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Get, Queue};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let queue = Queue::unbounded();
+///     queue.put("job").await.unwrap();
+///     let get: Get<'_, &str> = queue.get();
+///     assert_eq!(get.await, Ok("job"));
+///     assert!(queue.is_empty());
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Get<'a, T> {
     queue: &'a Queue<T>,
@@ -600,7 +738,22 @@ impl<T> fmt::Debug for Get<'_, T> {
     }
 }
 
-/// The future returned by [`Queue::join`].
+/// The future returned by [`Queue::join`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Join, Queue};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let queue = Queue::unbounded();
+///     queue.put("job").await.unwrap();
+///     assert_eq!(queue.get().await, Ok("job"));
+///     queue.task_done().unwrap();
+///     let join: Join<'_, &str> = queue.join();
+///     join.await; // at once: every item put is done
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Join<'a, T> {
     queue: &'a Queue<T>,

@@ -5,7 +5,8 @@
 //! are free; otherwise it joins the line, and released permits go to the line's
 //! front, in order: a large request at the front holds back smaller ones behind it
 //! (strict FIFO, so no request starves). A waiter cancelled after its permits were
-//! handed over gives them back, and they go to the next waiter.
+//! handed over gives them back, and they go to the next waiter; a waiter cancelled at
+//! the front of the line lets the requests behind it be served from the free permits.
 
 use super::probe::Probe;
 use super::wait_queue::{Cancelled, Polled, WaitQueue, WaiterKey};
@@ -19,6 +20,8 @@ use std::task::{Context, Poll};
 
 /// A counting semaphore (asyncio's `Semaphore`; [`Semaphore::bounded`] is
 /// `BoundedSemaphore`), granting permits in request order.
+///
+/// # Examples
 ///
 /// ```
 /// use seedloop::sync::Semaphore;
@@ -61,6 +64,20 @@ struct SemaphoreState {
 }
 
 /// Why an acquisition failed.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{AcquireError, Semaphore};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let pool = Semaphore::bounded(2);
+///     let error = pool.acquire_many(3).await.unwrap_err();
+///     assert_eq!(error, AcquireError::TooMany { requested: 3, bound: 2 });
+///     pool.close();
+///     assert_eq!(pool.acquire().await.unwrap_err(), AcquireError::Closed);
+/// }).unwrap();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AcquireError {
@@ -90,6 +107,19 @@ impl fmt::Display for AcquireError {
 impl std::error::Error for AcquireError {}
 
 /// Why [`Semaphore::try_acquire`] failed.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Semaphore, TryAcquireError};
+///
+/// let pool = Semaphore::new(1);
+/// let permit = pool.try_acquire().unwrap();
+/// assert_eq!(pool.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+/// drop(permit);
+/// pool.close();
+/// assert_eq!(pool.try_acquire().unwrap_err(), TryAcquireError::Closed);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TryAcquireError {
@@ -117,6 +147,16 @@ impl std::error::Error for TryAcquireError {}
 
 /// Releasing would take a bounded semaphore above its initial count (asyncio's
 /// `BoundedSemaphore` raises `ValueError`).
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{ReleaseError, Semaphore};
+///
+/// let pool = Semaphore::bounded(1);
+/// assert_eq!(pool.release(1), Err(ReleaseError { bound: 1, would_have: 2 }));
+/// assert_eq!(pool.available(), 1, "a refused release changes nothing");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReleaseError {
     /// The semaphore's bound.
@@ -169,12 +209,24 @@ impl Semaphore {
 
     /// Waits for one permit; it returns when the permit is dropped. An error only
     /// once the semaphore is closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Semaphore::acquire_many`].
     #[track_caller]
     pub fn acquire(&self) -> Acquire<'_> {
         self.acquire_many(1)
     }
 
     /// Waits for `permits` permits at once, in line with every other request.
+    ///
+    /// # Cancel safety
+    ///
+    /// A dropped acquire leaves the line and never gets permits. If permits had
+    /// already been handed to it (it was cancelled before it ran), they go to the next
+    /// waiters, or back to the free count: nothing is lost. A request that leaves the
+    /// front of the line no longer holds back the smaller ones behind it: they are
+    /// served from the free permits at once.
     #[track_caller]
     pub fn acquire_many(&self, permits: u32) -> Acquire<'_> {
         Acquire {
@@ -293,7 +345,21 @@ impl fmt::Debug for Semaphore {
     }
 }
 
-/// The future returned by [`Semaphore::acquire`] and [`Semaphore::acquire_many`].
+/// The future returned by [`Semaphore::acquire`] and [`Semaphore::acquire_many`];
+/// see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::{Acquire, Semaphore};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let pool = Semaphore::new(3);
+///     let acquire: Acquire<'_> = pool.acquire_many(2);
+///     let permit = acquire.await.unwrap();
+///     assert_eq!((permit.permits(), pool.available()), (2, 1));
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Acquire<'a> {
     semaphore: &'a Semaphore,
@@ -364,8 +430,10 @@ impl Drop for Acquire<'_> {
         if let Cancelled::Granted(permits) = state.queue.cancel(key) {
             // Handed over, cancelled before it ran: the next waiter gets them.
             state.permits += permits;
-            Semaphore::serve(&mut state);
         }
+        // Also when it only waited: a request that leaves the front of the line no
+        // longer holds back the smaller ones behind it.
+        Semaphore::serve(&mut state);
     }
 }
 
@@ -379,6 +447,22 @@ impl fmt::Debug for Acquire<'_> {
 }
 
 /// Permits of a [`Semaphore`], given back when dropped.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::sync::Semaphore;
+///
+/// let pool = Semaphore::new(2);
+/// let permit = pool.try_acquire().unwrap();
+/// assert_eq!(pool.available(), 1);
+/// drop(permit);
+/// assert_eq!(pool.available(), 2, "given back when dropped");
+/// pool.try_acquire().unwrap().forget();
+/// assert_eq!(pool.available(), 1, "a forgotten permit stays taken");
+/// pool.release(1).unwrap();
+/// assert_eq!(pool.available(), 2);
+/// ```
 #[must_use = "dropping a permit releases it at once"]
 pub struct SemaphorePermit<'a> {
     semaphore: &'a Semaphore,

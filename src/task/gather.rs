@@ -119,8 +119,16 @@ impl<F, T, E> Drop for Gathering<F, T, E> {
 /// error (first in virtual time), cancelling the tasks still running
 /// (asyncio's `gather`, with `try_join_all`'s cancellation; see the module docs).
 ///
-/// The futures are spawned when the gather is first polled. Cancelling the gather (by
-/// dropping it unfinished) cancels every task it spawned.
+/// The futures are spawned when the gather is first polled.
+///
+/// # Cancel safety
+///
+/// Dropped before its first poll, a gather has spawned nothing: the futures are
+/// dropped unpolled. Dropped unfinished after that (its awaiter was cancelled, a
+/// `timeout` expired), it cancels every task it spawned, and the values of those that
+/// had finished are lost with it.
+///
+/// # Examples
 ///
 /// ```
 /// use std::time::Duration;
@@ -159,6 +167,13 @@ where
 /// Runs every future as a task and returns every outcome, errors included, in input
 /// order (asyncio's `gather(..., return_exceptions=True)`).
 ///
+/// # Cancel safety
+///
+/// As [`gather`]: dropped before its first poll it has spawned nothing; dropped
+/// unfinished after that, it cancels every task it spawned.
+///
+/// # Examples
+///
 /// ```
 /// use seedloop::task::gather_settled;
 /// seedloop::Sim::new(0).run(async {
@@ -181,13 +196,36 @@ where
     }
 }
 
-/// The future returned by [`gather`].
+/// The future returned by [`gather`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{gather, Gather};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let all: Gather<_, u32, String> = gather((1..=3).map(|n| async move { Ok(n * 10) }));
+///     assert_eq!(all.await, Ok(vec![10, 20, 30]));
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Gather<F, T, E> {
     gathering: Gathering<F, T, E>,
 }
 
-/// The future returned by [`gather_settled`].
+/// The future returned by [`gather_settled`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{gather_settled, GatherSettled};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let every: GatherSettled<_, u32, u32> =
+///         gather_settled((1..=2).map(|n| async move { if n == 2 { Err(n) } else { Ok(n) } }));
+///     assert_eq!(every.await, vec![Ok(1), Err(2)]);
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct GatherSettled<F, T, E> {
     gathering: Gathering<F, T, E>,

@@ -41,6 +41,8 @@ use std::task::{Context, Poll, Waker};
 /// cancels every other child and the body; the scope then returns
 /// `Err(GroupError)` holding every error and panic in the order they happened.
 ///
+/// # Examples
+///
 /// ```
 /// use seedloop::task::{GroupError, TaskGroup};
 /// use std::time::Duration;
@@ -217,7 +219,14 @@ impl<E: 'static> TaskGroup<E> {
     /// value when nothing failed, else `Err` with every failure in the order they
     /// happened; cancellations are not failures.
     ///
-    /// Cancelling the task that awaits the scope cancels the body and every child.
+    /// # Cancel safety
+    ///
+    /// Dropping the unfinished scope future (the task awaiting it was cancelled, a
+    /// `timeout` around it expired) drops the body at its current await point and
+    /// requests the cancellation of every child still running. A drop cannot wait, so
+    /// the children end when the scheduler next picks them, not before the drop
+    /// returns as they would in asyncio's `__aexit__`. The failures recorded so far
+    /// are dropped with it. Dropped before its first poll, the scope never ran `body`.
     #[track_caller]
     pub fn scope<R, B, Fut>(body: B) -> impl Future<Output = Result<R, GroupError<E>>>
     where
@@ -240,6 +249,13 @@ impl<E: 'static> TaskGroup<E> {
     /// way (the run goes on). A child spawned once the group is failing is cancelled at
     /// once.
     ///
+    /// # Cancel safety
+    ///
+    /// The handle cancels and detaches as [`spawn`](super::spawn)'s does: dropped
+    /// while being awaited it cancels the child, dropped unpolled it leaves the child
+    /// running in the group. A cancelled child ends without failing the group:
+    /// cancellations are not failures.
+    ///
     /// # Panics
     ///
     /// When the group's scope has ended (asyncio raises `RuntimeError`), and outside a
@@ -255,6 +271,10 @@ impl<E: 'static> TaskGroup<E> {
 
     /// Spawns a named child; see [`TaskGroup::spawn`] and
     /// [`Builder::spawn_in`](super::Builder::spawn_in).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`TaskGroup::spawn`].
     #[track_caller]
     pub fn spawn_named<T, F>(&self, name: impl Into<String>, future: F) -> JoinHandle<T>
     where
@@ -351,7 +371,7 @@ where
                     failing: false,
                     closed: false,
                     scope_task,
-                    error: GroupError::default(),
+                    error: GroupError::empty(),
                     waker: None,
                 })),
             };
@@ -391,7 +411,7 @@ where
         let mut state = group.state.borrow_mut();
         if this.body.is_none() && state.live == 0 {
             state.closed = true;
-            let error = std::mem::take(&mut state.error);
+            let error = std::mem::replace(&mut state.error, GroupError::empty());
             drop(state);
             this.group = None;
             return Poll::Ready(if error.entries.is_empty() {
@@ -453,7 +473,8 @@ struct Entry {
 
 /// Every failure of a task group, in the order they happened (asyncio's
 /// `ExceptionGroup`): children's and the body's errors, and children's panics.
-/// Cancellations are not failures.
+/// Cancellations are not failures. A `GroupError` comes only from a failed
+/// [`TaskGroup::scope`], so it always holds at least one failure.
 ///
 /// `Display` is a numbered list, one failure a line, with nested groups indented:
 ///
@@ -462,6 +483,32 @@ struct Entry {
 ///   1. task 2 (fetch-b) returned an error: not found
 ///   2. task 3 (fetch-c) panicked: index out of bounds
 /// ```
+///
+/// There is no empty `GroupError` to make: it has no `Default`.
+///
+/// ```compile_fail,E0277
+/// let empty: seedloop::task::GroupError<String> = Default::default();
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{GroupError, TaskGroup};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let result: Result<(), GroupError<String>> = TaskGroup::scope(|tg| async move {
+///         tg.spawn_named("fetch", async { Err::<(), _>("not found".to_string()) });
+///         Ok(())
+///     })
+///     .await;
+///     let error = result.unwrap_err();
+///     assert_eq!((error.len(), error.errors()), (1, &["not found".to_string()][..]));
+///     assert_eq!(
+///         error.to_string(),
+///         "task group failed: 1 error\n  1. task 1 (fetch) returned an error: not found"
+///     );
+/// }).unwrap();
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct GroupError<E> {
     errors: Vec<E>,
@@ -469,17 +516,25 @@ pub struct GroupError<E> {
     entries: Vec<Entry>,
 }
 
-impl<E> Default for GroupError<E> {
-    fn default() -> GroupError<E> {
-        GroupError {
-            errors: Vec::new(),
-            panics: Vec::new(),
-            entries: Vec::new(),
-        }
-    }
-}
-
 /// One failure of a task group, as [`GroupError::failures`] lists it.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::TaskGroup;
+///
+/// seedloop::Sim::new(0).run(async {
+///     let error = TaskGroup::<String>::scope(|tg| async move {
+///         tg.spawn_named("fetch", async { Err::<(), _>("not found".to_string()) });
+///         Ok(())
+///     })
+///     .await
+///     .unwrap_err();
+///     let failure = error.failures().next().unwrap();
+///     assert_eq!((failure.name, failure.in_body), (Some("fetch"), false));
+///     assert_eq!(failure.cause, Ok(&"not found".to_string()));
+/// }).unwrap();
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct GroupFailure<'a, E> {
@@ -494,6 +549,15 @@ pub struct GroupFailure<'a, E> {
 }
 
 impl<E> GroupError<E> {
+    /// Where a group collects its failures; only a non-empty one leaves the scope.
+    fn empty() -> GroupError<E> {
+        GroupError {
+            errors: Vec::new(),
+            panics: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
     /// The errors (children's and the body's), in the order they happened.
     pub fn errors(&self) -> &[E] {
         &self.errors
@@ -517,12 +581,13 @@ impl<E> GroupError<E> {
         })
     }
 
-    /// The number of failures.
+    /// The number of failures: at least 1.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
-    /// Always false: a `GroupError` holds at least one failure.
+    /// Always false: a `GroupError` holds at least one failure (there is no way to
+    /// make an empty one). Present because `len` is.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

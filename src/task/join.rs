@@ -27,6 +27,21 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 /// Why a task produced no value.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::JoinError;
+///
+/// seedloop::Sim::new(0).run(async {
+///     let stuck = seedloop::spawn(std::future::pending::<()>());
+///     assert!(stuck.cancel());
+///     let error = stuck.await.unwrap_err();
+///     assert_eq!(error, JoinError::Cancelled);
+///     assert!(error.is_cancelled() && !error.is_panic() && !error.is_failed());
+///     assert_eq!(error.to_string(), "task was cancelled");
+/// }).unwrap();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum JoinError {
@@ -220,10 +235,16 @@ pub(crate) struct JoinCellOf<T>(JoinCell<T>);
 /// An owned permission to await a task's result and to cancel it
 /// (asyncio's `Task`). It is a future of `Result<T, JoinError>`.
 ///
+/// # Cancel safety
+///
 /// Dropping a handle that was never polled detaches the task: it keeps running, as a
 /// task does in asyncio when nobody awaits it. Dropping a handle *while it is being
-/// awaited* (its awaiter was cancelled, a `timeout` expired, a `select` took another
-/// branch) cancels the task, as asyncio cancels the task an awaiter was waiting on.
+/// awaited*, that is after a poll that found the task unfinished (its awaiter was
+/// cancelled, a `timeout` expired, a `select` took another branch), cancels the task,
+/// as asyncio cancels the task an awaiter was waiting on. Either way the task's result
+/// is lost with the handle. A handle dropped once the task has ended changes nothing.
+///
+/// # Examples
 ///
 /// ```
 /// use seedloop::JoinError;

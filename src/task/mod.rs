@@ -27,6 +27,17 @@ use std::task::{Context, Poll};
 /// Spawns `future` as a new task and returns its handle. The task is ready at once but
 /// does not preempt its spawner.
 ///
+/// # Cancel safety
+///
+/// The returned [`JoinHandle`] is a future of the task's result. Dropped before it was
+/// ever polled, it detaches the task, which keeps running; dropped after a poll that
+/// found the task unfinished (its awaiter was cancelled, a `timeout` expired, a
+/// `select` took another branch), it cancels the task, as asyncio cancels the task an
+/// awaiter was waiting on. Either way the result is lost with the handle; [`shield`]
+/// awaits a task without passing a cancellation on.
+///
+/// # Examples
+///
 /// ```
 /// seedloop::Sim::new(0).run(async {
 ///     let handles: Vec<_> = (0..3u32).map(|i| seedloop::spawn(async move { i * 2 })).collect();
@@ -52,6 +63,8 @@ where
 }
 
 /// Configures a task before spawning it.
+///
+/// # Examples
 ///
 /// ```
 /// seedloop::Sim::new(0).run(async {
@@ -79,6 +92,11 @@ impl Builder {
     }
 
     /// Spawns the task; see [`spawn`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`spawn`]: dropping the handle detaches the task if it was never polled, and
+    /// cancels it if it was being awaited.
     #[track_caller]
     #[must_use = "dropping a JoinHandle that was never awaited detaches the task (write `drop(..spawn(..))` to say so)"]
     pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
@@ -116,6 +134,12 @@ impl Builder {
 
     /// Spawns a child of `group` with this builder's name; see [`TaskGroup::spawn`].
     ///
+    /// # Cancel safety
+    ///
+    /// As [`TaskGroup::spawn`].
+    ///
+    /// # Examples
+    ///
     /// ```
     /// use seedloop::task::{Builder, TaskGroup};
     /// seedloop::Sim::new(0).run(async {
@@ -144,6 +168,17 @@ impl Builder {
 }
 
 /// The task that is running, as returned by [`current`].
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{current, TaskId};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let main = current();
+///     assert_eq!((main.id(), main.name()), (TaskId::MAIN, Some("main")));
+/// }).unwrap();
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskInfo {
     id: TaskId,
@@ -173,6 +208,16 @@ pub fn current() -> TaskInfo {
 }
 
 /// The running task, or `None` outside a simulation (or outside any task's poll).
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::try_current;
+///
+/// assert_eq!(try_current(), None, "not in a simulation");
+/// let inside = seedloop::Sim::new(0).run(async { try_current() }).unwrap();
+/// assert_eq!(inside.unwrap().name(), Some("main"));
+/// ```
 pub fn try_current() -> Option<TaskInfo> {
     context::try_with_current(|shared| {
         let task = shared.current_task()?;
@@ -186,6 +231,13 @@ pub fn try_current() -> Option<TaskInfo> {
 
 /// Yields to the scheduler once: the task stays ready and runs again when the policy
 /// picks it (under [`crate::Policy::Fifo`], after every other ready task).
+///
+/// # Cancel safety
+///
+/// It holds nothing and waits for nothing, so dropping it, polled or not, changes no
+/// state.
+///
+/// # Examples
 ///
 /// ```
 /// seedloop::Sim::new(0).run(async {
@@ -204,7 +256,20 @@ pub fn yield_now() -> YieldNow {
     }
 }
 
-/// The future returned by [`yield_now`].
+/// The future returned by [`yield_now`]; dropping it is harmless (see there).
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{yield_now, YieldNow};
+///
+/// let mut sim = seedloop::Sim::new(0);
+/// sim.run(async {
+///     let yielding: YieldNow = yield_now();
+///     yielding.await;
+/// }).unwrap();
+/// assert_eq!(sim.stats().polls, 2, "polled again after the yield");
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {
     yielded: bool,

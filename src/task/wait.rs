@@ -31,6 +31,19 @@ fn pending<R>(site: Site) -> Poll<R> {
 
 /// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`,
 /// `ALL_COMPLETED`).
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{wait, ReturnWhen};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let quick = seedloop::spawn(async { 1 });
+///     let stuck = seedloop::spawn(std::future::pending::<i32>());
+///     let (done, pending) = wait([quick, stuck], ReturnWhen::FirstCompleted).await;
+///     assert_eq!((done.len(), pending.len()), (1, 1));
+/// }).unwrap();
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReturnWhen {
     /// As soon as any task has ended (completed, failed, panicked or was cancelled).
@@ -48,6 +61,16 @@ pub enum ReturnWhen {
 /// returns `(done, pending)`: the handles of the tasks that ended, and of the others,
 /// each in input order (asyncio's `wait`). Nothing is cancelled; await a done handle
 /// for its result at once. With no handles it returns at once, with two empty lists.
+///
+/// # Cancel safety
+///
+/// Dropping an unfinished `Wait` cancels nothing, as in asyncio: the tasks keep
+/// running. Their handles were moved into it and are dropped with it, which detaches
+/// the tasks, so their results are lost; to stop waiting and keep the handles, give it
+/// a [`Wait::timeout`]. (A handle that was already being awaited before it was passed
+/// in cancels its task when dropped, as [`JoinHandle`] says.)
+///
+/// # Examples
 ///
 /// ```
 /// use std::time::Duration;
@@ -141,7 +164,20 @@ impl<T> Watch<T> {
     }
 }
 
-/// The future returned by [`wait`].
+/// The future returned by [`wait`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{wait, ReturnWhen, Wait};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let waiting: Wait<u32> = wait([seedloop::spawn(async { 7 })], ReturnWhen::AllCompleted);
+///     let (done, pending) = waiting.await;
+///     assert!(pending.is_empty());
+///     assert_eq!(done.into_iter().next().unwrap().await, Ok(7));
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct Wait<T> {
     watch: Watch<T>,
@@ -154,6 +190,10 @@ pub struct Wait<T> {
 impl<T> Wait<T> {
     /// Returns after `duration` of virtual time at the latest, whatever has ended by
     /// then (asyncio's `wait(..., timeout=)`); nothing is cancelled.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`wait`].
     pub fn timeout(mut self, duration: Duration) -> Wait<T> {
         self.timeout = Some(duration);
         self
@@ -226,8 +266,15 @@ impl<T> fmt::Debug for Wait<T> {
 /// The results of tasks in the order the tasks end (asyncio's `as_completed`), as a
 /// [`futures::Stream`]. Tasks that had already ended come first, in input order.
 ///
-/// Dropping the stream cancels nothing (as in asyncio); take the handles of the tasks
-/// still running with [`AsCompleted::into_pending`] to cancel or await them.
+/// # Cancel safety
+///
+/// Dropping the stream cancels nothing, as in asyncio: the tasks not yet yielded keep
+/// running, detached, and their results are lost with it; take their handles with
+/// [`AsCompleted::into_pending`] first to cancel or await them. A result leaves the
+/// stream only when `poll_next` returns it, so dropping a pending `next()` future (a
+/// `timeout` around it expired) loses nothing.
+///
+/// # Examples
 ///
 /// ```
 /// use futures::StreamExt;
@@ -257,7 +304,20 @@ where
     }
 }
 
-/// The stream returned by [`as_completed`].
+/// The stream returned by [`as_completed`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use seedloop::task::{as_completed, AsCompleted};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let mut results: AsCompleted<u32> = as_completed([seedloop::spawn(async { 7 })]);
+///     assert_eq!(results.next().await, Some(Ok(7)));
+///     assert_eq!(results.next().await, None);
+/// }).unwrap();
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<T> {
     watch: Watch<T>,
@@ -330,9 +390,15 @@ impl<T> fmt::Debug for AsCompleted<T> {
     }
 }
 
-/// Awaits a task without passing cancellation on to it (asyncio's `shield`): if the
-/// awaiter is cancelled (the shield future is dropped unfinished), the task keeps
-/// running to completion instead of being cancelled with it.
+/// Awaits a task without passing cancellation on to it (asyncio's `shield`).
+///
+/// # Cancel safety
+///
+/// Dropping the unfinished shield (its awaiter was cancelled, a `timeout` expired)
+/// leaves the task running to completion, detached, instead of cancelling it; its
+/// result is lost with the shield.
+///
+/// # Examples
 ///
 /// ```
 /// use std::cell::Cell;
@@ -364,7 +430,18 @@ pub fn shield<T>(handle: JoinHandle<T>) -> Shield<T> {
     }
 }
 
-/// The future returned by [`shield`].
+/// The future returned by [`shield`]; see there for its cancel safety.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::task::{shield, Shield};
+///
+/// seedloop::Sim::new(0).run(async {
+///     let shielded: Shield<u32> = shield(seedloop::spawn(async { 7 }));
+///     assert_eq!(shielded.await, Ok(7));
+/// }).unwrap();
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct Shield<T> {
