@@ -89,6 +89,12 @@ pub trait Choices {
     /// decision `k` must mean "the k-th candidate in FIFO order". A seeded source only
     /// needs a uniform pick and lets the scheduler use faster unordered structures.
     fn is_ordered(&self) -> bool;
+
+    /// How a recording stopped matching the program's requests, once it has (only a
+    /// replayed recording can): the run then fails as nondeterministic.
+    fn divergence(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Seeded ChaCha8 streams, one per [`Stream`], derived from one `u64` seed.
@@ -266,11 +272,14 @@ impl Choices for ProductionOrder {
 }
 
 /// Replays the non-scheduler decisions of a recorded run ([`crate::Schedule`]); past
-/// the recording's end it answers zeros.
+/// the recording's end it answers zeros (FIFO, as the scheduler's replay continues).
+/// A request that does not match the next recorded decision (another stream, or a
+/// value the request cannot take) is a divergence: answered with 0 and reported.
 #[derive(Clone, Debug)]
 pub(crate) struct Recorded {
     decisions: std::sync::Arc<Vec<(Stream, u64)>>,
     position: usize,
+    diverged: Option<String>,
 }
 
 impl Recorded {
@@ -278,13 +287,14 @@ impl Recorded {
         Recorded {
             decisions,
             position: 0,
+            diverged: None,
         }
     }
 }
 
 impl Choices for Recorded {
     fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
-        if bound <= 1 {
+        if bound <= 1 || self.diverged.is_some() {
             return 0;
         }
         match self.decisions.get(self.position) {
@@ -292,12 +302,23 @@ impl Choices for Recorded {
                 self.position += 1;
                 value
             }
-            _ => 0,
+            Some(&(recorded_stream, value)) => {
+                self.diverged = Some(format!(
+                    "decision {} of the recording is {value} from the {recorded_stream:?} stream, but the program asked the {stream:?} stream for a value below {bound}",
+                    self.position + 1
+                ));
+                0
+            }
+            None => 0,
         }
     }
 
     fn is_ordered(&self) -> bool {
         true
+    }
+
+    fn divergence(&self) -> Option<&str> {
+        self.diverged.as_deref()
     }
 }
 

@@ -107,7 +107,10 @@ fn a_replay_that_diverges_is_reported_as_nondeterminism() {
     let failure = result.expect_err("the replay diverges");
     match &failure.kind {
         FailureKind::Nondeterminism { detail } => {
-            assert!(detail.contains("replay diverged at step"), "{detail}")
+            assert!(
+                detail.contains(&format!("replay diverged after step {}:", failure.step)),
+                "the detail counts steps as the header does: {detail}\n{failure}"
+            )
         }
         other => panic!("expected a divergence, got {other:?}"),
     }
@@ -136,4 +139,32 @@ fn a_schedule_can_be_built_by_hand() {
         program,
     );
     assert_eq!(order.unwrap(), [2, 1]);
+}
+
+#[test]
+fn a_replayed_decision_that_does_not_match_is_reported_as_nondeterminism() {
+    // The recording holds one decision of the user stream (a random number)...
+    let mut recording = Sim::new(4);
+    recording
+        .run(async {
+            let _: u32 = seedloop::rand::random();
+        })
+        .unwrap();
+    let schedule = recording.schedule();
+    // ...but the replayed program asks the timer stream (two timers due together).
+    let mut sim = Sim::new(0).policy(Policy::Replay(schedule));
+    let result = sim.run(async {
+        let a = seedloop::spawn(seedloop::time::sleep(std::time::Duration::from_secs(1)));
+        let b = seedloop::spawn(seedloop::time::sleep(std::time::Duration::from_secs(1)));
+        a.await.unwrap();
+        b.await.unwrap();
+    });
+    let failure = result.expect_err("the replay diverges instead of answering 0");
+    match &failure.kind {
+        FailureKind::Nondeterminism { detail } => {
+            assert!(detail.contains("from the User stream"), "{detail}");
+            assert!(detail.contains("asked the Timers stream"), "{detail}");
+        }
+        other => panic!("expected a divergence, got {other:?}"),
+    }
 }

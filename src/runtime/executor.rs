@@ -100,6 +100,9 @@ pub(crate) struct Core {
     // By slot: where the task's last seedloop future to return `Pending` was created,
     // for deadlock reports ("awaited at src/bank.rs:12:9").
     pub(super) sites: Vec<Option<Site>>,
+    // A failure found where it could not be returned (a replayed decision that did not
+    // match): the run stops with it before its next step.
+    pub(super) stop: Option<Stop>,
 }
 
 thread_local! {
@@ -196,6 +199,7 @@ impl Core {
             target,
             primitives: Primitives::default(),
             sites: recycle::take(&SPARE_SITES),
+            stop: None,
         }
     }
 
@@ -213,6 +217,14 @@ impl Core {
         let value = self.choices.choose(stream, bound);
         if bound > 1 && self.config.record_schedule {
             self.decisions.push((stream, value));
+        }
+        if self.stop.is_none() {
+            if let Some(divergence) = self.choices.divergence() {
+                // The run stops at its next step; the decision already taken stands.
+                self.stop = Some(Box::new(FailureKind::Nondeterminism {
+                    detail: format!("replay diverged after step {}: {divergence}", self.step),
+                }));
+            }
         }
         value
     }
@@ -294,6 +306,9 @@ impl Core {
     }
 
     fn pick(&mut self) -> Result<Option<Pick>, Stop> {
+        if let Some(stop) = self.stop.take() {
+            return Err(stop);
+        }
         let next = self
             .scheduler
             .next(&mut *self.choices)
@@ -487,7 +502,9 @@ impl Shared {
             let key = core.insert(&self.origin, Some("main".into()), None, false);
             debug_assert_eq!(key.id, TaskId::MAIN);
         }
-        let result = self.run_loop(&mut main);
+        let result = self
+            .run_loop(&mut main)
+            .and_then(|()| self.core.borrow_mut().stop.take().map_or(Ok(()), Err));
         let cleanup = self.drop_all(&mut main, result.is_ok());
         let result = result.and(cleanup);
         self.origin.thread_run.store(0, Ordering::Release);

@@ -124,9 +124,10 @@ impl Scheduler for Replay {
             Some(index) => Ok(self.ready.remove(index)),
             None => {
                 let ready: Vec<String> = self.ready.iter().map(|t| t.id.to_string()).collect();
+                // Counted like the failure's step: the steps that ran before it.
                 Err(Divergence(format!(
-                    "replay diverged at step {}: the schedule runs {wanted}, which is not ready (ready: {})",
-                    self.position,
+                    "replay diverged after step {}: the schedule runs {wanted} next, which is not ready (ready: {})",
+                    self.position - 1,
                     ready.join(", ")
                 )))
             }
