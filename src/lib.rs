@@ -38,7 +38,8 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`Sim`] (`runtime`) | the runner: configuration, `run`, trace, stats; the executor |
+//! | [`Config`] (`config`) | every knob of a run, carried by `Sim`, the sweeps and `Failure` |
+//! | [`Sim`] (`runtime`) | the runner: `run`, trace, stats; the executor |
 //! | [`task`] | `spawn`, `Builder`, `JoinHandle`, `yield_now`, `current`; `TaskGroup`, `gather`, `wait`, `as_completed`, `shield` |
 //! | [`time`] | virtual `Instant`, `sleep`, `sleep_until`, `timeout`, `interval` |
 //! | [`sync`] | `Lock`, `Semaphore`, `Event`, `Condition`, `Queue`, `Barrier`, `Promise`; `Fairness` |
@@ -50,8 +51,8 @@
 //! | [`trace`] | fixed-size event records, hash, stable snapshot text |
 //! | [`rand`] | seeded randomness for the program under test |
 //!
-//! Layers import only downward: `choices`, `trace` → `scheduler` → `runtime`, `time`
-//! → `task` → `harness`.
+//! Layers import only downward: `choices`, `trace` → `scheduler` → `config` →
+//! `failure` → `runtime`, `time` → `task` → `harness`.
 //!
 //! ## Determinism rules for code under test
 //!
@@ -64,6 +65,7 @@
 #![warn(missing_docs)]
 
 pub mod choices;
+mod config;
 mod failure;
 pub mod harness;
 mod id;
@@ -76,6 +78,7 @@ pub mod task;
 pub mod time;
 pub mod trace;
 
+pub use config::{CancelAt, Config};
 pub use failure::{BlockedTask, CancelPoint, Failure, FailureKind, FailureReport, REPORT_EVENTS};
 pub use harness::check::{check, Check};
 pub use harness::explore::{explore_cancellation, CancelExplorer};

@@ -9,6 +9,7 @@
 //! Environment variables ([`crate::harness::env`]) override the builder.
 
 use super::sweep::{compare_runs, sweep_builder, SweepConfig};
+use crate::config::Config;
 use crate::failure::Failure;
 #[cfg(doc)]
 use crate::runtime::Sim;
@@ -88,6 +89,26 @@ impl Check {
         }
     }
 
+    /// Sets every knob at once (the builder methods set one each). The seed of `config`
+    /// is not used: each run gets its seed from [`Check::seeds`].
+    ///
+    /// ```
+    /// use seedloop::{Check, Config, Policy};
+    /// let config = Config::new(0).policy(Policy::Fifo).max_steps(1_000);
+    /// let summary = Check::new().config(config).seeds(0..3).run(|| async {});
+    /// assert_eq!(summary.policy, Policy::Fifo);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When a field of `config` set directly cannot run (see [`Sim::with_config`]).
+    #[track_caller]
+    pub fn config(mut self, config: Config) -> Check {
+        config.validate();
+        self.sweep.config = config;
+        self
+    }
+
     /// Runs every seed twice and compares the traces (the first seed always is).
     pub fn check_determinism(mut self, every_seed: bool) -> Check {
         self.check_determinism = every_seed;
@@ -124,7 +145,7 @@ impl Check {
         let seeds = self.sweep.seeds.clone();
         let mut summary = Summary {
             seeds: seeds.clone(),
-            policy: self.sweep.policy.clone(),
+            policy: self.sweep.config.policy.clone(),
             steps: 0,
             determinism_checked: 0,
         };

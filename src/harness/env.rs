@@ -16,19 +16,7 @@
 use crate::scheduler::Policy;
 use std::fmt;
 
-/// Runs one seed.
-pub const SEED: &str = "SEEDLOOP_SEED";
-/// The number of seeds a sweep runs.
-pub const SEEDS: &str = "SEEDLOOP_SEEDS";
-/// The scheduling policy.
-pub const POLICY: &str = "SEEDLOOP_POLICY";
-/// The PCT horizon, in steps.
-pub const PCT_HORIZON: &str = "SEEDLOOP_PCT_HORIZON";
-/// Runs every seed twice and compares the traces.
-pub const CHECK_DETERMINISM: &str = "SEEDLOOP_CHECK_DETERMINISM";
-
-/// The one await point the cancellation explorer tries (replays a failure it found).
-pub const CANCEL_AT: &str = "SEEDLOOP_CANCEL_AT";
+pub use crate::config::env_names::*;
 
 const KNOWN: [&str; 6] = [
     SEED,

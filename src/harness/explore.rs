@@ -16,6 +16,7 @@
 //! names the await point's file, line and column.
 
 use super::sweep::{compare_runs, sweep_builder, SweepConfig};
+use crate::config::{CancelAt, Config};
 use crate::failure::{Failure, FailureKind};
 use crate::runtime::Sim;
 use crate::scheduler::Policy;
@@ -110,9 +111,13 @@ where
 /// assert_eq!((point.task.as_str(), point.await_point), ("refresh", 1));
 /// assert!(failure.replay_command().contains("SEEDLOOP_CANCEL_AT=1"));
 /// ```
+///
+/// The target is the configuration's [`Config::cancel_at`] task: `cancel_at(task, k)`
+/// retargets the explorer, and with `k >= 1` tries only await point `k` (as
+/// `SEEDLOOP_CANCEL_AT=k` does).
 #[derive(Clone, Debug)]
 pub struct CancelExplorer {
-    target: String,
+    // Invariant: `sweep.config.cancel_at` is set (the target).
     sweep: SweepConfig,
 }
 
@@ -122,11 +127,41 @@ impl CancelExplorer {
     /// Explores the first task spawned with the name `target`
     /// ([`crate::task::Builder::name`]), under seed 0 and [`Policy::Fifo`] (the
     /// production order) unless configured otherwise.
+    ///
+    /// # Panics
+    ///
+    /// When `target` is `main` (see [`Config::cancel_at`]).
+    #[track_caller]
     pub fn new(target: impl Into<String>) -> CancelExplorer {
-        CancelExplorer {
-            target: target.into(),
-            sweep: SweepConfig::new(0..1, Policy::Fifo),
+        let mut sweep = SweepConfig::new(0..1, Policy::Fifo);
+        sweep.config = sweep.config.cancel_at(target, 0);
+        CancelExplorer { sweep }
+    }
+
+    /// Sets every knob at once (the builder methods set one each). The seed of `config`
+    /// is not used (see [`CancelExplorer::seeds`]); when `config` names no
+    /// [`Config::cancel_at`] target, the explorer keeps its own.
+    ///
+    /// # Panics
+    ///
+    /// When a field of `config` set directly cannot run (see
+    /// [`crate::Sim::with_config`]).
+    #[track_caller]
+    pub fn config(mut self, mut config: Config) -> CancelExplorer {
+        config.validate();
+        if config.cancel_at.is_none() {
+            config.cancel_at = self.sweep.config.cancel_at.take();
         }
+        self.sweep.config = config;
+        self
+    }
+
+    fn target(&self) -> &CancelAt {
+        self.sweep
+            .config
+            .cancel_at
+            .as_ref()
+            .expect("a CancelExplorer always has a target")
     }
 
     /// Explores; panics with the failure report at the first failing await point.
@@ -154,11 +189,14 @@ impl CancelExplorer {
         F: FnMut() -> Fut,
         Fut: Future<Output = ()>,
     {
-        let only_point = self.sweep.apply_env().cancel_at;
+        let env = self.sweep.apply_env();
+        let configured = self.target().await_point;
+        let only_point = env.cancel_at.or((configured > 0).then_some(configured));
+        let target = self.target().task.clone();
         let seeds = self.sweep.seeds.clone();
         let mut summary = ExploreSummary {
             seeds: seeds.clone(),
-            policy: self.sweep.policy.clone(),
+            policy: self.sweep.config.policy.clone(),
             await_points: Vec::new(),
             sites: Vec::new(),
             runs: 0,
@@ -175,8 +213,7 @@ impl CancelExplorer {
             }
             let Some(points) = baseline.stats().target_await_points else {
                 panic!(
-                    "CancelExplorer: no task named `{target}` was spawned (seed {seed}); spawn the task to explore with seedloop::task::Builder::new().name(\"{target}\")",
-                    target = self.target
+                    "CancelExplorer: no task named `{target}` was spawned (seed {seed}); spawn the task to explore with seedloop::task::Builder::new().name(\"{target}\")"
                 );
             };
             summary.await_points.push(points);
@@ -200,8 +237,7 @@ impl CancelExplorer {
                 if reached < point && only_point.is_none() {
                     return Err(sim.failure(FailureKind::Nondeterminism {
                         detail: format!(
-                            "task `{}` suspended {points} times in the baseline run of seed {seed} but only {reached} times when it was to be cancelled at await point {point}",
-                            self.target
+                            "task `{target}` suspended {points} times in the baseline run of seed {seed} but only {reached} times when it was to be cancelled at await point {point}"
                         ),
                     }));
                 }
@@ -210,9 +246,13 @@ impl CancelExplorer {
         Ok(summary)
     }
 
+    /// A `Sim` for `seed` that cancels the target at `await_point` (0: only counts).
     fn sim(&self, seed: u64, await_point: u64) -> Sim {
-        self.sweep
-            .sim(seed)
-            .cancel_at(self.target.clone(), await_point)
+        let mut config = self.sweep.config(seed);
+        config.cancel_at = Some(CancelAt {
+            task: self.target().task.clone(),
+            await_point,
+        });
+        Sim::with_config(config)
     }
 }

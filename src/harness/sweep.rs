@@ -1,25 +1,22 @@
 //! What every sweep of seeds shares: its configuration, how the environment overrides
 //! it, the `Sim` each seed runs on, and the determinism check of a seed run twice.
 //! [`crate::Check`] and [`crate::CancelExplorer`] are both built on it; the
-//! `sweep_builder!` macro gives them the same builder methods.
+//! `sweep_builder!` macro gives them the same builder methods, every knob of
+//! [`Config`] among them.
 
 use super::env::EnvConfig;
+use crate::config::Config;
 use crate::failure::{Failure, FailureKind};
-use crate::runtime::{Sim, DEFAULT_MAX_STEPS, DEFAULT_MAX_TIME};
-use crate::scheduler::{Policy, DEFAULT_PCT_HORIZON};
+use crate::runtime::Sim;
+use crate::scheduler::Policy;
 use crate::trace::Trace;
 use std::ops::Range;
-use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub(crate) struct SweepConfig {
     pub seeds: Range<u64>,
-    pub policy: Policy,
-    pub max_steps: u64,
-    pub max_time: Duration,
-    pub pct_horizon: u64,
-    pub name: Option<String>,
-    pub command: Option<String>,
+    /// The configuration of every run; each run gets its own seed.
+    pub config: Config,
     pub env: Option<EnvConfig>,
 }
 
@@ -27,12 +24,7 @@ impl SweepConfig {
     pub(crate) fn new(seeds: Range<u64>, policy: Policy) -> SweepConfig {
         SweepConfig {
             seeds,
-            policy,
-            max_steps: DEFAULT_MAX_STEPS,
-            max_time: DEFAULT_MAX_TIME,
-            pct_horizon: DEFAULT_PCT_HORIZON,
-            name: None,
-            command: None,
+            config: Config::new(0).policy(policy),
             env: None,
         }
     }
@@ -56,28 +48,25 @@ impl SweepConfig {
             self.seeds = seed..seed.saturating_add(1);
         }
         if let Some(policy) = &env.policy {
-            self.policy = policy.clone();
+            self.config.policy = policy.clone();
         }
         if let Some(steps) = env.pct_horizon {
-            self.pct_horizon = steps;
+            self.config.pct_horizon = steps;
         }
         env
     }
 
+    /// The configuration of the run of `seed`.
+    pub(crate) fn config(&self, seed: u64) -> Config {
+        let mut config = self.config.clone();
+        config.seed = seed;
+        config.from_sweep = true;
+        config
+    }
+
     /// A `Sim` for `seed`, configured like the sweep.
     pub(crate) fn sim(&self, seed: u64) -> Sim {
-        let mut sim = Sim::new(seed)
-            .policy(self.policy.clone())
-            .max_steps(self.max_steps)
-            .max_time(self.max_time)
-            .pct_horizon(self.pct_horizon);
-        if let Some(name) = &self.name {
-            sim = sim.name(name.clone());
-        }
-        if let Some(command) = &self.command {
-            sim = sim.replay_command(command.clone());
-        }
-        sim
+        Sim::with_config(self.config(seed))
     }
 }
 
@@ -128,51 +117,16 @@ fn describe_difference(first: &Trace, second: &Trace) -> String {
     }
 }
 
-/// The builder methods every sweep has, over its `sweep: SweepConfig` field.
+/// The builder methods every sweep has, over its `sweep: SweepConfig` field: the
+/// seeds, the environment, and every knob of [`Config`] (`config_knobs!`).
 macro_rules! sweep_builder {
     ($type:ident) => {
+        $crate::config::config_knobs!($type => |this| this.sweep.config);
+
         impl $type {
             /// The seeds to run, in order.
             pub fn seeds(mut self, seeds: std::ops::Range<u64>) -> $type {
                 self.sweep.seeds = seeds;
-                self
-            }
-
-            /// The scheduling policy.
-            pub fn policy(mut self, policy: $crate::Policy) -> $type {
-                policy.validate();
-                self.sweep.policy = policy;
-                self
-            }
-
-            /// See [`Sim::max_steps`](crate::Sim::max_steps).
-            pub fn max_steps(mut self, max_steps: u64) -> $type {
-                self.sweep.max_steps = max_steps;
-                self
-            }
-
-            /// See [`Sim::max_time`](crate::Sim::max_time).
-            pub fn max_time(mut self, max_time: std::time::Duration) -> $type {
-                self.sweep.max_time = max_time;
-                self
-            }
-
-            /// See [`Sim::pct_horizon`](crate::Sim::pct_horizon).
-            pub fn pct_horizon(mut self, steps: u64) -> $type {
-                self.sweep.pct_horizon = steps;
-                self
-            }
-
-            /// The test name for replay lines (default: the current thread's name,
-            /// which libtest sets to the test's path).
-            pub fn name(mut self, name: impl Into<String>) -> $type {
-                self.sweep.name = Some(name.into());
-                self
-            }
-
-            /// See [`Sim::replay_command`](crate::Sim::replay_command).
-            pub fn replay_command(mut self, command: impl Into<String>) -> $type {
-                self.sweep.command = Some(command.into());
                 self
             }
 
