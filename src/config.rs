@@ -355,11 +355,22 @@ impl Config {
 
     /// The line that replays a failure of a run with this configuration. `thread_name`
     /// is the name of the thread the run failed on (libtest's test name).
+    ///
+    /// A run of a sweep, or one given a [`Config::replay_command`], is replayed by
+    /// re-running the program with the `SEEDLOOP_*` variables the sweep reads. A bare
+    /// `Sim` reads none, so its line is the Rust expression that builds it; so is the
+    /// line of a recorded schedule, which no variable can carry.
     pub(crate) fn replay_line(&self, thread_name: Option<&str>) -> String {
         if let Policy::Replay(_) = self.policy {
             return format!(
-                "Sim::new({}).policy(Policy::Replay(failure.schedule.clone())).run(..)",
-                self.seed
+                "{} (a recorded schedule is no SEEDLOOP_POLICY value; failure.sim() builds it)",
+                self.rust_expression()
+            );
+        }
+        if !self.from_sweep && self.replay_command.is_none() {
+            return format!(
+                "{} (a bare Sim reads no SEEDLOOP_* variables; failure.sim() builds it)",
+                self.rust_expression()
             );
         }
         if self.tape.is_some() {
@@ -387,6 +398,74 @@ impl Config {
         }
         line
     }
+
+    /// The Rust expression that builds a `Sim` running like this configuration: its
+    /// seed and every knob away from its default that changes the execution (not the
+    /// trace limits or the names the report prints).
+    fn rust_expression(&self) -> String {
+        let defaults = Config::new(self.seed);
+        let mut expression = format!("Sim::new({})", self.seed);
+        let mut knob = |name: &str, value: String| {
+            expression.push_str(&format!(".{name}({value})"));
+        };
+        match &self.policy {
+            Policy::Random => {}
+            Policy::Fifo => knob("policy", "Policy::Fifo".to_string()),
+            Policy::Pct { depth } => knob("policy", format!("Policy::Pct {{ depth: {depth} }}")),
+            Policy::Replay(_) => knob(
+                "policy",
+                "Policy::Replay(failure.schedule.clone())".to_string(),
+            ),
+        }
+        if self.tape.is_some() {
+            knob("tape", "<the failing tape>".to_string());
+        }
+        if self.max_steps != defaults.max_steps {
+            knob("max_steps", self.max_steps.to_string());
+        }
+        if self.max_time != defaults.max_time {
+            knob("max_time", rust_duration(self.max_time));
+        }
+        if self.max_tasks != defaults.max_tasks {
+            knob("max_tasks", self.max_tasks.to_string());
+        }
+        if self.pct_horizon != defaults.pct_horizon {
+            knob("pct_horizon", self.pct_horizon.to_string());
+        }
+        if self.continue_on_panic != defaults.continue_on_panic {
+            knob("continue_on_panic", self.continue_on_panic.to_string());
+        }
+        if let Some(target) = &self.cancel_at {
+            knob(
+                "cancel_at",
+                format!("{:?}, {}", target.task, target.await_point),
+            );
+        }
+        if let Some(limit) = self.max_wait {
+            knob("max_wait", rust_duration(limit));
+        }
+        if let Some(limit) = self.max_wait_steps {
+            knob("max_wait_steps", limit.to_string());
+        }
+        if self.detect_wait_cycles != defaults.detect_wait_cycles {
+            knob("detect_wait_cycles", self.detect_wait_cycles.to_string());
+        }
+        expression
+    }
+}
+
+/// `duration` as the shortest `Duration` constructor call that states it exactly.
+fn rust_duration(duration: Duration) -> String {
+    let nanos = duration.as_nanos();
+    let (unit, scale) = [
+        ("secs", 1_000_000_000),
+        ("millis", 1_000_000),
+        ("micros", 1_000),
+    ]
+    .into_iter()
+    .find(|(_, scale)| nanos.is_multiple_of(*scale))
+    .unwrap_or(("nanos", 1));
+    format!("Duration::from_{unit}({})", nanos / scale)
 }
 
 #[track_caller]

@@ -1,8 +1,10 @@
 //! Failures: what went wrong in a run, reported so that a person can act on it.
 //!
 //! A [`Failure`] names the seed, the policy, the step and virtual time, what failed
-//! ([`FailureKind`]), the last events of the trace, and ends with the exact command
-//! that replays it. It carries the whole trace and the recorded [`Schedule`], so a test
+//! ([`FailureKind`]), the last events of the trace, and ends with what replays it: for
+//! a run of a sweep (or one given a replay command), the command with the
+//! `SEEDLOOP_*` variables the sweep reads; for a bare [`crate::Sim`], which reads none,
+//! the Rust expression that builds it. It carries the whole trace and the recorded [`Schedule`], so a test
 //! can also replay it programmatically ([`Failure::sim`], [`crate::Policy::Replay`]).
 //! It is `Send + Sync + 'static`, so it travels through `anyhow` and
 //! `Box<dyn Error + Send + Sync>`.
@@ -189,7 +191,8 @@ impl fmt::Display for FailureKind {
 /// assert_eq!(failure.seed, 5);
 /// let report = failure.to_string();
 /// assert!(report.contains("task 1 (worker) panicked: boom"));
-/// assert!(report.lines().last().unwrap().starts_with("replay: SEEDLOOP_SEED=5"));
+/// // A bare Sim reads no SEEDLOOP_* variables: its replay line is the code that builds it.
+/// assert!(report.lines().last().unwrap().starts_with("replay: Sim::new(5) (a bare Sim"));
 /// ```
 #[derive(Clone)]
 pub struct Failure {

@@ -2,7 +2,8 @@
 
 mod common;
 
-use seedloop::{FailureKind, JoinError, Policy, Sim};
+use seedloop::harness::env::EnvConfig;
+use seedloop::{Check, FailureKind, JoinError, Policy, Sim};
 use std::time::Duration;
 
 #[test]
@@ -145,10 +146,12 @@ fn the_step_limit_catches_two_tasks_yielding_forever() {
 
 #[test]
 fn a_failure_report_ends_with_the_replay_line() {
-    let failure = Sim::new(77)
+    let failure = Check::new()
+        .seeds(77..78)
+        .env(EnvConfig::default())
         .policy(Policy::Pct { depth: 2 })
         .name("bank::transfer_is_atomic")
-        .run(async { panic!("bug") })
+        .try_run(|| async { panic!("bug") })
         .unwrap_err();
     let report = failure.to_string();
     assert_eq!(
@@ -180,11 +183,13 @@ fn a_long_failing_run_reports_only_its_last_events() {
 
 #[test]
 fn the_replay_line_names_a_non_default_pct_horizon() {
-    let failure = Sim::new(3)
+    let failure = Check::new()
+        .seeds(3..4)
+        .env(EnvConfig::default())
         .policy(Policy::Pct { depth: 3 })
         .pct_horizon(500)
         .name("t")
-        .run(async { panic!("bug") })
+        .try_run(|| async { panic!("bug") })
         .unwrap_err();
     assert!(failure
         .replay_command()
@@ -193,7 +198,10 @@ fn the_replay_line_names_a_non_default_pct_horizon() {
 
 #[test]
 fn the_replay_line_defaults_to_the_test_threads_name() {
-    let failure = Sim::new(1).run(async { panic!("bug") }).unwrap_err();
+    let failure = Check::new()
+        .env(EnvConfig::default())
+        .try_run(|| async { panic!("bug") })
+        .unwrap_err();
     assert!(
         failure
             .replay_command()
