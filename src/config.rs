@@ -353,14 +353,23 @@ impl Config {
         }
     }
 
-    /// The line that replays a failure of a run with this configuration. `thread_name`
-    /// is the name of the thread the run failed on (libtest's test name).
+    /// The line that replays a failure of a run with this configuration.
     ///
     /// A run of a sweep, or one given a [`Config::replay_command`], is replayed by
     /// re-running the program with the `SEEDLOOP_*` variables the sweep reads. A bare
     /// `Sim` reads none, so its line is the Rust expression that builds it; so is the
     /// line of a recorded schedule, which no variable can carry.
-    pub(crate) fn replay_line(&self, thread_name: Option<&str>) -> String {
+    ///
+    /// The test re-run is [`Config::name`], as given, or else `thread_name`, the name
+    /// of the thread the run failed on: libtest names it after the test's full path,
+    /// so the line asks for exactly that test (`-- --exact`). `ignored_flag` is the
+    /// libtest flag that ran ignored tests in this process ([`libtest_ignored_flag`]):
+    /// an `#[ignore]` test runs only with it.
+    pub(crate) fn replay_line(
+        &self,
+        thread_name: Option<&str>,
+        ignored_flag: Option<&str>,
+    ) -> String {
         if let Policy::Replay(_) = self.policy {
             return format!(
                 "{} (a recorded schedule is no SEEDLOOP_POLICY value; failure.sim() builds it)",
@@ -391,10 +400,23 @@ impl Config {
                 line.push_str(&format!(" {}={}", env::CANCEL_AT, target.await_point));
             }
         }
-        match (&self.replay_command, self.name.as_deref().or(thread_name)) {
-            (Some(custom), _) => line.push_str(&format!(" {custom}")),
-            (None, Some(name)) => line.push_str(&format!(" cargo test {name}")),
-            (None, None) => line.push_str(" cargo test"),
+        if let Some(custom) = &self.replay_command {
+            line.push_str(&format!(" {custom}"));
+            return line;
+        }
+        line.push_str(" cargo test");
+        let mut test_args = Vec::new();
+        match (&self.name, thread_name) {
+            (Some(name), _) => line.push_str(&format!(" {name}")),
+            (None, Some(path)) => {
+                line.push_str(&format!(" {path}"));
+                test_args.push("--exact");
+            }
+            (None, None) => {}
+        }
+        test_args.extend(ignored_flag);
+        if !test_args.is_empty() {
+            line.push_str(&format!(" -- {}", test_args.join(" ")));
         }
         line
     }
@@ -468,6 +490,25 @@ fn rust_duration(duration: Duration) -> String {
     format!("Duration::from_{unit}({})", nanos / scale)
 }
 
+/// The libtest flag among `args` (a test binary's arguments) that runs ignored tests:
+/// `--ignored` (only them) or `--include-ignored` (them too). A replay line passes it
+/// on, so that it re-runs an `#[ignore]` test that failed.
+pub(crate) fn libtest_ignored_flag<I, S>(args: I) -> Option<&'static str>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut flag = None;
+    for arg in args {
+        match arg.as_ref() {
+            "--ignored" => flag = Some("--ignored"),
+            "--include-ignored" => return Some("--include-ignored"),
+            _ => {}
+        }
+    }
+    flag
+}
+
 #[track_caller]
 fn check_cancel_task(task: &str) {
     assert!(
@@ -526,3 +567,63 @@ macro_rules! forward_knobs {
 }
 
 pub(crate) use {config_knobs, forward_knobs};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ignored_flag_is_found_among_a_test_binarys_arguments() {
+        assert_eq!(libtest_ignored_flag(["target/debug/deps/t-1a2b"]), None);
+        assert_eq!(libtest_ignored_flag(["t", "some::test", "--exact"]), None);
+        assert_eq!(
+            libtest_ignored_flag(["t", "--ignored", "slow"]),
+            Some("--ignored")
+        );
+        // --include-ignored runs ignored and other tests: passing it on re-runs the
+        // failing test whether or not it is ignored.
+        assert_eq!(
+            libtest_ignored_flag(["t", "--include-ignored"]),
+            Some("--include-ignored")
+        );
+        assert_eq!(
+            libtest_ignored_flag(["t", "--ignored", "--include-ignored"]),
+            Some("--include-ignored")
+        );
+    }
+
+    #[test]
+    fn a_sweeps_replay_line_runs_exactly_the_failing_test() {
+        let mut config = Config::new(3);
+        config.from_sweep = true;
+        let line = |config: &Config, ignored| config.replay_line(Some("a::b"), ignored);
+        assert_eq!(
+            line(&config, None),
+            "SEEDLOOP_SEED=3 SEEDLOOP_POLICY=random cargo test a::b -- --exact"
+        );
+        assert_eq!(
+            line(&config, Some("--ignored")),
+            "SEEDLOOP_SEED=3 SEEDLOOP_POLICY=random cargo test a::b -- --exact --ignored"
+        );
+        // A given name is used as given: it may not be a full path.
+        let named = config.clone().name("b");
+        assert_eq!(
+            line(&named, Some("--ignored")),
+            "SEEDLOOP_SEED=3 SEEDLOOP_POLICY=random cargo test b -- --ignored"
+        );
+        assert_eq!(
+            line(&named, None),
+            "SEEDLOOP_SEED=3 SEEDLOOP_POLICY=random cargo test b"
+        );
+        assert_eq!(
+            config.replay_line(None, Some("--ignored")),
+            "SEEDLOOP_SEED=3 SEEDLOOP_POLICY=random cargo test -- --ignored"
+        );
+        // A replay command is the whole command.
+        let custom = config.replay_command("cargo run --example x");
+        assert_eq!(
+            line(&custom, Some("--ignored")),
+            "SEEDLOOP_SEED=3 SEEDLOOP_POLICY=random cargo run --example x"
+        );
+    }
+}

@@ -9,7 +9,7 @@
 //! It is `Send + Sync + 'static`, so it travels through `anyhow` and
 //! `Box<dyn Error + Send + Sync>`.
 
-use crate::config::Config;
+use crate::config::{libtest_ignored_flag, Config};
 use crate::id::TaskId;
 use crate::scheduler::{Policy, Schedule};
 use crate::trace::Trace;
@@ -291,7 +291,9 @@ impl fmt::Debug for Failure {
 impl FailureReport {
     /// The command that replays this failure.
     pub fn replay_command(&self) -> String {
-        self.config.replay_line(self.thread_name.as_deref())
+        let args = std::env::args_os().map(|arg| arg.to_string_lossy().into_owned());
+        self.config
+            .replay_line(self.thread_name.as_deref(), libtest_ignored_flag(args))
     }
 
     /// A `Sim` configured exactly like the failing run (`Sim::with_config` of

@@ -197,7 +197,8 @@ fn the_replay_line_names_a_non_default_pct_horizon() {
 }
 
 #[test]
-fn the_replay_line_defaults_to_the_test_threads_name() {
+fn a_libtest_tests_replay_line_runs_exactly_that_test() {
+    // libtest names the test's thread after its full path: the line runs only it.
     let failure = Check::new()
         .env(EnvConfig::default())
         .try_run(|| async { panic!("bug") })
@@ -205,9 +206,20 @@ fn the_replay_line_defaults_to_the_test_threads_name() {
     assert!(
         failure
             .replay_command()
-            .ends_with("cargo test the_replay_line_defaults_to_the_test_threads_name"),
+            .ends_with("cargo test a_libtest_tests_replay_line_runs_exactly_that_test -- --exact"),
         "{}",
         failure.replay_command()
+    );
+    // A name given to the sweep is used as given (it need not be a full path).
+    let named = Check::new()
+        .env(EnvConfig::default())
+        .name("exactly")
+        .try_run(|| async { panic!("bug") })
+        .unwrap_err();
+    assert!(
+        named.replay_command().ends_with("cargo test exactly"),
+        "{}",
+        named.replay_command()
     );
 }
 
