@@ -13,6 +13,7 @@
 //! [`crate::harness::env`], which parses them), so that the failure report, below the
 //! harness, can print them.
 
+use crate::choices::to_hex;
 use crate::scheduler::{Policy, DEFAULT_PCT_HORIZON};
 use crate::trace::{DEFAULT_TRACE_LIMIT, TAIL_LIMIT};
 use std::time::Duration;
@@ -39,6 +40,8 @@ pub(crate) mod env_names {
     pub const CHECK_DETERMINISM: &str = "SEEDLOOP_CHECK_DETERMINISM";
     /// The one await point the cancellation explorer tries (replays a failure it found).
     pub const CANCEL_AT: &str = "SEEDLOOP_CANCEL_AT";
+    /// A byte tape, in hexadecimal: a sweep runs the one execution it makes.
+    pub const TAPE: &str = "SEEDLOOP_TAPE";
 }
 
 use env_names as env;
@@ -243,7 +246,9 @@ impl Config {
 
     /// Draws every decision from a byte tape instead of the seed (property tests,
     /// fuzzing): a tape of zeros is the FIFO production order. See
-    /// [`crate::choices::Tape`].
+    /// [`crate::choices::Tape`]; [`Tape::from_hex`](crate::choices::Tape::from_hex)
+    /// reads the tape a failure report prints. A sweep given a tape runs one execution:
+    /// the tape's.
     pub fn tape(mut self, bytes: impl Into<Vec<u8>>) -> Config {
         self.tape = Some(bytes.into());
         self
@@ -382,16 +387,12 @@ impl Config {
                 self.rust_expression()
             );
         }
-        if self.tape.is_some() {
-            return "Sim::new(0).tape(<the failing tape>).run(..) (this run's decisions came from a byte tape, not a seed)".to_string();
-        }
-        let mut line = format!(
-            "{}={} {}={}",
-            env::SEED,
-            self.seed,
-            env::POLICY,
-            self.policy
-        );
+        // A tape makes every decision: the seed plays no part.
+        let mut line = match &self.tape {
+            Some(tape) => format!("{}={}", env::TAPE, to_hex(tape)),
+            None => format!("{}={}", env::SEED, self.seed),
+        };
+        line.push_str(&format!(" {}={}", env::POLICY, self.policy));
         if self.pct_horizon != DEFAULT_PCT_HORIZON {
             line.push_str(&format!(" {}={}", env::PCT_HORIZON, self.pct_horizon));
         }
@@ -439,8 +440,11 @@ impl Config {
                 "Policy::Replay(failure.schedule.clone())".to_string(),
             ),
         }
-        if self.tape.is_some() {
-            knob("tape", "<the failing tape>".to_string());
+        if let Some(tape) = &self.tape {
+            knob(
+                "tape",
+                format!("Tape::from_hex(\"{}\").unwrap()", to_hex(tape)),
+            );
         }
         if self.max_steps != defaults.max_steps {
             knob("max_steps", self.max_steps.to_string());

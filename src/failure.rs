@@ -323,10 +323,17 @@ impl fmt::Display for FailureReport {
     /// The report: what failed, where, the last trace events, and the replay line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "seedloop: {}", self.kind)?;
+        match &self.config.tape {
+            Some(tape) => write!(
+                f,
+                "  ran from a tape of {} bytes (failure.config.tape; the seed plays no part)",
+                tape.len()
+            )?,
+            None => write!(f, "  seed {}", self.seed)?,
+        }
         writeln!(
             f,
-            "  seed {}, policy {}, step {}, virtual time {}",
-            self.seed,
+            ", policy {}, step {}, virtual time {}",
             self.policy,
             self.step,
             crate::trace::VirtualTime(self.time)

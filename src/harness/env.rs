@@ -8,23 +8,26 @@
 //! | `SEEDLOOP_PCT_HORIZON` | `u64` steps | the PCT horizon `k` |
 //! | `SEEDLOOP_CHECK_DETERMINISM` | `1`/`0`, `true`/`false` | run every seed twice and compare traces |
 //! | `SEEDLOOP_CANCEL_AT` | `u64` >= 1 | the cancellation explorer tries only this await point |
+//! | `SEEDLOOP_TAPE` | hexadecimal bytes | run the one execution this byte tape makes (replay a tape run) |
 //!
 //! The environment overrides what the code configured, so a printed replay line always
 //! reproduces. A bad value is an error naming the variable and the accepted forms; an
 //! unknown `SEEDLOOP_*` variable (a typo) is warned about on stderr.
 
+use crate::choices::Tape;
 use crate::scheduler::Policy;
 use std::fmt;
 
 pub use crate::config::env_names::*;
 
-const KNOWN: [&str; 6] = [
+const KNOWN: [&str; 7] = [
     SEED,
     SEEDS,
     POLICY,
     PCT_HORIZON,
     CHECK_DETERMINISM,
     CANCEL_AT,
+    TAPE,
 ];
 
 /// The overrides read from the environment.
@@ -43,6 +46,8 @@ pub struct EnvConfig {
     pub check_determinism: Option<bool>,
     /// `SEEDLOOP_CANCEL_AT`.
     pub cancel_at: Option<u64>,
+    /// `SEEDLOOP_TAPE`, decoded.
+    pub tape: Option<Vec<u8>>,
     /// `SEEDLOOP_*` names that mean nothing (typos).
     pub unknown: Vec<String>,
 }
@@ -155,6 +160,14 @@ impl EnvConfig {
                         });
                     }
                     config.cancel_at = Some(point);
+                }
+                TAPE => {
+                    let tape = Tape::from_hex(value).map_err(|_| EnvError {
+                        variable: TAPE,
+                        value: value.to_string(),
+                        expected: "a tape in hexadecimal, two digits a byte (e.g. 07ff00), as a failure report prints it",
+                    })?;
+                    config.tape = Some(tape.into());
                 }
                 CHECK_DETERMINISM => {
                     config.check_determinism =

@@ -53,6 +53,13 @@ impl SweepConfig {
         if let Some(steps) = env.pct_horizon {
             self.config.pct_horizon = steps;
         }
+        if let Some(tape) = &env.tape {
+            self.config.tape = Some(tape.clone());
+        }
+        if self.config.tape.is_some() {
+            // A tape makes every decision: every seed would run the same execution.
+            self.seeds = self.seeds.start..self.seeds.start.saturating_add(1);
+        }
         env
     }
 
