@@ -15,6 +15,7 @@
 //! where in the source they were created (`#[track_caller]`), so the report also
 //! names the await point's file, line and column.
 
+use super::env::CANCEL_AT;
 use super::sweep::{compare_runs, sweep_builder, SweepConfig};
 use crate::config::{CancelAt, Config};
 use crate::failure::{Failure, FailureKind};
@@ -183,16 +184,24 @@ impl CancelExplorer {
     /// # Panics
     ///
     /// When no task named like the target is spawned in a baseline run (the message
-    /// says how to name it), and when a `SEEDLOOP_*` variable has a bad value.
+    /// says how to name it); when the one await point asked for (`SEEDLOOP_CANCEL_AT`
+    /// or [`Config::cancel_at`]) is beyond the target's await points in a baseline run
+    /// (a stale replay line: the code changed); and when a `SEEDLOOP_*` variable has a
+    /// bad value.
     pub fn try_run<F, Fut>(mut self, mut scenario: F) -> Result<ExploreSummary, Failure>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = ()>,
     {
         let env = self.sweep.apply_env();
-        let configured = self.target().await_point;
-        let only_point = env.cancel_at.or((configured > 0).then_some(configured));
         let target = self.target().task.clone();
+        let configured = self.target().await_point;
+        // The one await point to try, and where it was set (for a stale point's message).
+        let only_point = match env.cancel_at {
+            Some(point) => Some((point, format!("{CANCEL_AT}={point}"))),
+            None => (configured > 0)
+                .then(|| (configured, format!("cancel_at({target:?}, {configured})"))),
+        };
         let seeds = self.sweep.seeds.clone();
         let mut summary = ExploreSummary {
             seeds: seeds.clone(),
@@ -225,8 +234,11 @@ impl CancelExplorer {
                     .map(|site| site.map(|site| site.to_string()))
                     .collect();
             }
-            let range = match only_point {
-                Some(point) => point..=point,
+            let range = match &only_point {
+                Some((point, source)) if *point > points => panic!(
+                    "CancelExplorer: {source} asks for await point {point}, but task `{target}` has only {points} await points under seed {seed}: the code changed since that point was found, and trying it would pass without cancelling anything; unset {CANCEL_AT} (or drop the cancel_at point) to explore every await point, or re-run the exploration and use the point its new replay line prints"
+                ),
+                Some((point, _)) => *point..=*point,
                 None => 1..=points,
             };
             for point in range {
@@ -234,7 +246,7 @@ impl CancelExplorer {
                 sim.run(scenario())?;
                 summary.runs += 1;
                 let reached = sim.stats().target_await_points.unwrap_or(0);
-                if reached < point && only_point.is_none() {
+                if reached < point {
                     return Err(sim.failure(FailureKind::Nondeterminism {
                         detail: format!(
                             "task `{target}` suspended {points} times in the baseline run of seed {seed} but only {reached} times when it was to be cancelled at await point {point}"
