@@ -127,7 +127,16 @@ impl EnvConfig {
                     )?)
                 }
                 SEEDS => {
-                    config.seeds = Some(parse_u64(SEEDS, value, "a number of seeds such as 1000")?)
+                    let expected = "a number of seeds such as 1000; it must be at least 1: a sweep of no seeds would pass without testing anything";
+                    let count = parse_u64(SEEDS, value, expected)?;
+                    if count == 0 {
+                        return Err(EnvError {
+                            variable: SEEDS,
+                            value: value.to_string(),
+                            expected,
+                        });
+                    }
+                    config.seeds = Some(count);
                 }
                 POLICY => {
                     config.policy = Some(value.parse().map_err(|_| EnvError {

@@ -28,7 +28,9 @@ use std::ops::Range;
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ExploreSummary {
-    /// The seeds explored.
+    /// The seeds explored, first to last. The end is exclusive and saturates: an
+    /// exploration whose last seed is `u64::MAX` ends at `u64::MAX` too (one entry of
+    /// [`ExploreSummary::await_points`] per seed counts it).
     pub seeds: Range<u64>,
     /// The policy used.
     pub policy: Policy,
@@ -203,18 +205,19 @@ impl CancelExplorer {
                 .then(|| (configured, format!("cancel_at({target:?}, {configured})"))),
         };
         let seeds = self.sweep.seeds.clone();
+        let first = *seeds.start();
         let mut summary = ExploreSummary {
-            seeds: seeds.clone(),
+            seeds: self.sweep.seed_range(),
             policy: self.sweep.config.policy.clone(),
             await_points: Vec::new(),
             sites: Vec::new(),
             runs: 0,
         };
-        for seed in seeds.clone() {
+        for seed in seeds {
             let mut baseline = self.sim(seed, 0);
             baseline.run(scenario())?;
             summary.runs += 1;
-            if seed == seeds.start {
+            if seed == first {
                 let mut again = self.sim(seed, 0);
                 let second = again.run(scenario());
                 summary.runs += 1;
@@ -226,7 +229,7 @@ impl CancelExplorer {
                 );
             };
             summary.await_points.push(points);
-            if seed == seeds.start {
+            if seed == first {
                 summary.sites = baseline
                     .stats()
                     .target_await_sites

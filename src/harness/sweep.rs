@@ -4,17 +4,19 @@
 //! `sweep_builder!` macro gives them the same builder methods, every knob of
 //! [`Config`] among them.
 
-use super::env::EnvConfig;
+use super::env::{EnvConfig, SEEDS};
 use crate::config::Config;
 use crate::failure::{Failure, FailureKind};
 use crate::runtime::Sim;
 use crate::scheduler::Policy;
 use crate::trace::Trace;
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 
 #[derive(Clone, Debug)]
 pub(crate) struct SweepConfig {
-    pub seeds: Range<u64>,
+    /// Never empty: a sweep that runs nothing must not pass. Inclusive, so that
+    /// `u64::MAX` is a seed like any other.
+    pub seeds: RangeInclusive<u64>,
     /// The configuration of every run; each run gets its own seed.
     pub config: Config,
     pub env: Option<EnvConfig>,
@@ -23,7 +25,7 @@ pub(crate) struct SweepConfig {
 impl SweepConfig {
     pub(crate) fn new(seeds: Range<u64>, policy: Policy) -> SweepConfig {
         SweepConfig {
-            seeds,
+            seeds: seeds_to_run(seeds),
             config: Config::new(0).policy(policy),
             env: None,
         }
@@ -41,11 +43,17 @@ impl SweepConfig {
             None => EnvConfig::from_env().unwrap_or_else(|error| panic!("seedloop: {error}")),
         };
         env.warn_unknown();
+        let first = *self.seeds.start();
         if let Some(count) = env.seeds {
-            self.seeds = self.seeds.start..self.seeds.start.saturating_add(count);
+            assert!(
+                count > 0,
+                "seedloop: {SEEDS}=0 must be at least 1: a sweep of no seeds would pass without testing anything"
+            );
+            // Past u64::MAX there are no more seeds: the sweep ends there.
+            self.seeds = first..=first.saturating_add(count - 1);
         }
         if let Some(seed) = env.seed {
-            self.seeds = seed..seed.saturating_add(1);
+            self.seeds = seed..=seed;
         }
         if let Some(policy) = &env.policy {
             self.config.policy = policy.clone();
@@ -58,9 +66,15 @@ impl SweepConfig {
         }
         if self.config.tape.is_some() {
             // A tape makes every decision: every seed would run the same execution.
-            self.seeds = self.seeds.start..self.seeds.start.saturating_add(1);
+            self.seeds = *self.seeds.start()..=*self.seeds.start();
         }
         env
+    }
+
+    /// The seeds as a summary reports them: a half-open range whose end saturates at
+    /// `u64::MAX` (the summaries' `seeds_run` counts a last seed of `u64::MAX`).
+    pub(crate) fn seed_range(&self) -> Range<u64> {
+        *self.seeds.start()..self.seeds.end().saturating_add(1)
     }
 
     /// The configuration of the run of `seed`.
@@ -75,6 +89,20 @@ impl SweepConfig {
     pub(crate) fn sim(&self, seed: u64) -> Sim {
         Sim::with_config(self.config(seed))
     }
+}
+
+/// `seeds` as the sweep runs them.
+///
+/// # Panics
+///
+/// When `seeds` is empty (the message names the fix).
+#[track_caller]
+pub(crate) fn seeds_to_run(seeds: Range<u64>) -> RangeInclusive<u64> {
+    assert!(
+        seeds.start < seeds.end,
+        "seeds({seeds:?}) is empty: a sweep that runs no seed would pass without testing anything; give a range of at least one seed, such as 0..100"
+    );
+    seeds.start..=seeds.end - 1
 }
 
 /// Compares a seed's second run with its first: a failure of the second run, or a
@@ -131,9 +159,16 @@ macro_rules! sweep_builder {
         $crate::config::config_knobs!($type => |this| this.sweep.config);
 
         impl $type {
-            /// The seeds to run, in order.
+            /// The seeds to run, in order (`SEEDLOOP_SEED` and `SEEDLOOP_SEEDS`
+            /// override them).
+            ///
+            /// # Panics
+            ///
+            /// When `seeds` is empty: a sweep that runs no seed would pass without
+            /// testing anything.
+            #[track_caller]
             pub fn seeds(mut self, seeds: std::ops::Range<u64>) -> $type {
-                self.sweep.seeds = seeds;
+                self.sweep.seeds = $crate::harness::sweep::seeds_to_run(seeds);
                 self
             }
 
