@@ -14,7 +14,7 @@
 //! harness, can print them.
 
 use crate::choices::to_hex;
-use crate::scheduler::{Policy, DEFAULT_PCT_HORIZON};
+use crate::scheduler::{Policy, DEFAULT_PCT_HORIZON, MAX_PCT_HORIZON};
 use crate::trace::{DEFAULT_TRACE_LIMIT, TAIL_LIMIT};
 use std::time::Duration;
 
@@ -157,7 +157,8 @@ impl Config {
     ///
     /// # Panics
     ///
-    /// When the policy cannot run (a PCT depth of 0).
+    /// When the policy cannot run (a PCT depth of 0, or above
+    /// [`MAX_PCT_DEPTH`](crate::MAX_PCT_DEPTH)).
     #[track_caller]
     pub fn policy(mut self, policy: Policy) -> Config {
         policy.validate();
@@ -189,10 +190,11 @@ impl Config {
     }
 
     /// The PCT horizon `k`: change points are drawn over the first `k` steps (default
-    /// [`DEFAULT_PCT_HORIZON`]). Part of the configuration a replay needs.
+    /// [`DEFAULT_PCT_HORIZON`], at most [`MAX_PCT_HORIZON`]). Part of the configuration
+    /// a replay needs.
     #[track_caller]
     pub fn pct_horizon(mut self, steps: u64) -> Config {
-        assert!(steps > 0, "pct_horizon must be at least 1 step");
+        check_pct_horizon(steps);
         self.pct_horizon = steps;
         self
     }
@@ -352,7 +354,7 @@ impl Config {
     pub(crate) fn validate(&self) {
         self.policy.validate();
         assert!(self.max_steps > 0, "max_steps must be at least 1");
-        assert!(self.pct_horizon > 0, "pct_horizon must be at least 1 step");
+        check_pct_horizon(self.pct_horizon);
         if let Some(target) = &self.cancel_at {
             check_cancel_task(&target.task);
         }
@@ -511,6 +513,14 @@ where
         }
     }
     flag
+}
+
+#[track_caller]
+fn check_pct_horizon(steps: u64) {
+    assert!(
+        (1..=MAX_PCT_HORIZON).contains(&steps),
+        "pct_horizon({steps}) is invalid: the horizon must be from 1 step to MAX_PCT_HORIZON ({MAX_PCT_HORIZON}) steps"
+    );
 }
 
 #[track_caller]

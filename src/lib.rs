@@ -84,7 +84,9 @@ pub use harness::check::{check, Check};
 pub use harness::explore::{explore_cancellation, CancelExplorer};
 pub use harness::{ExploreSummary, Summary};
 pub use runtime::{Sim, Stats, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME};
-pub use scheduler::{ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON};
+pub use scheduler::{
+    ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON, MAX_PCT_DEPTH, MAX_PCT_HORIZON,
+};
 pub use task::{spawn, yield_now, JoinError, JoinHandle};
 
 /// The README's examples, compiled and run as doctests.

@@ -15,8 +15,11 @@
 //! unknown `SEEDLOOP_*` variable (a typo) is warned about on stderr.
 
 use crate::choices::Tape;
-use crate::scheduler::Policy;
+use crate::scheduler::{Policy, MAX_PCT_DEPTH, MAX_PCT_HORIZON};
 use std::fmt;
+
+// The error messages below spell the bounds out.
+const _: () = assert!(MAX_PCT_DEPTH == 64 && MAX_PCT_HORIZON == 1_000_000_000);
 
 pub use crate::config::env_names::*;
 
@@ -143,13 +146,14 @@ impl EnvConfig {
                         variable: POLICY,
                         value: value.to_string(),
                         expected:
-                            "`random`, `fifo` or `pct:<depth>` with depth >= 1 (e.g. `pct:3`)",
+                            "`random`, `fifo` or `pct:<depth>` with 1 <= depth <= 64 (MAX_PCT_DEPTH; e.g. `pct:3`)",
                     })?)
                 }
                 PCT_HORIZON => {
-                    let expected = "a number of steps >= 1 such as 100";
+                    let expected =
+                        "a number of steps from 1 to 1000000000 (MAX_PCT_HORIZON) such as 100";
                     let steps = parse_u64(PCT_HORIZON, value, expected)?;
-                    if steps == 0 {
+                    if !(1..=MAX_PCT_HORIZON).contains(&steps) {
                         return Err(EnvError {
                             variable: PCT_HORIZON,
                             value: value.to_string(),
