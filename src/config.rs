@@ -22,8 +22,10 @@ use std::time::Duration;
 pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
 /// The default [`Config::max_time`]: 30 virtual days.
 pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(30 * 24 * 3600);
-/// The default [`Config::max_tasks`] (tasks alive at once).
-pub const DEFAULT_MAX_TASKS: usize = 1_000_000;
+/// The default [`Config::max_tasks`] (tasks alive at once). A tenth of
+/// [`DEFAULT_MAX_STEPS`]: a task takes at least one step, and awaiting it usually
+/// another, so a program at the task limit still finishes within the step limit.
+pub const DEFAULT_MAX_TASKS: usize = 100_000;
 
 /// The names of the `SEEDLOOP_*` environment variables; `harness::env` re-exports them
 /// and documents what each one does.

@@ -78,12 +78,12 @@ pub mod task;
 pub mod time;
 pub mod trace;
 
-pub use config::{CancelAt, Config};
+pub use config::{CancelAt, Config, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME};
 pub use failure::{BlockedTask, CancelPoint, Failure, FailureKind, FailureReport, REPORT_EVENTS};
 pub use harness::check::{check, Check};
 pub use harness::explore::{explore_cancellation, CancelExplorer};
 pub use harness::{ExploreSummary, Summary};
-pub use runtime::{Sim, Stats, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME};
+pub use runtime::{Sim, Stats};
 pub use scheduler::{
     ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON, MAX_PCT_DEPTH, MAX_PCT_HORIZON,
 };

@@ -26,8 +26,6 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-pub use crate::config::{DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME};
-
 /// Run ids only tell runs apart (stale wakers); they never reach a trace.
 static NEXT_RUN_ID: AtomicU64 = AtomicU64::new(1);
 
