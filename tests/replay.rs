@@ -220,3 +220,44 @@ fn a_replayed_schedule_prints_a_rust_replay_line() {
         "Sim::new(0).policy(Policy::Replay(failure.schedule.clone())) (a recorded schedule"
     ));
 }
+
+#[test]
+fn the_environment_overrides_what_the_sweep_configured() {
+    let env = EnvConfig::parse([
+        ("SEEDLOOP_SEED", "7"),
+        ("SEEDLOOP_POLICY", "pct:2"),
+        ("SEEDLOOP_PCT_HORIZON", "30"),
+    ])
+    .unwrap();
+    let failure = Check::new()
+        .seeds(100..200)
+        .policy(Policy::Fifo)
+        .pct_horizon(5)
+        .max_steps(20)
+        .env(env)
+        .try_run(|| spin_then_fail(50))
+        .unwrap_err();
+    let mut expected = seedloop::Config::new(7)
+        .policy(Policy::Pct { depth: 2 })
+        .pct_horizon(30)
+        .max_steps(20);
+    expected.from_sweep = true;
+    assert_eq!(failure.config, expected, "the code's other knobs stay");
+    let (replay, again) = common::run_twice(|| failure.sim(), || spin_then_fail(50));
+    assert_eq!(again.unwrap_err().kind, failure.kind);
+    assert_eq!(replay.trace().to_string(), failure.trace.to_string());
+
+    // SEEDLOOP_SEEDS counts from the configured first seed; SEEDLOOP_TAPE replaces the
+    // configured tape (and makes the sweep one execution).
+    let summary = Check::new()
+        .seeds(100..200)
+        .env(EnvConfig::parse([("SEEDLOOP_SEEDS", "4")]).unwrap())
+        .run(|| async {});
+    assert_eq!((summary.seeds, summary.seeds_run), (100..104, 4));
+    let failure = Check::new()
+        .tape(vec![0; 8])
+        .env(EnvConfig::parse([("SEEDLOOP_TAPE", "ff01")]).unwrap())
+        .try_run(|| spin_then_fail(1))
+        .unwrap_err();
+    assert_eq!(failure.config.tape, Some(vec![0xff, 0x01]));
+}

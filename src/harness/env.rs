@@ -1,18 +1,23 @@
 //! Every `SEEDLOOP_*` environment variable, in one place.
 //!
-//! | variable | value | effect |
-//! |---|---|---|
-//! | `SEEDLOOP_SEED` | `u64` | run only this seed (replay a failure) |
-//! | `SEEDLOOP_SEEDS` | `u64` | how many seeds a sweep runs (from its first seed) |
-//! | `SEEDLOOP_POLICY` | `random`, `fifo`, `pct:<depth>` | the scheduling policy |
-//! | `SEEDLOOP_PCT_HORIZON` | `u64` steps | the PCT horizon `k` |
-//! | `SEEDLOOP_CHECK_DETERMINISM` | `1`/`0`, `true`/`false` | run every seed twice and compare traces |
-//! | `SEEDLOOP_CANCEL_AT` | `u64` >= 1 | the cancellation explorer tries only this await point |
-//! | `SEEDLOOP_TAPE` | hexadecimal bytes | run the one execution this byte tape makes (replay a tape run) |
+//! The sweeps ([`crate::Check`], [`crate::CancelExplorer`]) read them when they run; a
+//! bare [`crate::Sim`] reads none (its failures print the Rust expression that builds
+//! it instead).
+//!
+//! | variable | value | effect | overrides |
+//! |---|---|---|---|
+//! | `SEEDLOOP_SEED` | `u64` (`0` to `18446744073709551615`) | run only this seed (replay a failure) | `.seeds(..)` |
+//! | `SEEDLOOP_SEEDS` | `u64` >= 1 | how many seeds a sweep runs, from its first seed (the sweep stops at seed `u64::MAX`) | `.seeds(..)`'s length |
+//! | `SEEDLOOP_POLICY` | `random`, `fifo`, `pct:<depth>` with `1 <= depth <= 64` ([`crate::MAX_PCT_DEPTH`]) | the scheduling policy | `.policy(..)` |
+//! | `SEEDLOOP_PCT_HORIZON` | steps, `1` to `1000000000` ([`crate::MAX_PCT_HORIZON`]) | the PCT horizon `k` | `.pct_horizon(..)` |
+//! | `SEEDLOOP_TAPE` | hexadecimal bytes (`07ff00`) | run the one execution this byte tape makes (replay a tape run) | `.tape(..)`, and the seeds: one execution |
+//! | `SEEDLOOP_CHECK_DETERMINISM` | `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off` | run every seed twice and compare traces | `Check::check_determinism(..)` |
+//! | `SEEDLOOP_CANCEL_AT` | `u64` >= 1 | the cancellation explorer tries only this await point; one beyond the target's await points is an error (a stale replay line) | the point of `.cancel_at(..)` |
 //!
 //! The environment overrides what the code configured, so a printed replay line always
-//! reproduces. A bad value is an error naming the variable and the accepted forms; an
-//! unknown `SEEDLOOP_*` variable (a typo) is warned about on stderr.
+//! reproduces; every other knob stays as the code set it. A bad value is an error
+//! naming the variable and the accepted forms; an unknown `SEEDLOOP_*` variable (a typo)
+//! is warned about on stderr.
 
 use crate::choices::Tape;
 use crate::scheduler::{Policy, MAX_PCT_DEPTH, MAX_PCT_HORIZON};
