@@ -47,7 +47,8 @@
 //! seedloop's overhead. It counts its polls itself, like seedloop, and uses seeds 1, 2,
 //! 3, ... too.
 //!
-//! seedloop rows use seeds 1, 2, 3, ... (one per iteration) and `max_steps(100M)`.
+//! seedloop rows use seeds 1, 2, 3, ... (one per iteration), `max_steps(100M)` and
+//! `max_tasks(1M)`.
 //! shuttle rows time one `check_random(f, n)` / `check_pct(f, n, 3)` call of `n`
 //! executions and divide by `n`.
 //!
@@ -109,6 +110,9 @@ const FLAT_TASKS: [u64; 5] = [10, 100, 1_000, 10_000, 100_000];
 /// A step limit no workload here comes near (the default, 1 000 000, is too low for
 /// the 100 000-task flatness run).
 const MAX_STEPS: u64 = 100_000_000;
+/// A task limit no workload here comes near (the default, 100 000, is exactly the
+/// flatness run's largest count).
+const MAX_TASKS: usize = 1_000_000;
 /// Shuttle executions in the calibration run that counts its polls.
 const SHUTTLE_CALIBRATION_RUNS: usize = 5;
 
@@ -478,7 +482,8 @@ where
         let mut sim = Sim::new(seed)
             .policy(policy.clone())
             .record_trace(record_trace)
-            .max_steps(MAX_STEPS);
+            .max_steps(MAX_STEPS)
+            .max_tasks(MAX_TASKS);
         if let Err(failure) = sim.run(make()) {
             panic!("{label}: the workload failed:\n{failure}");
         }

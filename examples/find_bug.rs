@@ -240,7 +240,8 @@ fn main() {
     println!("\n{failure}\n");
 
     println!("== 3. Replaying the failing seed ==");
-    // failure.sim() is a Sim configured like the failing run (seed and policy).
+    // failure.sim() is a Sim built from the failing run's whole configuration
+    // (failure.config: seed, policy and every other knob).
     let journal = Journal::default();
     let mut replay = failure.sim();
     let again = replay

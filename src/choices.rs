@@ -210,7 +210,74 @@ impl Tape {
     pub fn consumed(&self) -> usize {
         self.position.min(self.bytes.len())
     }
+
+    /// The tape's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// A tape from hexadecimal text, two digits a byte (`SEEDLOOP_TAPE` and replay
+    /// lines print tapes so); either case, surrounding whitespace ignored.
+    ///
+    /// ```
+    /// use seedloop::choices::Tape;
+    /// let tape = Tape::from_hex("07ff00").unwrap();
+    /// assert_eq!(tape.bytes(), [7, 255, 0]);
+    /// assert_eq!(tape.to_hex(), "07ff00");
+    /// assert!(Tape::from_hex("7ff").is_err());
+    /// // A Sim takes it as its bytes.
+    /// let _sim = seedloop::Sim::new(0).tape(tape);
+    /// ```
+    pub fn from_hex(text: &str) -> Result<Tape, ParseHexError> {
+        let error = || ParseHexError {
+            input: text.to_string(),
+        };
+        let digits = text.trim().as_bytes();
+        if !digits.len().is_multiple_of(2) {
+            return Err(error());
+        }
+        let digit = |byte: u8| (byte as char).to_digit(16).ok_or_else(error);
+        let bytes = digits
+            .chunks(2)
+            .map(|pair| Ok((digit(pair[0])? * 16 + digit(pair[1])?) as u8))
+            .collect::<Result<Vec<u8>, ParseHexError>>()?;
+        Ok(Tape::new(bytes))
+    }
+
+    /// The tape's bytes as lowercase hexadecimal text, two digits a byte.
+    pub fn to_hex(&self) -> String {
+        to_hex(&self.bytes)
+    }
 }
+
+impl From<Tape> for Vec<u8> {
+    fn from(tape: Tape) -> Vec<u8> {
+        tape.bytes
+    }
+}
+
+/// `bytes` as lowercase hexadecimal text, two digits a byte.
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Text that is not a tape in hexadecimal ([`Tape::from_hex`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseHexError {
+    input: String,
+}
+
+impl std::fmt::Display for ParseHexError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "invalid tape `{}`: expected hexadecimal bytes, two digits each (e.g. `07ff00`)",
+            self.input
+        )
+    }
+}
+
+impl std::error::Error for ParseHexError {}
 
 /// The number of tape bytes a decision in `0..bound` reads.
 fn bytes_for_bound(bound: u64) -> usize {

@@ -1,15 +1,17 @@
 //! Failures: what went wrong in a run, reported so that a person can act on it.
 //!
 //! A [`Failure`] names the seed, the policy, the step and virtual time, what failed
-//! ([`FailureKind`]), the last events of the trace, and ends with the exact command
-//! that replays it. It carries the whole trace and the recorded [`Schedule`], so a test
+//! ([`FailureKind`]), the last events of the trace, and ends with what replays it: for
+//! a run of a sweep (or one given a replay command), the command with the
+//! `SEEDLOOP_*` variables the sweep reads; for a bare [`crate::Sim`], which reads none,
+//! the Rust expression that builds it. It carries the whole trace and the recorded [`Schedule`], so a test
 //! can also replay it programmatically ([`Failure::sim`], [`crate::Policy::Replay`]).
 //! It is `Send + Sync + 'static`, so it travels through `anyhow` and
 //! `Box<dyn Error + Send + Sync>`.
 
-use crate::harness::env;
+use crate::config::{libtest_ignored_flag, Config};
 use crate::id::TaskId;
-use crate::scheduler::{Policy, Schedule, DEFAULT_PCT_HORIZON};
+use crate::scheduler::{Policy, Schedule};
 use crate::trace::Trace;
 use std::fmt;
 use std::time::Duration;
@@ -227,7 +229,8 @@ impl fmt::Display for FailureKind {
 /// assert_eq!(failure.seed, 5);
 /// let report = failure.to_string();
 /// assert!(report.contains("task 1 (worker) panicked: boom"));
-/// assert!(report.lines().last().unwrap().starts_with("replay: SEEDLOOP_SEED=5"));
+/// // A bare Sim reads no SEEDLOOP_* variables: its replay line is the code that builds it.
+/// assert!(report.lines().last().unwrap().starts_with("replay: Sim::new(5) (a bare Sim"));
 /// ```
 #[derive(Clone)]
 pub struct Failure {
@@ -238,10 +241,13 @@ pub struct Failure {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct FailureReport {
-    /// The seed of the failing run.
+    /// The seed of the failing run (`config.seed`).
     pub seed: u64,
-    /// The policy of the failing run.
+    /// The policy of the failing run (`config.policy`).
     pub policy: Policy,
+    /// The whole configuration of the failing run, seed included: [`FailureReport::sim`]
+    /// runs with it, and the replay line is derived from it.
+    pub config: Config,
     /// What failed.
     pub kind: FailureKind,
     /// The whole trace of the failing run (`Display` of the failure shows its tail).
@@ -252,15 +258,9 @@ pub struct FailureReport {
     pub step: u64,
     /// The virtual time (since the simulation's epoch) at which the run failed.
     pub time: Duration,
-    /// The PCT horizon the run used.
-    pub pct_horizon: u64,
-    /// The test to name in the replay line.
-    pub test_name: Option<String>,
-    /// The command the replay line runs after its `SEEDLOOP_*` assignments, when it is
-    /// not `cargo test <test name>` (an example, a binary).
-    pub command: Option<String>,
-    /// Whether the decisions came from a byte tape rather than the seed.
-    pub from_tape: bool,
+    /// The name of the thread the run failed on (libtest names a test's thread after
+    /// the test's path): the test the replay line re-runs when `config.name` is unset.
+    pub thread_name: Option<String>,
     /// Where the cancellation explorer cancelled its target task in this run.
     pub cancel_point: Option<CancelPoint>,
 }
@@ -329,46 +329,15 @@ impl fmt::Debug for Failure {
 impl FailureReport {
     /// The command that replays this failure.
     pub fn replay_command(&self) -> String {
-        if let Policy::Replay(_) = self.policy {
-            return format!(
-                "Sim::new({}).policy(Policy::Replay(failure.schedule.clone())).run(..)",
-                self.seed
-            );
-        }
-        if self.from_tape {
-            return "Sim::new(0).tape(<the failing tape>).run(..) (this run's decisions came from a byte tape, not a seed)".to_string();
-        }
-        let mut command = format!(
-            "{}={} {}={}",
-            env::SEED,
-            self.seed,
-            env::POLICY,
-            self.policy
-        );
-        if self.pct_horizon != DEFAULT_PCT_HORIZON {
-            command.push_str(&format!(" {}={}", env::PCT_HORIZON, self.pct_horizon));
-        }
-        if let Some(point) = &self.cancel_point {
-            command.push_str(&format!(" {}={}", env::CANCEL_AT, point.await_point));
-        }
-        match (&self.command, &self.test_name) {
-            (Some(custom), _) => command.push_str(&format!(" {custom}")),
-            (None, Some(name)) => command.push_str(&format!(" cargo test {name}")),
-            (None, None) => command.push_str(" cargo test"),
-        }
-        command
+        let args = std::env::args_os().map(|arg| arg.to_string_lossy().into_owned());
+        self.config
+            .replay_line(self.thread_name.as_deref(), libtest_ignored_flag(args))
     }
 
-    /// A `Sim` configured like the failing run (seed, policy, PCT horizon): running the
-    /// same program on it fails the same way.
+    /// A `Sim` configured exactly like the failing run (`Sim::with_config` of
+    /// `self.config`): running the same program on it fails the same way.
     pub fn sim(&self) -> crate::Sim {
-        let sim = crate::Sim::new(self.seed)
-            .policy(self.policy.clone())
-            .pct_horizon(self.pct_horizon);
-        match &self.cancel_point {
-            Some(point) => sim.cancel_at(point.task.clone(), point.await_point),
-            None => sim,
-        }
+        crate::Sim::with_config(self.config.clone())
     }
 
     /// Whether this is a panic.
@@ -392,10 +361,17 @@ impl fmt::Display for FailureReport {
     /// The report: what failed, where, the last trace events, and the replay line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "seedloop: {}", self.kind)?;
+        match &self.config.tape {
+            Some(tape) => write!(
+                f,
+                "  ran from a tape of {} bytes (failure.config.tape; the seed plays no part)",
+                tape.len()
+            )?,
+            None => write!(f, "  seed {}", self.seed)?,
+        }
         writeln!(
             f,
-            "  seed {}, policy {}, step {}, virtual time {}",
-            self.seed,
+            ", policy {}, step {}, virtual time {}",
             self.policy,
             self.step,
             crate::trace::VirtualTime(self.time)

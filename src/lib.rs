@@ -38,7 +38,8 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`Sim`] (`runtime`) | the runner: configuration, `run`, trace, stats; the executor |
+//! | [`Config`] (`config`) | every knob of a run, carried by `Sim`, the sweeps and `Failure` |
+//! | [`Sim`] (`runtime`) | the runner: `run`, trace, stats; the executor |
 //! | [`task`] | `spawn`, `Builder`, `JoinHandle`, `yield_now`, `current`; `TaskGroup`, `gather`, `wait`, `as_completed`, `shield` |
 //! | [`time`] | virtual `Instant`, `sleep`, `sleep_until`, `timeout`, `interval` |
 //! | [`sync`] | `Lock`, `Semaphore`, `Event`, `Condition`, `Queue`, `Barrier`, `Promise`; `Fairness` |
@@ -50,8 +51,8 @@
 //! | [`trace`] | fixed-size event records, hash, stable snapshot text |
 //! | [`rand`] | seeded randomness for the program under test |
 //!
-//! Layers import only downward: `choices`, `trace` → `scheduler` → `runtime`, `time`
-//! → `task` → `harness`.
+//! Layers import only downward: `choices`, `trace` → `scheduler` → `config` →
+//! `failure` → `runtime`, `time` → `task` → `harness`.
 //!
 //! ## Determinism rules for code under test
 //!
@@ -65,6 +66,7 @@
 
 pub mod choices;
 mod clock;
+mod config;
 mod failure;
 pub mod harness;
 mod id;
@@ -77,12 +79,15 @@ pub mod task;
 pub mod time;
 pub mod trace;
 
+pub use config::{CancelAt, Config, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME};
 pub use failure::{BlockedTask, CancelPoint, Failure, FailureKind, FailureReport, REPORT_EVENTS};
 pub use harness::check::{check, Check};
 pub use harness::explore::{explore_cancellation, CancelExplorer};
 pub use harness::{ExploreSummary, Summary};
-pub use runtime::{Sim, Stats, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME};
-pub use scheduler::{ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON};
+pub use runtime::{Sim, Stats};
+pub use scheduler::{
+    ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON, MAX_PCT_DEPTH, MAX_PCT_HORIZON,
+};
 pub use task::{spawn, yield_now, JoinError, JoinHandle};
 
 /// The README's examples, compiled and run as doctests.

@@ -204,3 +204,57 @@ fn the_main_future_cannot_be_the_target() {
         .env(no_env())
         .run(|| async { seedloop::yield_now().await });
 }
+
+/// A task named `worker` that yields four times (four await points).
+async fn four_yields() {
+    let _ = Builder::new()
+        .name("worker")
+        .spawn(async {
+            for _ in 0..4 {
+                seedloop::yield_now().await;
+            }
+        })
+        .await;
+}
+
+/// The message of the panic `run` ends with.
+fn panic_message(run: impl FnOnce()) -> String {
+    let payload =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).expect_err("expected a panic");
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn stale_cancel_at_is_an_error() {
+    // SEEDLOOP_CANCEL_AT=9 from an old replay line, after the code changed: the worker
+    // has 4 await points now. Passing would be a false green.
+    let message = panic_message(|| {
+        let _ = CancelExplorer::new("worker")
+            .env(EnvConfig::parse([("SEEDLOOP_CANCEL_AT", "9")]).unwrap())
+            .try_run(four_yields);
+    });
+    assert!(message.contains("SEEDLOOP_CANCEL_AT=9"), "{message}");
+    assert!(message.contains("4 await points"), "{message}");
+    assert!(message.contains("unset"), "{message}");
+    // The same point set in code.
+    let message = panic_message(|| {
+        let _ = CancelExplorer::new("worker")
+            .env(no_env())
+            .cancel_at("worker", 5)
+            .try_run(four_yields);
+    });
+    assert!(message.contains("cancel_at(\"worker\", 5)"), "{message}");
+    assert!(message.contains("4 await points"), "{message}");
+    // The last point that exists still runs (the explorer runs its baseline twice and
+    // compares the traces, so the seed replays identically).
+    let summary = CancelExplorer::new("worker")
+        .env(EnvConfig::parse([("SEEDLOOP_CANCEL_AT", "4")]).unwrap())
+        .try_run(four_yields)
+        .unwrap();
+    assert_eq!(summary.await_points, [4]);
+    assert_eq!(summary.runs, 3);
+}

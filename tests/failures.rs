@@ -2,7 +2,8 @@
 
 mod common;
 
-use seedloop::{FailureKind, JoinError, Policy, Sim};
+use seedloop::harness::env::EnvConfig;
+use seedloop::{Check, FailureKind, JoinError, Policy, Sim};
 use std::time::Duration;
 
 #[test]
@@ -21,15 +22,22 @@ fn a_task_panic_fails_the_run_with_its_name_and_message() {
     for seed in 0..10 {
         let (_, result) = common::run_twice(|| Sim::new(seed), program);
         let failure = result.unwrap_err();
-        assert_eq!(
-            failure.kind,
-            FailureKind::Panic {
-                task: seedloop::task::TaskId::new(1),
-                name: Some("ledger-writer".to_string()),
-                message: "balance went negative: -20".to_string(),
-                location: Some(format!("{}:15:17", file!())),
-            }
-        );
+        let FailureKind::Panic {
+            task,
+            name,
+            message,
+            location,
+        } = &failure.kind
+        else {
+            panic!("expected a panic, got {failure}");
+        };
+        assert_eq!(*task, seedloop::task::TaskId::new(1));
+        assert_eq!(name.as_deref(), Some("ledger-writer"));
+        assert_eq!(message, "balance went negative: -20");
+        // Where the task panicked: the `panic!` line of this file.
+        let location = location.as_deref().unwrap();
+        assert!(location.starts_with(file!()), "{location}");
+        assert!(location.ends_with(":17"), "{location}");
         let report = failure.to_string();
         assert!(
             report.contains("task 1 (ledger-writer) panicked: balance went negative: -20"),
@@ -146,10 +154,12 @@ fn the_step_limit_catches_two_tasks_yielding_forever() {
 
 #[test]
 fn a_failure_report_ends_with_the_replay_line() {
-    let failure = Sim::new(77)
+    let failure = Check::new()
+        .seeds(77..78)
+        .env(EnvConfig::default())
         .policy(Policy::Pct { depth: 2 })
         .name("bank::transfer_is_atomic")
-        .run(async { panic!("bug") })
+        .try_run(|| async { panic!("bug") })
         .unwrap_err();
     let report = failure.to_string();
     assert_eq!(
@@ -181,11 +191,13 @@ fn a_long_failing_run_reports_only_its_last_events() {
 
 #[test]
 fn the_replay_line_names_a_non_default_pct_horizon() {
-    let failure = Sim::new(3)
+    let failure = Check::new()
+        .seeds(3..4)
+        .env(EnvConfig::default())
         .policy(Policy::Pct { depth: 3 })
         .pct_horizon(500)
         .name("t")
-        .run(async { panic!("bug") })
+        .try_run(|| async { panic!("bug") })
         .unwrap_err();
     assert!(failure
         .replay_command()
@@ -193,14 +205,29 @@ fn the_replay_line_names_a_non_default_pct_horizon() {
 }
 
 #[test]
-fn the_replay_line_defaults_to_the_test_threads_name() {
-    let failure = Sim::new(1).run(async { panic!("bug") }).unwrap_err();
+fn a_libtest_tests_replay_line_runs_exactly_that_test() {
+    // libtest names the test's thread after its full path: the line runs only it.
+    let failure = Check::new()
+        .env(EnvConfig::default())
+        .try_run(|| async { panic!("bug") })
+        .unwrap_err();
     assert!(
         failure
             .replay_command()
-            .ends_with("cargo test the_replay_line_defaults_to_the_test_threads_name"),
+            .ends_with("cargo test a_libtest_tests_replay_line_runs_exactly_that_test -- --exact"),
         "{}",
         failure.replay_command()
+    );
+    // A name given to the sweep is used as given (it need not be a full path).
+    let named = Check::new()
+        .env(EnvConfig::default())
+        .name("exactly")
+        .try_run(|| async { panic!("bug") })
+        .unwrap_err();
+    assert!(
+        named.replay_command().ends_with("cargo test exactly"),
+        "{}",
+        named.replay_command()
     );
 }
 

@@ -1,5 +1,7 @@
 //! Misuse gets a clear message, never a hang or a corrupted simulation.
 
+mod common;
+
 use seedloop::harness::env::EnvConfig;
 use seedloop::{Policy, Sim};
 use std::panic::catch_unwind;
@@ -186,4 +188,26 @@ fn a_join_handle_from_an_ended_run_reports_cancelled() {
         futures::executor::block_on(handle),
         Err(seedloop::JoinError::Cancelled)
     );
+}
+
+#[test]
+fn a_program_at_the_task_limit_finishes() {
+    // The step limit leaves room for a program at the task limit: spawning and joining
+    // DEFAULT_MAX_TASKS tasks takes about two steps per task.
+    let program = || async {
+        let handles: Vec<_> = (0..seedloop::DEFAULT_MAX_TASKS)
+            .map(|index| seedloop::spawn(async move { index }))
+            .collect();
+        let mut sum = 0;
+        for handle in handles {
+            sum += handle.await.unwrap();
+        }
+        sum
+    };
+    let (sim, result) = common::run_twice(|| Sim::new(7), program);
+    let tasks = seedloop::DEFAULT_MAX_TASKS;
+    let sum = result.unwrap_or_else(|failure| panic!("{failure}"));
+    assert_eq!(sum, tasks * (tasks - 1) / 2);
+    assert_eq!(sim.stats().tasks_spawned, tasks as u64);
+    assert!(sim.stats().steps <= seedloop::DEFAULT_MAX_STEPS);
 }

@@ -133,3 +133,58 @@ fn pct_finds_a_long_preemption_that_random_misses() {
     let (_, again) = common::run_twice(|| failure.sim(), long_preemption);
     assert!(again.is_err(), "seed {} replays", failure.seed);
 }
+
+#[test]
+fn pct_depth_above_the_bound_is_rejected() {
+    use seedloop::harness::env::EnvConfig;
+    use seedloop::MAX_PCT_DEPTH;
+    assert_eq!(MAX_PCT_DEPTH, 64);
+    // Each change point costs memory up front: 4294967295 of them took 21 GB.
+    for text in ["pct:65", "pct:4294967295"] {
+        let error = text.parse::<Policy>().unwrap_err().to_string();
+        assert!(error.contains("64"), "{error}");
+        let error = EnvConfig::parse([("SEEDLOOP_POLICY", text)]).unwrap_err();
+        assert_eq!(error.variable(), "SEEDLOOP_POLICY");
+        assert!(error.to_string().contains("64"), "{error}");
+    }
+    let payload = std::panic::catch_unwind(|| Sim::new(0).policy(Policy::Pct { depth: 65 }))
+        .expect_err("a depth above the bound panics");
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("MAX_PCT_DEPTH (64)"), "{message}");
+    // The bound itself runs, and replays identically.
+    assert_eq!(
+        "pct:64".parse::<Policy>().unwrap(),
+        Policy::Pct { depth: 64 }
+    );
+    let (sim, _) = common::run_twice(
+        || Sim::new(3).policy(Policy::Pct { depth: 64 }),
+        lost_update,
+    );
+    assert!(sim.stats().steps > 0);
+}
+
+#[test]
+fn pct_horizon_above_the_bound_is_rejected() {
+    use seedloop::harness::env::EnvConfig;
+    use seedloop::MAX_PCT_HORIZON;
+    let above = (MAX_PCT_HORIZON + 1).to_string();
+    let error = EnvConfig::parse([("SEEDLOOP_PCT_HORIZON", above.as_str())]).unwrap_err();
+    assert_eq!(error.variable(), "SEEDLOOP_PCT_HORIZON");
+    assert!(
+        error.to_string().contains(&MAX_PCT_HORIZON.to_string()),
+        "{error}"
+    );
+    let bound = MAX_PCT_HORIZON.to_string();
+    let env = EnvConfig::parse([("SEEDLOOP_PCT_HORIZON", bound.as_str())]).unwrap();
+    assert_eq!(env.pct_horizon, Some(MAX_PCT_HORIZON));
+    let payload = std::panic::catch_unwind(|| Sim::new(0).pct_horizon(MAX_PCT_HORIZON + 1))
+        .expect_err("a horizon above the bound panics");
+    let message = payload
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("MAX_PCT_HORIZON"), "{message}");
+}

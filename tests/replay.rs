@@ -168,3 +168,127 @@ fn a_replayed_decision_that_does_not_match_is_reported_as_nondeterminism() {
         other => panic!("expected a divergence, got {other:?}"),
     }
 }
+
+/// Spins for `yields` steps, then panics.
+async fn spin_then_fail(yields: u32) {
+    for _ in 0..yields {
+        seedloop::yield_now().await;
+    }
+    panic!("reached the end");
+}
+
+#[test]
+fn a_bare_sim_prints_a_rust_replay_line() {
+    // A bare Sim reads no SEEDLOOP_* variable: its replay line is the code that builds it.
+    let make = || Sim::new(5).policy(Policy::Pct { depth: 3 }).max_steps(50);
+    let (_, result) = common::run_twice(make, || spin_then_fail(100));
+    let failure = result.unwrap_err();
+    assert_eq!(failure.kind, FailureKind::StepLimit { max_steps: 50 });
+    let expected = "Sim::new(5).policy(Policy::Pct { depth: 3 }).max_steps(50) (a bare Sim reads no SEEDLOOP_* variables; failure.sim() builds it)";
+    assert_eq!(failure.replay_command(), expected);
+    assert_eq!(
+        failure.to_string().lines().last().unwrap(),
+        format!("replay: {expected}")
+    );
+    // The expression, typed in, runs the same execution.
+    let mut typed = Sim::new(5).policy(Policy::Pct { depth: 3 }).max_steps(50);
+    let again = typed.run(spin_then_fail(100)).unwrap_err();
+    assert_eq!(again.kind, failure.kind);
+    assert_eq!(typed.trace().to_string(), failure.trace.to_string());
+}
+
+#[test]
+fn a_bare_sims_replay_line_lists_every_knob_that_changes_the_run() {
+    let make = || {
+        Sim::new(9)
+            .policy(Policy::Fifo)
+            .max_steps(10_000)
+            .max_time(Duration::from_millis(90_500))
+            .max_tasks(40)
+            .pct_horizon(7)
+            .continue_on_panic(true)
+            .cancel_at("worker", 2)
+            .max_wait(Duration::from_secs(30))
+            .max_wait_steps(500)
+            .detect_wait_cycles(false)
+            // Not in the line: they change what is recorded or printed, not the run.
+            .trace_limit(1_000)
+            .name("not::printed")
+    };
+    let (_, result) = common::run_twice(make, || spin_then_fail(3));
+    let failure = result.unwrap_err();
+    assert_eq!(
+        failure.replay_command(),
+        "Sim::new(9).policy(Policy::Fifo).max_steps(10000).max_time(Duration::from_millis(90500)).max_tasks(40).pct_horizon(7).continue_on_panic(true).cancel_at(\"worker\", 2).max_wait(Duration::from_secs(30)).max_wait_steps(500).detect_wait_cycles(false) (a bare Sim reads no SEEDLOOP_* variables; failure.sim() builds it)"
+    );
+}
+
+#[test]
+fn a_sim_given_a_replay_command_prints_the_environment_form() {
+    // The examples re-run their own sweep under the printed variables.
+    let (_, result) = common::run_twice(
+        || {
+            Sim::new(6)
+                .policy(Policy::Pct { depth: 2 })
+                .replay_command("cargo run --example demo")
+        },
+        || spin_then_fail(3),
+    );
+    assert_eq!(
+        result.unwrap_err().replay_command(),
+        "SEEDLOOP_SEED=6 SEEDLOOP_POLICY=pct:2 cargo run --example demo"
+    );
+}
+
+#[test]
+fn a_replayed_schedule_prints_a_rust_replay_line() {
+    let failure = find_failure(Policy::Random);
+    let (_, result) = common::run_twice(
+        || Sim::new(0).policy(Policy::Replay(failure.schedule.clone())),
+        overdraft,
+    );
+    assert!(result.unwrap_err().replay_command().starts_with(
+        "Sim::new(0).policy(Policy::Replay(failure.schedule.clone())) (a recorded schedule"
+    ));
+}
+
+#[test]
+fn the_environment_overrides_what_the_sweep_configured() {
+    let env = EnvConfig::parse([
+        ("SEEDLOOP_SEED", "7"),
+        ("SEEDLOOP_POLICY", "pct:2"),
+        ("SEEDLOOP_PCT_HORIZON", "30"),
+    ])
+    .unwrap();
+    let failure = Check::new()
+        .seeds(100..200)
+        .policy(Policy::Fifo)
+        .pct_horizon(5)
+        .max_steps(20)
+        .env(env)
+        .try_run(|| spin_then_fail(50))
+        .unwrap_err();
+    let mut expected = seedloop::Config::new(7)
+        .policy(Policy::Pct { depth: 2 })
+        .pct_horizon(30)
+        .max_steps(20);
+    expected.from_sweep = true;
+    assert_eq!(failure.config, expected, "the code's other knobs stay");
+    let (replay, again) = common::run_twice(|| failure.sim(), || spin_then_fail(50));
+    assert_eq!(again.unwrap_err().kind, failure.kind);
+    assert_eq!(replay.trace().to_string(), failure.trace.to_string());
+
+    // SEEDLOOP_SEEDS counts from the configured first seed; SEEDLOOP_TAPE replaces the
+    // configured tape (and makes the sweep one execution).
+    let summary = Check::new()
+        .seeds(100..200)
+        .env(EnvConfig::parse([("SEEDLOOP_SEEDS", "4")]).unwrap())
+        .run(|| async {});
+    assert_eq!((summary.seeds, summary.seeds_run), (100..104, 4));
+    let failure = Check::new()
+        .tape(vec![0; 8])
+        .env(EnvConfig::parse([("SEEDLOOP_TAPE", "ff01")]).unwrap())
+        .try_run(|| spin_then_fail(1))
+        .unwrap_err();
+    assert_eq!(failure.config.tape, Some(vec![0xff, 0x01]));
+}

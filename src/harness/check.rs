@@ -9,6 +9,7 @@
 //! Environment variables ([`crate::harness::env`]) override the builder.
 
 use super::sweep::{compare_runs, sweep_builder, SweepConfig};
+use crate::config::Config;
 use crate::failure::Failure;
 #[cfg(doc)]
 use crate::runtime::Sim;
@@ -23,8 +24,11 @@ pub const DEFAULT_SEEDS: u64 = 100;
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Summary {
-    /// The seeds run.
+    /// The seeds run, first to last. The end is exclusive and saturates: a sweep whose
+    /// last seed is `u64::MAX` ends at `u64::MAX` too ([`Summary::seeds_run`] counts it).
     pub seeds: Range<u64>,
+    /// How many seeds ran (never 0: a sweep that runs nothing does not pass).
+    pub seeds_run: u64,
     /// The policy used.
     pub policy: Policy,
     /// Total scheduling steps over all runs.
@@ -62,7 +66,8 @@ impl Default for Check {
 }
 
 /// Runs `test` under seeds `0..seeds` with the default policy; panics with the failure
-/// report (ending in its replay line) on the first failing seed.
+/// report (ending in its replay line) on the first failing seed, and when `seeds` is 0
+/// (a sweep that runs nothing must not pass).
 ///
 /// ```
 /// seedloop::check(100, || async {
@@ -86,6 +91,26 @@ impl Check {
             sweep: SweepConfig::new(0..DEFAULT_SEEDS, Policy::Random),
             check_determinism: false,
         }
+    }
+
+    /// Sets every knob at once (the builder methods set one each). The seed of `config`
+    /// is not used: each run gets its seed from [`Check::seeds`].
+    ///
+    /// ```
+    /// use seedloop::{Check, Config, Policy};
+    /// let config = Config::new(0).policy(Policy::Fifo).max_steps(1_000);
+    /// let summary = Check::new().config(config).seeds(0..3).run(|| async {});
+    /// assert_eq!(summary.policy, Policy::Fifo);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When a field of `config` set directly cannot run (see [`Sim::with_config`]).
+    #[track_caller]
+    pub fn config(mut self, config: Config) -> Check {
+        config.validate();
+        self.sweep.config = config;
+        self
     }
 
     /// Runs every seed twice and compares the traces (the first seed always is).
@@ -112,6 +137,7 @@ impl Check {
     /// # Panics
     ///
     /// When a `SEEDLOOP_*` variable has a bad value (the message names it).
+    #[track_caller]
     pub fn try_run<F, Fut>(mut self, mut test: F) -> Result<Summary, Failure>
     where
         F: FnMut() -> Fut,
@@ -122,17 +148,20 @@ impl Check {
             self.check_determinism = every_seed;
         }
         let seeds = self.sweep.seeds.clone();
+        let first = *seeds.start();
         let mut summary = Summary {
-            seeds: seeds.clone(),
-            policy: self.sweep.policy.clone(),
+            seeds: self.sweep.seed_range(),
+            seeds_run: 0,
+            policy: self.sweep.config.policy.clone(),
             steps: 0,
             determinism_checked: 0,
         };
-        for seed in seeds.clone() {
+        for seed in seeds {
+            summary.seeds_run += 1;
             let mut sim = self.sweep.sim(seed);
             sim.run(test())?;
             summary.steps += sim.stats().steps;
-            if seed == seeds.start || self.check_determinism {
+            if seed == first || self.check_determinism {
                 let mut again = self.sweep.sim(seed);
                 // A failure on the second run is itself evidence of nondeterminism.
                 let second = again.run(test());

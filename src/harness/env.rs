@@ -1,42 +1,41 @@
 //! Every `SEEDLOOP_*` environment variable, in one place.
 //!
-//! | variable | value | effect |
-//! |---|---|---|
-//! | `SEEDLOOP_SEED` | `u64` | run only this seed (replay a failure) |
-//! | `SEEDLOOP_SEEDS` | `u64` | how many seeds a sweep runs (from its first seed) |
-//! | `SEEDLOOP_POLICY` | `random`, `fifo`, `pct:<depth>` | the scheduling policy |
-//! | `SEEDLOOP_PCT_HORIZON` | `u64` steps | the PCT horizon `k` |
-//! | `SEEDLOOP_CHECK_DETERMINISM` | `1`/`0`, `true`/`false` | run every seed twice and compare traces |
-//! | `SEEDLOOP_CANCEL_AT` | `u64` >= 1 | the cancellation explorer tries only this await point |
+//! The sweeps ([`crate::Check`], [`crate::CancelExplorer`]) read them when they run; a
+//! bare [`crate::Sim`] reads none (its failures print the Rust expression that builds
+//! it instead).
+//!
+//! | variable | value | effect | overrides |
+//! |---|---|---|---|
+//! | `SEEDLOOP_SEED` | `u64` (`0` to `18446744073709551615`) | run only this seed (replay a failure) | `.seeds(..)` |
+//! | `SEEDLOOP_SEEDS` | `u64` >= 1 | how many seeds a sweep runs, from its first seed (the sweep stops at seed `u64::MAX`) | `.seeds(..)`'s length |
+//! | `SEEDLOOP_POLICY` | `random`, `fifo`, `pct:<depth>` with `1 <= depth <= 64` ([`crate::MAX_PCT_DEPTH`]) | the scheduling policy | `.policy(..)` |
+//! | `SEEDLOOP_PCT_HORIZON` | steps, `1` to `1000000000` ([`crate::MAX_PCT_HORIZON`]) | the PCT horizon `k` | `.pct_horizon(..)` |
+//! | `SEEDLOOP_TAPE` | hexadecimal bytes (`07ff00`) | run the one execution this byte tape makes (replay a tape run) | `.tape(..)`, and the seeds: one execution |
+//! | `SEEDLOOP_CHECK_DETERMINISM` | `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off` | run every seed twice and compare traces | `Check::check_determinism(..)` |
+//! | `SEEDLOOP_CANCEL_AT` | `u64` >= 1 | the cancellation explorer tries only this await point; one beyond the target's await points is an error (a stale replay line) | the point of `.cancel_at(..)` |
 //!
 //! The environment overrides what the code configured, so a printed replay line always
-//! reproduces. A bad value is an error naming the variable and the accepted forms; an
-//! unknown `SEEDLOOP_*` variable (a typo) is warned about on stderr.
+//! reproduces; every other knob stays as the code set it. A bad value is an error
+//! naming the variable and the accepted forms; an unknown `SEEDLOOP_*` variable (a typo)
+//! is warned about on stderr.
 
-use crate::scheduler::Policy;
+use crate::choices::Tape;
+use crate::scheduler::{Policy, MAX_PCT_DEPTH, MAX_PCT_HORIZON};
 use std::fmt;
 
-/// Runs one seed.
-pub const SEED: &str = "SEEDLOOP_SEED";
-/// The number of seeds a sweep runs.
-pub const SEEDS: &str = "SEEDLOOP_SEEDS";
-/// The scheduling policy.
-pub const POLICY: &str = "SEEDLOOP_POLICY";
-/// The PCT horizon, in steps.
-pub const PCT_HORIZON: &str = "SEEDLOOP_PCT_HORIZON";
-/// Runs every seed twice and compares the traces.
-pub const CHECK_DETERMINISM: &str = "SEEDLOOP_CHECK_DETERMINISM";
+// The error messages below spell the bounds out.
+const _: () = assert!(MAX_PCT_DEPTH == 64 && MAX_PCT_HORIZON == 1_000_000_000);
 
-/// The one await point the cancellation explorer tries (replays a failure it found).
-pub const CANCEL_AT: &str = "SEEDLOOP_CANCEL_AT";
+pub use crate::config::env_names::*;
 
-const KNOWN: [&str; 6] = [
+const KNOWN: [&str; 7] = [
     SEED,
     SEEDS,
     POLICY,
     PCT_HORIZON,
     CHECK_DETERMINISM,
     CANCEL_AT,
+    TAPE,
 ];
 
 /// The overrides read from the environment.
@@ -55,6 +54,8 @@ pub struct EnvConfig {
     pub check_determinism: Option<bool>,
     /// `SEEDLOOP_CANCEL_AT`.
     pub cancel_at: Option<u64>,
+    /// `SEEDLOOP_TAPE`, decoded.
+    pub tape: Option<Vec<u8>>,
     /// `SEEDLOOP_*` names that mean nothing (typos).
     pub unknown: Vec<String>,
 }
@@ -134,20 +135,30 @@ impl EnvConfig {
                     )?)
                 }
                 SEEDS => {
-                    config.seeds = Some(parse_u64(SEEDS, value, "a number of seeds such as 1000")?)
+                    let expected = "a number of seeds such as 1000; it must be at least 1: a sweep of no seeds would pass without testing anything";
+                    let count = parse_u64(SEEDS, value, expected)?;
+                    if count == 0 {
+                        return Err(EnvError {
+                            variable: SEEDS,
+                            value: value.to_string(),
+                            expected,
+                        });
+                    }
+                    config.seeds = Some(count);
                 }
                 POLICY => {
                     config.policy = Some(value.parse().map_err(|_| EnvError {
                         variable: POLICY,
                         value: value.to_string(),
                         expected:
-                            "`random`, `fifo` or `pct:<depth>` with depth >= 1 (e.g. `pct:3`)",
+                            "`random`, `fifo` or `pct:<depth>` with 1 <= depth <= 64 (MAX_PCT_DEPTH; e.g. `pct:3`)",
                     })?)
                 }
                 PCT_HORIZON => {
-                    let expected = "a number of steps >= 1 such as 100";
+                    let expected =
+                        "a number of steps from 1 to 1000000000 (MAX_PCT_HORIZON) such as 100";
                     let steps = parse_u64(PCT_HORIZON, value, expected)?;
-                    if steps == 0 {
+                    if !(1..=MAX_PCT_HORIZON).contains(&steps) {
                         return Err(EnvError {
                             variable: PCT_HORIZON,
                             value: value.to_string(),
@@ -167,6 +178,14 @@ impl EnvConfig {
                         });
                     }
                     config.cancel_at = Some(point);
+                }
+                TAPE => {
+                    let tape = Tape::from_hex(value).map_err(|_| EnvError {
+                        variable: TAPE,
+                        value: value.to_string(),
+                        expected: "a tape in hexadecimal, two digits a byte (e.g. 07ff00), as a failure report prints it",
+                    })?;
+                    config.tape = Some(tape.into());
                 }
                 CHECK_DETERMINISM => {
                     config.check_determinism =

@@ -15,7 +15,9 @@
 //! where in the source they were created (`#[track_caller]`), so the report also
 //! names the await point's file, line and column.
 
+use super::env::CANCEL_AT;
 use super::sweep::{compare_runs, sweep_builder, SweepConfig};
+use crate::config::{CancelAt, Config};
 use crate::failure::{Failure, FailureKind};
 use crate::runtime::Sim;
 use crate::scheduler::Policy;
@@ -26,7 +28,9 @@ use std::ops::Range;
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ExploreSummary {
-    /// The seeds explored.
+    /// The seeds explored, first to last. The end is exclusive and saturates: an
+    /// exploration whose last seed is `u64::MAX` ends at `u64::MAX` too (one entry of
+    /// [`ExploreSummary::await_points`] per seed counts it).
     pub seeds: Range<u64>,
     /// The policy used.
     pub policy: Policy,
@@ -110,9 +114,13 @@ where
 /// assert_eq!((point.task.as_str(), point.await_point), ("refresh", 1));
 /// assert!(failure.replay_command().contains("SEEDLOOP_CANCEL_AT=1"));
 /// ```
+///
+/// The target is the configuration's [`Config::cancel_at`] task: `cancel_at(task, k)`
+/// retargets the explorer, and with `k >= 1` tries only await point `k` (as
+/// `SEEDLOOP_CANCEL_AT=k` does).
 #[derive(Clone, Debug)]
 pub struct CancelExplorer {
-    target: String,
+    // Invariant: `sweep.config.cancel_at` is set (the target).
     sweep: SweepConfig,
 }
 
@@ -122,11 +130,41 @@ impl CancelExplorer {
     /// Explores the first task spawned with the name `target`
     /// ([`crate::task::Builder::name`]), under seed 0 and [`Policy::Fifo`] (the
     /// production order) unless configured otherwise.
+    ///
+    /// # Panics
+    ///
+    /// When `target` is `main` (see [`Config::cancel_at`]).
+    #[track_caller]
     pub fn new(target: impl Into<String>) -> CancelExplorer {
-        CancelExplorer {
-            target: target.into(),
-            sweep: SweepConfig::new(0..1, Policy::Fifo),
+        let mut sweep = SweepConfig::new(0..1, Policy::Fifo);
+        sweep.config = sweep.config.cancel_at(target, 0);
+        CancelExplorer { sweep }
+    }
+
+    /// Sets every knob at once (the builder methods set one each). The seed of `config`
+    /// is not used (see [`CancelExplorer::seeds`]); when `config` names no
+    /// [`Config::cancel_at`] target, the explorer keeps its own.
+    ///
+    /// # Panics
+    ///
+    /// When a field of `config` set directly cannot run (see
+    /// [`crate::Sim::with_config`]).
+    #[track_caller]
+    pub fn config(mut self, mut config: Config) -> CancelExplorer {
+        config.validate();
+        if config.cancel_at.is_none() {
+            config.cancel_at = self.sweep.config.cancel_at.take();
         }
+        self.sweep.config = config;
+        self
+    }
+
+    fn target(&self) -> &CancelAt {
+        self.sweep
+            .config
+            .cancel_at
+            .as_ref()
+            .expect("a CancelExplorer always has a target")
     }
 
     /// Explores; panics with the failure report at the first failing await point.
@@ -148,26 +186,38 @@ impl CancelExplorer {
     /// # Panics
     ///
     /// When no task named like the target is spawned in a baseline run (the message
-    /// says how to name it), and when a `SEEDLOOP_*` variable has a bad value.
+    /// says how to name it); when the one await point asked for (`SEEDLOOP_CANCEL_AT`
+    /// or [`Config::cancel_at`]) is beyond the target's await points in a baseline run
+    /// (a stale replay line: the code changed); and when a `SEEDLOOP_*` variable has a
+    /// bad value.
     pub fn try_run<F, Fut>(mut self, mut scenario: F) -> Result<ExploreSummary, Failure>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = ()>,
     {
-        let only_point = self.sweep.apply_env().cancel_at;
+        let env = self.sweep.apply_env();
+        let target = self.target().task.clone();
+        let configured = self.target().await_point;
+        // The one await point to try, and where it was set (for a stale point's message).
+        let only_point = match env.cancel_at {
+            Some(point) => Some((point, format!("{CANCEL_AT}={point}"))),
+            None => (configured > 0)
+                .then(|| (configured, format!("cancel_at({target:?}, {configured})"))),
+        };
         let seeds = self.sweep.seeds.clone();
+        let first = *seeds.start();
         let mut summary = ExploreSummary {
-            seeds: seeds.clone(),
-            policy: self.sweep.policy.clone(),
+            seeds: self.sweep.seed_range(),
+            policy: self.sweep.config.policy.clone(),
             await_points: Vec::new(),
             sites: Vec::new(),
             runs: 0,
         };
-        for seed in seeds.clone() {
+        for seed in seeds {
             let mut baseline = self.sim(seed, 0);
             baseline.run(scenario())?;
             summary.runs += 1;
-            if seed == seeds.start {
+            if seed == first {
                 let mut again = self.sim(seed, 0);
                 let second = again.run(scenario());
                 summary.runs += 1;
@@ -175,12 +225,11 @@ impl CancelExplorer {
             }
             let Some(points) = baseline.stats().target_await_points else {
                 panic!(
-                    "CancelExplorer: no task named `{target}` was spawned (seed {seed}); spawn the task to explore with seedloop::task::Builder::new().name(\"{target}\")",
-                    target = self.target
+                    "CancelExplorer: no task named `{target}` was spawned (seed {seed}); spawn the task to explore with seedloop::task::Builder::new().name(\"{target}\")"
                 );
             };
             summary.await_points.push(points);
-            if seed == seeds.start {
+            if seed == first {
                 summary.sites = baseline
                     .stats()
                     .target_await_sites
@@ -188,8 +237,11 @@ impl CancelExplorer {
                     .map(|site| site.map(|site| site.to_string()))
                     .collect();
             }
-            let range = match only_point {
-                Some(point) => point..=point,
+            let range = match &only_point {
+                Some((point, source)) if *point > points => panic!(
+                    "CancelExplorer: {source} asks for await point {point}, but task `{target}` has only {points} await points under seed {seed}: the code changed since that point was found, and trying it would pass without cancelling anything; unset {CANCEL_AT} (or drop the cancel_at point) to explore every await point, or re-run the exploration and use the point its new replay line prints"
+                ),
+                Some((point, _)) => *point..=*point,
                 None => 1..=points,
             };
             for point in range {
@@ -197,11 +249,10 @@ impl CancelExplorer {
                 sim.run(scenario())?;
                 summary.runs += 1;
                 let reached = sim.stats().target_await_points.unwrap_or(0);
-                if reached < point && only_point.is_none() {
+                if reached < point {
                     return Err(sim.failure(FailureKind::Nondeterminism {
                         detail: format!(
-                            "task `{}` suspended {points} times in the baseline run of seed {seed} but only {reached} times when it was to be cancelled at await point {point}",
-                            self.target
+                            "task `{target}` suspended {points} times in the baseline run of seed {seed} but only {reached} times when it was to be cancelled at await point {point}"
                         ),
                     }));
                 }
@@ -210,9 +261,13 @@ impl CancelExplorer {
         Ok(summary)
     }
 
+    /// A `Sim` for `seed` that cancels the target at `await_point` (0: only counts).
     fn sim(&self, seed: u64, await_point: u64) -> Sim {
-        self.sweep
-            .sim(seed)
-            .cancel_at(self.target.clone(), await_point)
+        let mut config = self.sweep.config(seed);
+        config.cancel_at = Some(CancelAt {
+            task: self.target().task.clone(),
+            await_point,
+        });
+        Sim::with_config(config)
     }
 }

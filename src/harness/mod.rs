@@ -5,7 +5,7 @@
 pub(crate) mod check;
 pub mod env;
 pub(crate) mod explore;
-mod sweep;
+pub(crate) mod sweep;
 
 pub use check::{Summary, DEFAULT_SEEDS};
 pub use explore::ExploreSummary;

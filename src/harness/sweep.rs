@@ -1,38 +1,32 @@
 //! What every sweep of seeds shares: its configuration, how the environment overrides
 //! it, the `Sim` each seed runs on, and the determinism check of a seed run twice.
 //! [`crate::Check`] and [`crate::CancelExplorer`] are both built on it; the
-//! `sweep_builder!` macro gives them the same builder methods.
+//! `sweep_builder!` macro gives them the same builder methods, every knob of
+//! [`Config`] among them.
 
-use super::env::EnvConfig;
+use super::env::{EnvConfig, SEEDS};
+use crate::config::Config;
 use crate::failure::{Failure, FailureKind};
-use crate::runtime::{Sim, DEFAULT_MAX_STEPS, DEFAULT_MAX_TIME};
-use crate::scheduler::{Policy, DEFAULT_PCT_HORIZON};
+use crate::runtime::Sim;
+use crate::scheduler::Policy;
 use crate::trace::Trace;
-use std::ops::Range;
-use std::time::Duration;
+use std::ops::{Range, RangeInclusive};
 
 #[derive(Clone, Debug)]
 pub(crate) struct SweepConfig {
-    pub seeds: Range<u64>,
-    pub policy: Policy,
-    pub max_steps: u64,
-    pub max_time: Duration,
-    pub pct_horizon: u64,
-    pub name: Option<String>,
-    pub command: Option<String>,
+    /// Never empty: a sweep that runs nothing must not pass. Inclusive, so that
+    /// `u64::MAX` is a seed like any other.
+    pub seeds: RangeInclusive<u64>,
+    /// The configuration of every run; each run gets its own seed.
+    pub config: Config,
     pub env: Option<EnvConfig>,
 }
 
 impl SweepConfig {
     pub(crate) fn new(seeds: Range<u64>, policy: Policy) -> SweepConfig {
         SweepConfig {
-            seeds,
-            policy,
-            max_steps: DEFAULT_MAX_STEPS,
-            max_time: DEFAULT_MAX_TIME,
-            pct_horizon: DEFAULT_PCT_HORIZON,
-            name: None,
-            command: None,
+            seeds: seeds_to_run(seeds),
+            config: Config::new(0).policy(policy),
             env: None,
         }
     }
@@ -49,36 +43,66 @@ impl SweepConfig {
             None => EnvConfig::from_env().unwrap_or_else(|error| panic!("seedloop: {error}")),
         };
         env.warn_unknown();
+        let first = *self.seeds.start();
         if let Some(count) = env.seeds {
-            self.seeds = self.seeds.start..self.seeds.start.saturating_add(count);
+            assert!(
+                count > 0,
+                "seedloop: {SEEDS}=0 must be at least 1: a sweep of no seeds would pass without testing anything"
+            );
+            // Past u64::MAX there are no more seeds: the sweep ends there.
+            self.seeds = first..=first.saturating_add(count - 1);
         }
         if let Some(seed) = env.seed {
-            self.seeds = seed..seed.saturating_add(1);
+            self.seeds = seed..=seed;
         }
         if let Some(policy) = &env.policy {
-            self.policy = policy.clone();
+            self.config.policy = policy.clone();
         }
         if let Some(steps) = env.pct_horizon {
-            self.pct_horizon = steps;
+            self.config.pct_horizon = steps;
+        }
+        if let Some(tape) = &env.tape {
+            self.config.tape = Some(tape.clone());
+        }
+        if self.config.tape.is_some() {
+            // A tape makes every decision: every seed would run the same execution.
+            self.seeds = *self.seeds.start()..=*self.seeds.start();
         }
         env
     }
 
+    /// The seeds as a summary reports them: a half-open range whose end saturates at
+    /// `u64::MAX` (the summaries' `seeds_run` counts a last seed of `u64::MAX`).
+    pub(crate) fn seed_range(&self) -> Range<u64> {
+        *self.seeds.start()..self.seeds.end().saturating_add(1)
+    }
+
+    /// The configuration of the run of `seed`.
+    pub(crate) fn config(&self, seed: u64) -> Config {
+        let mut config = self.config.clone();
+        config.seed = seed;
+        config.from_sweep = true;
+        config
+    }
+
     /// A `Sim` for `seed`, configured like the sweep.
     pub(crate) fn sim(&self, seed: u64) -> Sim {
-        let mut sim = Sim::new(seed)
-            .policy(self.policy.clone())
-            .max_steps(self.max_steps)
-            .max_time(self.max_time)
-            .pct_horizon(self.pct_horizon);
-        if let Some(name) = &self.name {
-            sim = sim.name(name.clone());
-        }
-        if let Some(command) = &self.command {
-            sim = sim.replay_command(command.clone());
-        }
-        sim
+        Sim::with_config(self.config(seed))
     }
+}
+
+/// `seeds` as the sweep runs them.
+///
+/// # Panics
+///
+/// When `seeds` is empty (the message names the fix).
+#[track_caller]
+pub(crate) fn seeds_to_run(seeds: Range<u64>) -> RangeInclusive<u64> {
+    assert!(
+        seeds.start < seeds.end,
+        "seeds({seeds:?}) is empty: a sweep that runs no seed would pass without testing anything; give a range of at least one seed, such as 0..100"
+    );
+    seeds.start..=seeds.end - 1
 }
 
 /// Compares a seed's second run with its first: a failure of the second run, or a
@@ -128,51 +152,23 @@ fn describe_difference(first: &Trace, second: &Trace) -> String {
     }
 }
 
-/// The builder methods every sweep has, over its `sweep: SweepConfig` field.
+/// The builder methods every sweep has, over its `sweep: SweepConfig` field: the
+/// seeds, the environment, and every knob of [`Config`] (`config_knobs!`).
 macro_rules! sweep_builder {
     ($type:ident) => {
+        $crate::config::config_knobs!($type => |this| this.sweep.config);
+
         impl $type {
-            /// The seeds to run, in order.
+            /// The seeds to run, in order (`SEEDLOOP_SEED` and `SEEDLOOP_SEEDS`
+            /// override them).
+            ///
+            /// # Panics
+            ///
+            /// When `seeds` is empty: a sweep that runs no seed would pass without
+            /// testing anything.
+            #[track_caller]
             pub fn seeds(mut self, seeds: std::ops::Range<u64>) -> $type {
-                self.sweep.seeds = seeds;
-                self
-            }
-
-            /// The scheduling policy.
-            pub fn policy(mut self, policy: $crate::Policy) -> $type {
-                policy.validate();
-                self.sweep.policy = policy;
-                self
-            }
-
-            /// See [`Sim::max_steps`](crate::Sim::max_steps).
-            pub fn max_steps(mut self, max_steps: u64) -> $type {
-                self.sweep.max_steps = max_steps;
-                self
-            }
-
-            /// See [`Sim::max_time`](crate::Sim::max_time).
-            pub fn max_time(mut self, max_time: std::time::Duration) -> $type {
-                self.sweep.max_time = max_time;
-                self
-            }
-
-            /// See [`Sim::pct_horizon`](crate::Sim::pct_horizon).
-            pub fn pct_horizon(mut self, steps: u64) -> $type {
-                self.sweep.pct_horizon = steps;
-                self
-            }
-
-            /// The test name for replay lines (default: the current thread's name,
-            /// which libtest sets to the test's path).
-            pub fn name(mut self, name: impl Into<String>) -> $type {
-                self.sweep.name = Some(name.into());
-                self
-            }
-
-            /// See [`Sim::replay_command`](crate::Sim::replay_command).
-            pub fn replay_command(mut self, command: impl Into<String>) -> $type {
-                self.sweep.command = Some(command.into());
+                self.sweep.seeds = $crate::harness::sweep::seeds_to_run(seeds);
                 self
             }
 

@@ -1,7 +1,8 @@
 //! The runner: [`Sim`], asyncio's `Runner` for simulations.
 //!
-//! A `Sim` is configured with a builder (seed, policy, limits), then runs main futures
-//! with [`Sim::run`]. Each run builds a fresh executor (task slab, scheduler, timer
+//! A `Sim` carries one [`Config`] (seed, policy, limits, switches), set through its
+//! builder methods (which forward to `Config`'s) or given whole with
+//! [`Sim::with_config`], then runs main futures with [`Sim::run`]. Each run builds a fresh executor (task slab, scheduler, timer
 //! heap) around the world the `Sim` keeps across runs: the virtual clock and the
 //! choice source. After a run, [`Sim::trace`], [`Sim::stats`] and [`Sim::schedule`]
 //! describe it. The event loop itself is in `executor.rs`; this file only wires
@@ -21,23 +22,17 @@ pub(crate) mod timer;
 pub(crate) mod waker;
 
 use crate::choices::{Choices, Exhausted, ProductionOrder, Recorded, Seeded, Tape};
+use crate::config::{config_knobs, Config};
 use crate::failure::{CancelPoint, Failure, FailureKind, FailureReport};
-use crate::scheduler::{self, Policy, Schedule, DEFAULT_PCT_HORIZON};
+use crate::scheduler::{self, Policy, Schedule};
 use crate::time::Instant;
-use crate::trace::{Trace, DEFAULT_TRACE_LIMIT, TAIL_LIMIT};
+use crate::trace::Trace;
 use cancel_target::CancelTarget;
 use executor::{Core, MainFuture, RunConfig, Shared};
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-
-/// The default [`Sim::max_steps`].
-pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
-/// The default [`Sim::max_time`]: 30 virtual days.
-pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(30 * 24 * 3600);
-/// The default [`Sim::max_tasks`] (tasks alive at once).
-pub const DEFAULT_MAX_TASKS: usize = 1_000_000;
 
 /// Run ids only tell runs apart (stale wakers); they never reach a trace.
 static NEXT_RUN_ID: AtomicU64 = AtomicU64::new(1);
@@ -70,6 +65,9 @@ pub struct Stats {
 
 /// A simulation: a seeded, single-threaded event loop with a virtual clock.
 ///
+/// Its builder methods (`policy`, `max_steps`, `max_time`, ...) set the knobs of its
+/// [`Config`]; each is documented on `Config`.
+///
 /// ```
 /// use seedloop::{Policy, Sim};
 /// use std::time::Duration;
@@ -89,50 +87,57 @@ pub struct Stats {
 /// assert_eq!(sim.now().elapsed_since_epoch(), Duration::from_secs(3600));
 /// ```
 pub struct Sim {
-    seed: u64,
-    policy: Policy,
-    max_steps: u64,
-    max_time: Duration,
-    max_tasks: usize,
-    pct_horizon: u64,
-    trace_limit: usize,
-    continue_on_panic: bool,
-    record_schedule: bool,
-    test_name: Option<String>,
-    command: Option<String>,
-    tape: Option<Vec<u8>>,
-    cancel_target: Option<CancelTarget>,
-    max_wait: Option<Duration>,
-    max_wait_steps: Option<u64>,
-    detect_wait_cycles: bool,
-    // The world kept across runs.
-    choices: Option<Box<dyn Choices + Send>>,
+    config: Config,
+    // The world kept across runs: the choice source (with what it was made from, so a
+    // reconfigured Sim starts a fresh one), the clock, and the last run's record.
+    choices: Option<(Box<dyn Choices + Send>, ChoiceOrigin)>,
     now_nanos: u64,
     trace: Trace,
     stats: Stats,
     schedule: Schedule,
 }
 
+/// What a run's choice source was made from: the next run may keep drawing from it
+/// only when its configuration makes the same one.
+#[derive(Clone, Debug, PartialEq)]
+enum ChoiceOrigin {
+    Seeded(u64),
+    ProductionOrder(u64),
+    Tape(Vec<u8>),
+}
+
+impl ChoiceOrigin {
+    /// `None` for a replayed schedule, which starts over every run.
+    fn of(config: &Config) -> Option<ChoiceOrigin> {
+        match (&config.policy, &config.tape) {
+            (Policy::Replay(_), _) => None,
+            (_, Some(tape)) => Some(ChoiceOrigin::Tape(tape.clone())),
+            (Policy::Fifo, None) => Some(ChoiceOrigin::ProductionOrder(config.seed)),
+            (_, None) => Some(ChoiceOrigin::Seeded(config.seed)),
+        }
+    }
+}
+
+config_knobs!(Sim => |this| this.config);
+
 impl Sim {
-    /// A simulation whose every decision derives from `seed`.
+    /// A simulation whose every decision derives from `seed`:
+    /// `Sim::with_config(Config::new(seed))`.
     pub fn new(seed: u64) -> Sim {
+        Sim::with_config(Config::new(seed))
+    }
+
+    /// A simulation configured by `config`.
+    ///
+    /// # Panics
+    ///
+    /// When a field of `config` set directly cannot run (a PCT depth of 0, a step
+    /// limit of 0, ...); the message names it.
+    #[track_caller]
+    pub fn with_config(config: Config) -> Sim {
+        config.validate();
         Sim {
-            seed,
-            policy: Policy::Random,
-            max_steps: DEFAULT_MAX_STEPS,
-            max_time: DEFAULT_MAX_TIME,
-            max_tasks: DEFAULT_MAX_TASKS,
-            pct_horizon: DEFAULT_PCT_HORIZON,
-            trace_limit: DEFAULT_TRACE_LIMIT,
-            continue_on_panic: false,
-            record_schedule: true,
-            test_name: None,
-            command: None,
-            tape: None,
-            cancel_target: None,
-            max_wait: None,
-            max_wait_steps: None,
-            detect_wait_cycles: true,
+            config,
             choices: None,
             now_nanos: 0,
             trace: Trace::default(),
@@ -141,203 +146,14 @@ impl Sim {
         }
     }
 
-    /// The scheduling policy (default [`Policy::Random`]).
-    pub fn policy(mut self, policy: Policy) -> Sim {
-        policy.validate();
-        if policy != self.policy {
-            // The choice source's shape depends on the policy (Fifo is seed-free).
-            self.choices = None;
-        }
-        self.policy = policy;
-        self
-    }
-
-    /// The most scheduling steps a run may take before it fails with
-    /// [`FailureKind::StepLimit`] (default [`DEFAULT_MAX_STEPS`]).
-    pub fn max_steps(mut self, max_steps: u64) -> Sim {
-        assert!(max_steps > 0, "Sim::max_steps must be at least 1");
-        self.max_steps = max_steps;
-        self
-    }
-
-    /// The most virtual time a run may cover before it fails with
-    /// [`FailureKind::TimeLimit`] (default [`DEFAULT_MAX_TIME`]).
-    pub fn max_time(mut self, max_time: Duration) -> Sim {
-        self.max_time = max_time;
-        self
-    }
-
-    /// The most tasks alive at once; spawning more panics (default
-    /// [`DEFAULT_MAX_TASKS`]).
-    pub fn max_tasks(mut self, max_tasks: usize) -> Sim {
-        self.max_tasks = max_tasks;
-        self
-    }
-
-    /// The PCT horizon `k`: change points are drawn over the first `k` steps (default
-    /// [`DEFAULT_PCT_HORIZON`]). Part of the configuration a replay needs.
-    pub fn pct_horizon(mut self, steps: u64) -> Sim {
-        assert!(steps > 0, "Sim::pct_horizon must be at least 1 step");
-        self.pct_horizon = steps;
-        self
-    }
-
-    /// Whether to keep the whole trace (default) or only its hash and a short tail, for
-    /// long soak runs.
-    pub fn record_trace(mut self, record: bool) -> Sim {
-        self.trace_limit = if record {
-            DEFAULT_TRACE_LIMIT
-        } else {
-            TAIL_LIMIT
-        };
-        self.record_schedule = record;
-        self
-    }
-
-    /// The most trace events kept (older ones are dropped but still hashed).
-    pub fn trace_limit(mut self, events: usize) -> Sim {
-        self.trace_limit = events;
-        self
-    }
-
-    /// When true, a panicking task no longer fails the run: its awaiter sees
-    /// [`crate::JoinError::Panicked`]. A panic of the main future always fails it.
-    pub fn continue_on_panic(mut self, continue_on_panic: bool) -> Sim {
-        self.continue_on_panic = continue_on_panic;
-        self
-    }
-
-    /// The test name printed in failure reports' replay line (default: the current
-    /// thread's name, which libtest sets to the test's name).
-    pub fn name(mut self, name: impl Into<String>) -> Sim {
-        self.test_name = Some(name.into());
-        self
-    }
-
-    /// The command a failure's replay line runs after its `SEEDLOOP_*` assignments,
-    /// for programs that are not tests (default: `cargo test <test name>`).
-    ///
-    /// ```
-    /// let failure = seedloop::Sim::new(3)
-    ///     .replay_command("cargo run --example demo")
-    ///     .run(async { panic!("bug") })
-    ///     .unwrap_err();
-    /// assert!(failure.replay_command().ends_with("SEEDLOOP_POLICY=random cargo run --example demo"));
-    /// ```
-    pub fn replay_command(mut self, command: impl Into<String>) -> Sim {
-        self.command = Some(command.into());
-        self
-    }
-
-    /// Fails the run ([`crate::FailureKind::Starvation`]) when any task waits for a
-    /// [`crate::sync::Lock`] or for [`crate::sync::Semaphore`] permits (what other
-    /// tasks hold) longer than `limit` of virtual time. Waits for queue items, events,
-    /// notifications or promises do not count: an idle consumer is not starving. Off
-    /// by default.
-    ///
-    /// ```
-    /// use seedloop::sync::Lock;
-    /// use std::rc::Rc;
-    /// use std::time::Duration;
-    ///
-    /// let failure = seedloop::Sim::new(0)
-    ///     .max_wait(Duration::from_secs(5))
-    ///     .run(async {
-    ///         let lock = Rc::new(Lock::new(()));
-    ///         let hog = lock.clone();
-    ///         drop(seedloop::spawn(async move {
-    ///             let _guard = hog.lock().await;
-    ///             seedloop::time::sleep(Duration::from_secs(60)).await;
-    ///         }));
-    ///         while !lock.is_locked() {
-    ///             seedloop::yield_now().await;
-    ///         }
-    ///         let _guard = lock.lock().await; // waits 60 s: too long
-    ///     })
-    ///     .unwrap_err();
-    /// assert_eq!(failure.kind.name(), "starvation");
-    /// assert_eq!(failure.time, Duration::from_secs(5));
-    /// ```
-    pub fn max_wait(mut self, limit: Duration) -> Sim {
-        self.max_wait = Some(limit);
-        self
-    }
-
-    /// Like [`Sim::max_wait`], in scheduling steps: catches starvation in programs
-    /// whose virtual clock does not move (spin loops, yields).
-    pub fn max_wait_steps(mut self, limit: u64) -> Sim {
-        self.max_wait_steps = Some(limit);
-        self
-    }
-
-    /// Whether a cycle of tasks waiting on each other's locks and semaphores fails the
-    /// run at once ([`crate::FailureKind::WaitCycle`]), even while other tasks can
-    /// still run (default: on).
-    ///
-    /// A task counts as blocked for good only when the one primitive holds its waker:
-    /// a task with a pending timer (a `timeout` around its wait), waiting in a
-    /// `select` on something else too, or whose waker a future outside seedloop keeps,
-    /// can still be woken and is never part of a reported cycle. Holders are the tasks
-    /// that acquired: a guard or permit moved to another task (which needs a
-    /// `'static` primitive) is not followed, so a program that moves them should turn
-    /// this check off.
-    pub fn detect_wait_cycles(mut self, detect: bool) -> Sim {
-        self.detect_wait_cycles = detect;
-        self
-    }
-
-    /// Cancels the first task spawned with the name `task` at its `await_point`-th
-    /// suspension (counting from 1): the cancellation explorer's mechanism
-    /// ([`crate::CancelExplorer`]), public so that a failure it found replays with
-    /// [`crate::FailureReport::sim`]. With `await_point` 0 nothing is cancelled, and the
-    /// run only counts the task's suspensions in [`Stats::target_await_points`].
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let mut sim = seedloop::Sim::new(0).cancel_at("worker", 2);
-    /// let result = sim.run(async {
-    ///     seedloop::task::Builder::new().name("worker").spawn(async {
-    ///         for _ in 0..3 {
-    ///             seedloop::time::sleep(Duration::from_secs(1)).await;
-    ///         }
-    ///     }).await
-    /// }).unwrap();
-    /// assert!(result.unwrap_err().is_cancelled());
-    /// // Dropped at its second await point: the second sleep, which began at 1 s.
-    /// assert_eq!(sim.now().elapsed_since_epoch(), Duration::from_secs(1));
-    /// assert_eq!(sim.stats().target_await_points, Some(2));
-    /// ```
-    ///
-    /// # Panics
-    ///
-    /// When `task` is `main`: the main future is not a task that can be cancelled;
-    /// spawn the code to explore as a named task.
-    #[track_caller]
-    pub fn cancel_at(mut self, task: impl Into<String>, await_point: u64) -> Sim {
-        let task = task.into();
-        assert!(
-            task != "main",
-            "the main future cannot be cancelled at an await point: spawn the code to explore as a task named with seedloop::task::Builder::new().name(..)"
-        );
-        self.cancel_target = Some(CancelTarget {
-            name: task.into_boxed_str(),
-            at: (await_point > 0).then_some(await_point),
-        });
-        self
-    }
-
-    /// Draws every decision from a byte tape instead of the seed (property tests,
-    /// fuzzing): a tape of zeros is the FIFO production order. See
-    /// [`crate::choices::Tape`].
-    pub fn tape(mut self, bytes: impl Into<Vec<u8>>) -> Sim {
-        self.tape = Some(bytes.into());
-        self.choices = None;
-        self
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// The seed.
     pub fn seed(&self) -> u64 {
-        self.seed
+        self.config.seed
     }
 
     /// The trace of the last run.
@@ -360,18 +176,22 @@ impl Sim {
         Instant::from_nanos(self.now_nanos)
     }
 
-    fn take_choices(&mut self) -> Box<dyn Choices + Send> {
-        if let Policy::Replay(schedule) = &self.policy {
-            return Box::new(Recorded::new(schedule.decisions.clone()));
-        }
-        match (self.choices.take(), &self.tape) {
-            (Some(choices), _) => choices,
-            (None, Some(tape)) => Box::new(Tape::new(tape.clone())),
-            (None, None) if self.policy == Policy::Fifo => {
-                Box::new(ProductionOrder(Seeded::new(self.seed)))
+    fn take_choices(&mut self) -> (Box<dyn Choices + Send>, Option<ChoiceOrigin>) {
+        let origin = ChoiceOrigin::of(&self.config);
+        if let Some((choices, kept)) = self.choices.take() {
+            if Some(&kept) == origin.as_ref() {
+                return (choices, origin);
             }
-            (None, None) => Box::new(Seeded::new(self.seed)),
         }
+        let choices: Box<dyn Choices + Send> = match (&origin, &self.config.policy) {
+            (None, Policy::Replay(schedule)) => Box::new(Recorded::new(schedule.decisions.clone())),
+            (Some(ChoiceOrigin::Tape(tape)), _) => Box::new(Tape::new(tape.clone())),
+            (Some(ChoiceOrigin::ProductionOrder(seed)), _) => {
+                Box::new(ProductionOrder(Seeded::new(*seed)))
+            }
+            _ => Box::new(Seeded::new(self.config.seed)),
+        };
+        (choices, origin)
     }
 
     /// Runs `future` as the main task until it completes, and returns its output; or
@@ -383,21 +203,25 @@ impl Sim {
     ///
     /// When called from inside a running simulation (simulations do not nest).
     pub fn run<F: Future>(&mut self, future: F) -> Result<F::Output, Failure> {
-        let choices = self.take_choices();
-        let scheduler = scheduler::build(&self.policy, choices.is_ordered(), self.pct_horizon);
-        let config = RunConfig {
-            max_steps: self.max_steps,
-            max_time: self.max_time,
-            max_tasks: self.max_tasks,
-            continue_on_panic: self.continue_on_panic,
-            record_schedule: self.record_schedule,
-            cancel_target: self.cancel_target.clone(),
-            max_wait: self.max_wait,
-            max_wait_steps: self.max_wait_steps,
-            detect_wait_cycles: self.detect_wait_cycles,
+        let (choices, origin) = self.take_choices();
+        let config = &self.config;
+        let scheduler = scheduler::build(&config.policy, choices.is_ordered(), config.pct_horizon);
+        let run_config = RunConfig {
+            max_steps: config.max_steps,
+            max_time: config.max_time,
+            max_tasks: config.max_tasks,
+            continue_on_panic: config.continue_on_panic,
+            record_schedule: config.record_schedule,
+            cancel_target: config.cancel_at.as_ref().map(|target| CancelTarget {
+                name: target.task.clone().into_boxed_str(),
+                at: (target.await_point > 0).then_some(target.await_point),
+            }),
+            max_wait: config.max_wait,
+            max_wait_steps: config.max_wait_steps,
+            detect_wait_cycles: config.detect_wait_cycles,
         };
-        let trace = Trace::with_limit(self.trace_limit);
-        let core = Core::new(config, scheduler, choices, self.now_nanos, trace);
+        let trace = Trace::with_limit(config.trace_limit);
+        let core = Core::new(run_config, scheduler, choices, self.now_nanos, trace);
         let shared = Shared::new(NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed), core);
         let mut output = None;
         let result = {
@@ -408,7 +232,7 @@ impl Sim {
             shared.run(main)
         };
         debug_assert_eq!(Rc::strong_count(&shared), 1, "nothing outlives a run");
-        self.absorb(&mut shared.core.borrow_mut());
+        self.absorb(&mut shared.core.borrow_mut(), origin);
         match result {
             Ok(()) => Ok(output.expect("the main future completed")),
             Err(kind) => Err(self.failure(*kind)),
@@ -416,7 +240,7 @@ impl Sim {
     }
 
     /// Keeps what the world carries across runs, and the last run's record.
-    fn absorb(&mut self, core: &mut Core) {
+    fn absorb(&mut self, core: &mut Core, origin: Option<ChoiceOrigin>) {
         self.now_nanos = core.now_nanos;
         self.stats = std::mem::take(&mut core.stats);
         self.schedule = Schedule::new(
@@ -425,44 +249,40 @@ impl Sim {
         );
         self.trace = std::mem::take(&mut core.trace);
         let choices = std::mem::replace(&mut core.choices, Box::new(Exhausted));
-        if !matches!(self.policy, Policy::Replay(_)) {
-            self.choices = Some(choices);
-        }
+        self.choices = origin.map(|origin| (choices, origin));
     }
 
+    /// The failure of the last run: the one place a [`FailureReport`] is made.
     pub(crate) fn failure(&self, kind: FailureKind) -> Failure {
-        let test_name = self.test_name.clone().or_else(|| {
-            std::thread::current()
-                .name()
-                .filter(|name| *name != "main")
-                .map(str::to_string)
+        let config = self.config.clone();
+        let cancel_point = config.cancel_at.as_ref().and_then(|target| {
+            let await_point = target.await_point;
+            (await_point > 0).then(|| CancelPoint {
+                task: target.task.clone(),
+                await_point,
+                site: self
+                    .stats
+                    .target_await_sites
+                    .get(await_point as usize - 1)
+                    .copied()
+                    .flatten()
+                    .map(|site| site.to_string()),
+            })
         });
         Failure::new(FailureReport {
-            seed: self.seed,
-            policy: self.policy.clone(),
+            seed: config.seed,
+            policy: config.policy.clone(),
+            config,
             kind,
             trace: self.trace.clone(),
             schedule: self.schedule.clone(),
             step: self.stats.steps,
             time: Duration::from_nanos(self.now_nanos),
-            pct_horizon: self.pct_horizon,
-            test_name,
-            command: self.command.clone(),
-            from_tape: self.tape.is_some(),
-            cancel_point: self.cancel_target.as_ref().and_then(|target| {
-                let await_point = target.at?;
-                Some(CancelPoint {
-                    task: target.name.to_string(),
-                    await_point,
-                    site: self
-                        .stats
-                        .target_await_sites
-                        .get(await_point as usize - 1)
-                        .copied()
-                        .flatten()
-                        .map(|site| site.to_string()),
-                })
-            }),
+            thread_name: std::thread::current()
+                .name()
+                .filter(|name| *name != "main")
+                .map(str::to_string),
+            cancel_point,
         })
     }
 }
@@ -470,11 +290,7 @@ impl Sim {
 impl std::fmt::Debug for Sim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sim")
-            .field("seed", &self.seed)
-            .field("policy", &self.policy)
-            .field("max_steps", &self.max_steps)
-            .field("max_time", &self.max_time)
-            .field("pct_horizon", &self.pct_horizon)
+            .field("config", &self.config)
             .field("now", &self.now())
             .finish_non_exhaustive()
     }

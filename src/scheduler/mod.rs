@@ -17,6 +17,15 @@ mod random;
 mod replay;
 
 pub use pct::DEFAULT_PCT_HORIZON;
+
+/// The deepest [`Policy::Pct`] accepted. PCT draws its `depth - 1` change points before
+/// the run; past a few the guarantee `1 / (n * k^(depth-1))` is nil anyway, and an
+/// unbounded depth from `SEEDLOOP_POLICY` (`pct:4294967295`) took 21 GB for one seed.
+pub const MAX_PCT_DEPTH: u32 = 64;
+
+/// The longest PCT horizon accepted, in steps: a thousand times the default step limit
+/// ([`crate::DEFAULT_MAX_STEPS`]).
+pub const MAX_PCT_HORIZON: u64 = 1_000_000_000;
 pub(crate) use replay::spare_picks;
 pub use replay::Schedule;
 
@@ -75,9 +84,10 @@ pub enum Policy {
     Fifo,
     /// Probabilistic concurrency testing with `depth - 1` priority change points: finds
     /// any bug of depth `depth` with probability at least `1 / (n * k^(depth-1))` for
-    /// `n` tasks and a horizon of `k` steps ([`crate::Sim::pct_horizon`]).
+    /// `n` tasks and a horizon of `k` steps ([`crate::Config::pct_horizon`]).
     Pct {
-        /// The bug depth targeted: the number of ordering constraints, at least 1.
+        /// The bug depth targeted: the number of ordering constraints, from 1 to
+        /// [`MAX_PCT_DEPTH`].
         depth: u32,
     },
     /// Runs tasks in exactly the order a recorded run did ([`crate::FailureReport::schedule`]).
@@ -114,7 +124,7 @@ impl fmt::Display for ParsePolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "invalid policy `{}`: expected `random`, `fifo` or `pct:<depth>` with depth >= 1 (e.g. `pct:3`)",
+            "invalid policy `{}`: expected `random`, `fifo` or `pct:<depth>` with 1 <= depth <= {MAX_PCT_DEPTH} (e.g. `pct:3`)",
             self.input
         )
     }
@@ -136,7 +146,7 @@ impl FromStr for Policy {
             _ => {
                 let depth = text.strip_prefix("pct:").ok_or_else(error)?;
                 match depth.parse::<u32>() {
-                    Ok(depth) if depth >= 1 => Ok(Policy::Pct { depth }),
+                    Ok(depth) if (1..=MAX_PCT_DEPTH).contains(&depth) => Ok(Policy::Pct { depth }),
                     _ => Err(error()),
                 }
             }
@@ -147,8 +157,10 @@ impl FromStr for Policy {
 impl Policy {
     /// Panics with a message naming the fix when the policy cannot run.
     pub(crate) fn validate(&self) {
-        if let Policy::Pct { depth: 0 } = self {
-            panic!("Policy::Pct {{ depth: 0 }} is invalid: the depth counts ordering constraints and must be at least 1 (depth 1 = no preemptions, just random priorities)");
+        match self {
+            Policy::Pct { depth: 0 } => panic!("Policy::Pct {{ depth: 0 }} is invalid: the depth counts ordering constraints and must be at least 1 (depth 1 = no preemptions, just random priorities)"),
+            Policy::Pct { depth } if *depth > MAX_PCT_DEPTH => panic!("Policy::Pct {{ depth: {depth} }} is invalid: the depth must be at most MAX_PCT_DEPTH ({MAX_PCT_DEPTH}); PCT finds bugs of a few ordering constraints, and each change point costs memory up front"),
+            _ => {}
         }
     }
 }
