@@ -334,12 +334,6 @@ impl FailureReport {
             .replay_line(self.thread_name.as_deref(), libtest_ignored_flag(args))
     }
 
-    /// A `Sim` configured exactly like the failing run (`Sim::with_config` of
-    /// `self.config`): running the same program on it fails the same way.
-    pub fn sim(&self) -> crate::Sim {
-        crate::Sim::with_config(self.config.clone())
-    }
-
     /// Whether this is a panic.
     pub fn is_panic(&self) -> bool {
         matches!(self.kind, FailureKind::Panic { .. })

@@ -51,8 +51,20 @@
 //! | [`trace`] | fixed-size event records, hash, stable snapshot text |
 //! | [`rand`] | seeded randomness for the program under test |
 //!
-//! Layers import only downward: `choices`, `trace` → `scheduler` → `config` →
-//! `failure` → `runtime`, `time` → `task` → `harness`.
+//! ## Layers
+//!
+//! A module imports only from its own layer or the layers below it (a test,
+//! `tests/layers.rs`, reads every `crate::` path in `src/` and holds this list):
+//!
+//! 1. leaf types: `id` (task ids, source sites), `recycle` (spare buffers)
+//! 2. `choices` (the decision sources), `trace` (event records), `clock` (`Instant`)
+//! 3. `scheduler` (the `Scheduler` trait, one file per policy)
+//! 4. `config` (every knob of a run), `failure` (what failed, the report)
+//! 5. `runtime` (`Sim`, the executor in parts: slab, step loop, teardown,
+//!    diagnostics, timers, wakers; the services the layers above call)
+//! 6. `time` (sleep, timeout, interval), `rand` (seeded randomness)
+//! 7. `task` (spawn, groups, gather/wait), `sync` (the primitives on one wait queue)
+//! 8. `harness` (sweeps, the cancellation explorer, the environment)
 //!
 //! ## Determinism rules for code under test
 //!

@@ -22,10 +22,10 @@ pub(crate) mod timer;
 pub(crate) mod waker;
 
 use crate::choices::{Choices, Exhausted, ProductionOrder, Recorded, Seeded, Tape};
+use crate::clock::Instant;
 use crate::config::{config_knobs, Config};
 use crate::failure::{CancelPoint, Failure, FailureKind, FailureReport};
 use crate::scheduler::{self, Policy, Schedule};
-use crate::time::Instant;
 use crate::trace::Trace;
 use cancel_target::CancelTarget;
 use executor::{Core, MainFuture, RunConfig, Shared};
@@ -293,5 +293,26 @@ impl std::fmt::Debug for Sim {
             .field("config", &self.config)
             .field("now", &self.now())
             .finish_non_exhaustive()
+    }
+}
+
+// Defined here rather than in `failure.rs`: a failure report sits below the runtime,
+// and only the runtime knows how to build a `Sim`.
+impl FailureReport {
+    /// A `Sim` configured exactly like the failing run (`Sim::with_config` of
+    /// `self.config`): running the same program on it fails the same way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let program = || async { seedloop::spawn(async { panic!("bug") }).await.unwrap() };
+    /// let failure = seedloop::Sim::new(3).max_steps(50).run(program()).unwrap_err();
+    /// let mut replay = failure.sim();
+    /// assert_eq!(replay.config(), &failure.config);
+    /// let again = replay.run(program()).unwrap_err();
+    /// assert_eq!(again.trace.to_string(), failure.trace.to_string());
+    /// ```
+    pub fn sim(&self) -> Sim {
+        Sim::with_config(self.config.clone())
     }
 }
