@@ -217,3 +217,50 @@ fn user_randomness_is_seeded() {
     assert_eq!(draw(4), draw(4));
     assert_ne!(draw(4), draw(5));
 }
+
+/// Eight keys in a `HashMap`'s iteration order: a fresh `RandomState` per map makes
+/// two runs almost surely disagree (1 in 40,320 agree).
+fn hash_order() -> String {
+    let keys: std::collections::HashMap<char, ()> =
+        "abcdefgh".chars().map(|key| (key, ())).collect();
+    keys.keys().collect()
+}
+
+#[test]
+fn a_task_name_from_hash_order_is_named_in_the_nondeterminism_report() {
+    let failure = Check::new()
+        .seeds(0..1)
+        .try_run(|| async {
+            let worker = seedloop::task::Builder::new()
+                .name(format!("worker-{}", hash_order()))
+                .spawn(async {});
+            worker.await.unwrap();
+        })
+        .expect_err("the two runs of seed 0 differ");
+    let FailureKind::Nondeterminism { detail } = &failure.kind else {
+        panic!("expected nondeterminism, got {failure}");
+    };
+    assert!(
+        detail.contains("task 1, spawned at step 1, is named"),
+        "{detail}"
+    );
+    assert!(detail.contains("\"worker-"), "{detail}");
+    assert!(detail.contains("HashMap"), "{detail}");
+}
+
+#[test]
+fn a_panic_message_from_hash_order_is_named_in_the_nondeterminism_report() {
+    let failure = Check::new()
+        .seeds(0..1)
+        .continue_on_panic(true)
+        .try_run(|| async {
+            let worker = seedloop::spawn(async { panic!("bad order {}", hash_order()) });
+            assert!(worker.await.unwrap_err().is_panic());
+        })
+        .expect_err("the two runs of seed 0 differ");
+    let FailureKind::Nondeterminism { detail } = &failure.kind else {
+        panic!("expected nondeterminism, got {failure}");
+    };
+    assert!(detail.contains("the panic of task 1 at step"), "{detail}");
+    assert!(detail.contains("\"bad order "), "{detail}");
+}

@@ -7,9 +7,10 @@
 use super::env::{EnvConfig, SEEDS};
 use crate::config::Config;
 use crate::failure::{Failure, FailureKind};
+use crate::id::TaskId;
 use crate::runtime::Sim;
 use crate::scheduler::Policy;
-use crate::trace::Trace;
+use crate::trace::{EventKind, Trace};
 use std::ops::{Range, RangeInclusive};
 
 #[derive(Clone, Debug)]
@@ -148,8 +149,55 @@ fn describe_difference(first: &Trace, second: &Trace) -> String {
             first.len(),
             second.len()
         ),
-        None => "the events match but task names or panic messages differ".to_string(),
+        None => describe_side_tables(first, second),
     }
+}
+
+/// Where two traces with the same events differ in their side tables: the first task
+/// whose name differs (named at its spawn step), the first panic whose message
+/// differs, or the first primitive whose name differs.
+fn describe_side_tables(first: &Trace, second: &Trace) -> String {
+    let hint = "a name or message built from something that is not deterministic (a HashMap's iteration order, an address, the real clock)?";
+    for index in 0..first.task_count().max(second.task_count()) {
+        let task = TaskId::new(index as u32);
+        let (a, b) = (first.task_name(task), second.task_name(task));
+        if a != b {
+            let spawned = first
+                .events()
+                .iter()
+                .find(|event| event.kind() == EventKind::Spawn && event.other_task() == Some(task))
+                .map(|event| format!(", spawned at step {},", event.step()))
+                .unwrap_or_default();
+            let show =
+                |name: Option<&str>| name.map_or("nothing".to_string(), |name| format!("{name:?}"));
+            return format!(
+                "the events match, but {task}{spawned} is named {} in the first run and {} in the second: {hint}",
+                show(a),
+                show(b)
+            );
+        }
+    }
+    for (a, b) in first.events().iter().zip(second.events()) {
+        let (message_a, message_b) = (first.panic_message(a), second.panic_message(b));
+        if message_a != message_b {
+            let task = a
+                .task()
+                .map_or("a task".to_string(), |task| task.to_string());
+            return format!(
+                "the events match, but the panic of {task} at step {} says {message_a:?} in the first run and {message_b:?} in the second: {hint}",
+                a.step()
+            );
+        }
+    }
+    for number in 0..first.primitive_count().max(second.primitive_count()) as u32 {
+        let (a, b) = (first.primitive(number), second.primitive(number));
+        if a != b {
+            return format!(
+                "the events match, but primitive {number} is {a:?} in the first run and {b:?} in the second: {hint}"
+            );
+        }
+    }
+    "the events match, and so do task names, panic messages and primitive names, but the hashes differ".to_string()
 }
 
 /// The builder methods every sweep has, over its `sweep: SweepConfig` field: the
