@@ -2,12 +2,12 @@
 //!
 //! A simulation makes decisions: which ready task runs next, in which order timers
 //! due at the same instant fire, what a random number is. Each decision is a small
-//! integer in `0..bound` drawn through the [`Choices`] trait, and `0` always means
-//! "what an ordinary FIFO event loop would do". There are two sources:
+//! integer in `0..bound` drawn through the crate's `Choices` trait, and `0` always
+//! means "what an ordinary FIFO event loop would do". There are two sources:
 //!
-//! - [`Seeded`]: one ChaCha8 stream per component ([`Stream`]), all derived from the
-//!   seed, so that a component drawing more (a fault added, a timer added) does not
-//!   shift the decisions of another component. Used by sweeps.
+//! - `Seeded`: one ChaCha8 stream per component ([`Stream`]), all derived from the
+//!   seed, so that a component drawing more (a timer added, random numbers drawn)
+//!   does not shift the decisions of another component. Used by sweeps.
 //! - [`Tape`]: decisions read from a byte string; an exhausted tape reads as zeros.
 //!   Used by property tests and fuzzers: shrinking a tape toward zeros shrinks the
 //!   schedule toward the production order, and a fuzzer's bytes steer the schedule.
@@ -19,19 +19,18 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// The component a decision belongs to. Each component draws from its own stream.
+/// A recorded [`crate::Schedule`] lists its non-scheduler decisions by stream.
 ///
 /// # Examples
 ///
 /// ```
-/// use seedloop::choices::{Choices, Seeded, Stream};
-/// // Drawing timer decisions does not shift the scheduler's.
-/// let (mut busy, mut quiet) = (Seeded::new(1), Seeded::new(1));
-/// busy.choose(Stream::Timers, 10);
-/// assert_eq!(
-///     busy.choose(Stream::Scheduler, 1000),
-///     quiet.choose(Stream::Scheduler, 1000)
-/// );
-/// assert_eq!(Stream::ALL.len(), 5);
+/// use seedloop::choices::Stream;
+/// let mut sim = seedloop::Sim::new(1);
+/// sim.run(async {
+///     let _: u32 = seedloop::rand::random();
+/// })
+/// .unwrap();
+/// assert_eq!(sim.schedule().decisions()[0].0, Stream::User);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
@@ -40,47 +39,34 @@ pub enum Stream {
     Scheduler,
     /// The order of timers due at the same instant.
     Timers,
-    /// Packet delivery (simulated network).
-    Network,
-    /// Fault injection.
-    Faults,
     /// Randomness the user's program asks for (`seedloop::rand`).
     User,
 }
 
 impl Stream {
     /// Every stream, in a fixed order.
-    pub const ALL: [Stream; 5] = [
-        Stream::Scheduler,
-        Stream::Timers,
-        Stream::Network,
-        Stream::Faults,
-        Stream::User,
-    ];
+    pub const ALL: [Stream; 3] = [Stream::Scheduler, Stream::Timers, Stream::User];
 
     fn index(self) -> usize {
         self as usize
     }
+
+    /// The ChaCha stream a seed's component draws from. 3 and 4 are kept for the
+    /// simulated network and faults, so that adding them changes no seed's user
+    /// randomness.
+    fn chacha_stream(self) -> u64 {
+        match self {
+            Stream::Scheduler => 1,
+            Stream::Timers => 2,
+            Stream::User => 5,
+        }
+    }
 }
 
 /// A source of decisions. Implementations must be deterministic: the same sequence of
-/// calls gives the same answers.
-///
-/// # Examples
-///
-/// ```
-/// use seedloop::choices::{Choices, Stream, Tape};
-///
-/// // Code that works with any source of decisions.
-/// fn pick<'a>(choices: &mut dyn Choices, options: &[&'a str]) -> &'a str {
-///     options[choices.choose(Stream::User, options.len() as u64) as usize]
-/// }
-/// let mut tape = Tape::new(vec![1]);
-/// assert_eq!(pick(&mut tape, &["a", "b", "c"]), "b");
-/// assert_eq!(pick(&mut tape, &["a", "b", "c"]), "a", "an exhausted tape reads zeros");
-/// assert!(tape.is_ordered());
-/// ```
-pub trait Choices {
+/// calls gives the same answers. Crate-private: a `Sim` takes a seed or a tape, and
+/// nothing outside the crate needs another source.
+pub(crate) trait Choices {
     /// Returns a decision in `0..bound`. `0` is the FIFO event loop's choice.
     /// `bound` must be at least 1; with `bound == 1` nothing is consumed.
     fn choose(&mut self, stream: Stream, bound: u64) -> u64;
@@ -98,36 +84,19 @@ pub trait Choices {
 }
 
 /// Seeded ChaCha8 streams, one per [`Stream`], derived from one `u64` seed.
-///
-/// # Examples
-///
-/// ```
-/// use seedloop::choices::{Choices, Seeded, Stream};
-/// let mut seeded = Seeded::new(7);
-/// assert!(seeded.choose(Stream::Scheduler, 3) < 3);
-/// assert_eq!(seeded.choose(Stream::Scheduler, 1), 0, "one option: nothing drawn");
-/// assert!(!seeded.is_ordered(), "a seeded source only needs a uniform pick");
-/// ```
 #[derive(Clone, Debug)]
-pub struct Seeded {
-    streams: [ChaCha8Rng; 5],
+pub(crate) struct Seeded {
+    streams: [ChaCha8Rng; 3],
 }
 
 impl Seeded {
     /// Creates the streams for `seed`.
-    ///
-    /// ```
-    /// use seedloop::choices::{Choices, Seeded, Stream};
-    /// let mut a = Seeded::new(7);
-    /// let mut b = Seeded::new(7);
-    /// assert_eq!(a.choose(Stream::Scheduler, 100), b.choose(Stream::Scheduler, 100));
-    /// ```
-    pub fn new(seed: u64) -> Seeded {
+    pub(crate) fn new(seed: u64) -> Seeded {
         let stream = |component: Stream| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             // Distinct ChaCha streams of one key never overlap, so components are
             // independent without any key derivation of our own.
-            rng.set_stream(component.index() as u64 + 1);
+            rng.set_stream(component.chacha_stream());
             rng
         };
         Seeded {
@@ -178,12 +147,27 @@ fn uniform_below(rng: &mut ChaCha8Rng, bound: u32) -> u32 {
 /// # Examples
 ///
 /// ```
-/// use seedloop::choices::{Choices, Stream, Tape};
-/// let mut tape = Tape::new(vec![2, 0x34, 0x12]);
-/// assert_eq!(tape.choose(Stream::Scheduler, 3), 2);
-/// // A decision among 1000 options reads two bytes, little-endian.
-/// assert_eq!(tape.choose(Stream::Scheduler, 1000), 0x1234 % 1000);
-/// assert_eq!(tape.consumed(), 3);
+/// use seedloop::choices::Tape;
+/// use std::{cell::RefCell, rc::Rc};
+///
+/// let order = |tape: Tape| {
+///     let mut sim = seedloop::Sim::new(0).tape(tape);
+///     sim.run(async {
+///         let order = Rc::new(RefCell::new(String::new()));
+///         let task = |name| {
+///             let order = order.clone();
+///             seedloop::spawn(async move { order.borrow_mut().push(name) })
+///         };
+///         let (a, b) = (task('a'), task('b'));
+///         a.await.unwrap();
+///         b.await.unwrap();
+///         order.take()
+///     })
+///     .unwrap()
+/// };
+/// // Zeros (or nothing) are the FIFO order; decision 1 of 2 picks the second task.
+/// assert_eq!(order(Tape::new(vec![])), "ab");
+/// assert_eq!(order(Tape::new(vec![1])), "ba");
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Tape {
@@ -192,22 +176,21 @@ pub struct Tape {
 }
 
 impl Tape {
-    /// A tape over `bytes`.
+    /// A tape over `bytes`: one byte for each decision among up to 256 options
+    /// (two, little-endian, up to 65,536, and so on), the value taken modulo the
+    /// number of options.
     ///
     /// ```
-    /// use seedloop::choices::{Choices, Stream, Tape};
-    /// let mut tape = Tape::new(vec![7, 3]);
-    /// assert_eq!(tape.choose(Stream::Scheduler, 5), 2); // 7 % 5
-    /// assert_eq!(tape.choose(Stream::Scheduler, 1), 0); // trivial: consumes nothing
-    /// assert_eq!(tape.choose(Stream::Timers, 10), 3);
-    /// assert_eq!(tape.choose(Stream::Timers, 10), 0); // exhausted: FIFO
+    /// let tape = seedloop::choices::Tape::new(vec![7, 3]);
+    /// assert_eq!(tape.to_hex(), "0703");
     /// ```
     pub fn new(bytes: Vec<u8>) -> Tape {
         Tape { bytes, position: 0 }
     }
 
     /// How many bytes have been read so far.
-    pub fn consumed(&self) -> usize {
+    #[cfg(test)]
+    fn consumed(&self) -> usize {
         self.position.min(self.bytes.len())
     }
 
@@ -320,16 +303,15 @@ impl Choices for Exhausted {
 }
 
 /// The production order ([`crate::Policy::Fifo`]): every ordering decision (scheduler,
-/// timer ties, network delivery) is 0, whatever the seed; faults and user randomness
-/// still come from the seed.
+/// timer ties) is 0, whatever the seed; user randomness still comes from the seed.
 #[derive(Clone, Debug)]
 pub(crate) struct ProductionOrder(pub(crate) Seeded);
 
 impl Choices for ProductionOrder {
     fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
         match stream {
-            Stream::Scheduler | Stream::Timers | Stream::Network => 0,
-            Stream::Faults | Stream::User => self.0.choose(stream, bound),
+            Stream::Scheduler | Stream::Timers => 0,
+            Stream::User => self.0.choose(stream, bound),
         }
     }
 
