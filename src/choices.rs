@@ -245,6 +245,13 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
 }
 
 /// Text that is not a tape in hexadecimal ([`Tape::from_hex`]).
+///
+/// # Examples
+///
+/// ```
+/// let error = seedloop::choices::Tape::from_hex("0g").unwrap_err();
+/// assert!(error.to_string().contains("0g"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseHexError {
     input: String,

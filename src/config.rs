@@ -49,6 +49,14 @@ pub(crate) mod env_names {
 use env_names as env;
 
 /// The task to cancel at an await point: what [`Config::cancel_at`] sets.
+///
+/// # Examples
+///
+/// ```
+/// let config = seedloop::Config::new(0).cancel_at("worker", 2);
+/// let target = config.cancel_at.unwrap();
+/// assert_eq!((target.task.as_str(), target.await_point), ("worker", 2));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CancelAt {
@@ -67,6 +75,8 @@ pub struct CancelAt {
 /// one to each run (with that run's seed), and a [`Failure`](crate::Failure) keeps the one
 /// of its failing run (`failure.config`), so that `failure.sim()` runs with every knob
 /// as it was. `Sim`, `Check` and `CancelExplorer` have each builder method below too.
+///
+/// # Examples
 ///
 /// ```
 /// use seedloop::{Config, Policy, Sim};

@@ -20,6 +20,20 @@ use std::time::Duration;
 pub const REPORT_EVENTS: usize = 20;
 
 /// A task that could not make progress when a deadlock was found.
+///
+/// # Examples
+///
+/// ```
+/// let failure = seedloop::Sim::new(0)
+///     .run(async {
+///         let never = seedloop::sync::Event::new();
+///         never.wait().await;
+///     })
+///     .unwrap_err();
+/// let seedloop::FailureKind::Deadlock { blocked } = &failure.kind else { panic!() };
+/// assert_eq!(blocked[0].name.as_deref(), Some("main"));
+/// assert!(blocked[0].waits_on.starts_with("Event 0"), "{}", blocked[0]);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockedTask {
     /// The task.
@@ -43,6 +57,22 @@ impl fmt::Display for BlockedTask {
 }
 
 /// What failed.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::FailureKind;
+/// let failure = seedloop::Sim::new(0)
+///     .max_steps(100)
+///     .run(async {
+///         loop {
+///             seedloop::yield_now().await;
+///         }
+///     })
+///     .unwrap_err();
+/// assert_eq!(failure.kind, FailureKind::StepLimit { max_steps: 100 });
+/// assert_eq!(failure.kind.name(), "step limit");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FailureKind {
@@ -215,6 +245,8 @@ impl fmt::Display for FailureKind {
 /// `Result<T, Failure>` stays small in user code; the report's fields read through it
 /// (`failure.seed`, `failure.kind`, `failure.trace`, ...).
 ///
+/// # Examples
+///
 /// ```
 /// use seedloop::{FailureKind, Sim};
 /// let failure = Sim::new(5)
@@ -238,6 +270,19 @@ pub struct Failure {
 }
 
 /// Everything a [`Failure`] knows; read its fields through the `Failure`.
+///
+/// # Examples
+///
+/// ```
+/// let failure = seedloop::Check::new()
+///     .seeds(0..10)
+///     .try_run(|| async { panic!("always") })
+///     .unwrap_err();
+/// let report = failure.into_report();
+/// assert_eq!((report.seed, report.config.seed), (0, 0));
+/// assert!(report.is_panic());
+/// assert!(report.replay_command().starts_with("SEEDLOOP_SEED=0"));
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct FailureReport {
@@ -267,6 +312,23 @@ pub struct FailureReport {
 
 /// A task cancelled at one of its await points by the cancellation explorer
 /// ([`crate::CancelExplorer`], [`crate::Sim::cancel_at`]).
+///
+/// # Examples
+///
+/// ```
+/// let failure = seedloop::Sim::new(0)
+///     .cancel_at("worker", 1)
+///     .run(async {
+///         let worker = seedloop::task::Builder::new().name("worker").spawn(async {
+///             seedloop::yield_now().await;
+///         });
+///         assert!(worker.await.is_ok(), "cancelled at its first await point");
+///     })
+///     .unwrap_err();
+/// let point = failure.cancel_point.clone().unwrap();
+/// assert_eq!((point.task.as_str(), point.await_point), ("worker", 1));
+/// assert!(point.site.unwrap().contains(".rs:"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CancelPoint {

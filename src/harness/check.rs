@@ -21,6 +21,17 @@ use std::ops::Range;
 pub const DEFAULT_SEEDS: u64 = 100;
 
 /// What a passing sweep did.
+///
+/// # Examples
+///
+/// ```
+/// let summary = seedloop::Check::new().seeds(10..20).run(|| async {
+///     seedloop::yield_now().await;
+/// });
+/// assert_eq!(summary.seeds_run, 10);
+/// assert_eq!(summary.determinism_checked, 1, "the first seed ran twice");
+/// assert!(summary.steps >= 20);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Summary {
@@ -38,6 +49,8 @@ pub struct Summary {
 }
 
 /// A seed sweep.
+///
+/// # Examples
 ///
 /// ```
 /// use seedloop::{Check, Policy};

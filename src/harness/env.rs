@@ -39,6 +39,18 @@ const KNOWN: [&str; 7] = [
 ];
 
 /// The overrides read from the environment.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::harness::env::EnvConfig;
+/// let env = EnvConfig::parse([("SEEDLOOP_SEEDS", "5"), ("SEEDLOOP_SEDE", "1")]).unwrap();
+/// assert_eq!(env.seeds, Some(5));
+/// assert_eq!(env.unknown, ["SEEDLOOP_SEDE"], "a typo is kept, to be warned about");
+/// // A sweep given it uses it instead of the process environment.
+/// let summary = seedloop::Check::new().env(env).run(|| async {});
+/// assert_eq!(summary.seeds_run, 5);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct EnvConfig {
@@ -61,6 +73,15 @@ pub struct EnvConfig {
 }
 
 /// A `SEEDLOOP_*` variable with a value it cannot take.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::harness::env::EnvConfig;
+/// let error = EnvConfig::parse([("SEEDLOOP_SEED", "forty-two")]).unwrap_err();
+/// assert_eq!(error.variable(), "SEEDLOOP_SEED");
+/// assert!(error.to_string().contains("forty-two"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EnvError {
     variable: &'static str,

@@ -25,6 +25,20 @@ use std::future::Future;
 use std::ops::Range;
 
 /// What a passing exploration did.
+///
+/// # Examples
+///
+/// ```
+/// let summary = seedloop::explore_cancellation("worker", || async {
+///     let worker = seedloop::task::Builder::new().name("worker").spawn(async {
+///         seedloop::yield_now().await;
+///         seedloop::yield_now().await;
+///     });
+///     let _ = worker.await;
+/// });
+/// assert_eq!(summary.await_points, [2]);
+/// assert_eq!(summary.runs, 4, "a baseline, its determinism check, one run per point");
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ExploreSummary {
@@ -85,6 +99,8 @@ where
 
 /// The cancellation explorer, configured (see the module docs and
 /// [`explore_cancellation`]).
+///
+/// # Examples
 ///
 /// ```
 /// use std::cell::Cell;

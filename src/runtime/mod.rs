@@ -38,6 +38,23 @@ use std::time::Duration;
 static NEXT_RUN_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Counters of one run.
+///
+/// # Examples
+///
+/// ```
+/// let mut sim = seedloop::Sim::new(0);
+/// sim.run(async {
+///     let task = seedloop::spawn(seedloop::time::sleep(std::time::Duration::from_secs(2)));
+///     task.await.unwrap();
+/// })
+/// .unwrap();
+/// let stats = sim.stats();
+/// assert_eq!(stats.tasks_spawned, 1);
+/// assert_eq!(stats.timers_fired, 1);
+/// assert_eq!(stats.elapsed, std::time::Duration::from_secs(2));
+/// // main, the task before and after its sleep, main again
+/// assert_eq!(stats.polls, 4);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -67,6 +84,8 @@ pub struct Stats {
 ///
 /// Its builder methods (`policy`, `max_steps`, `max_time`, ...) set the knobs of its
 /// [`Config`]; each is documented on `Config`.
+///
+/// # Examples
 ///
 /// ```
 /// use seedloop::{Policy, Sim};
