@@ -7,7 +7,8 @@
 
 use std::fmt;
 
-/// The queue was shut down ([`Queue::shutdown`](super::Queue::shutdown); asyncio's `QueueShutDown`).
+/// The queue was shut down ([`Queue::shutdown`](super::Queue::shutdown); asyncio's
+/// `QueueShutDown`).
 ///
 /// # Examples
 ///

@@ -29,7 +29,8 @@ pub(super) struct Entry {
 /// Every failure of a task group, in the order they happened (asyncio's
 /// `ExceptionGroup`): children's and the body's errors, and children's panics.
 /// Cancellations are not failures. A `GroupError` comes only from a failed
-/// [`TaskGroup::scope`](super::TaskGroup::scope), so it always holds at least one failure.
+/// [`TaskGroup::scope`](super::TaskGroup::scope), so it always holds at least one
+/// failure.
 ///
 /// `Display` is a numbered list, one failure a line, with nested groups indented:
 ///
