@@ -12,6 +12,8 @@ use std::time::Duration;
 
 /// A point in virtual time, measured from the simulation's epoch.
 ///
+/// # Examples
+///
 /// ```
 /// use seedloop::time::{sleep, Instant};
 /// use std::time::Duration;
@@ -19,6 +21,8 @@ use std::time::Duration;
 ///     let start = Instant::now();
 ///     sleep(Duration::from_millis(1500)).await;
 ///     assert_eq!(start.elapsed(), Duration::from_millis(1500));
+///     assert_eq!(Instant::now() - start, Duration::from_millis(1500));
+///     assert_eq!(Instant::now().to_string(), "+1.5s", "time since the epoch");
 /// }).unwrap();
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -23,6 +23,18 @@ use std::time::Duration;
 impl Instant {
     /// The current virtual time.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seedloop::time::{sleep, Instant};
+    /// use std::time::Duration;
+    /// seedloop::Sim::new(0).run(async {
+    ///     assert_eq!(Instant::now(), Instant::EPOCH, "the clock starts at the epoch");
+    ///     sleep(Duration::from_secs(3)).await;
+    ///     assert_eq!(Instant::now(), Instant::EPOCH + Duration::from_secs(3));
+    /// }).unwrap();
+    /// ```
+    ///
     /// # Panics
     ///
     /// Outside a simulation.
@@ -34,6 +46,24 @@ impl Instant {
     }
 
     /// Virtual time passed since `self`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seedloop::time::{sleep, Instant};
+    /// use std::time::Duration;
+    /// seedloop::Sim::new(0).run(async {
+    ///     let start = Instant::now();
+    ///     let sum: u64 = (0..100_000).sum(); // computing takes no virtual time
+    ///     assert_eq!((sum, start.elapsed()), (4_999_950_000, Duration::ZERO));
+    ///     sleep(Duration::from_millis(250)).await;
+    ///     assert_eq!(start.elapsed(), Duration::from_millis(250));
+    /// }).unwrap();
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Outside a simulation.
     #[track_caller]
     pub fn elapsed(self) -> Duration {
         Instant::now().duration_since(self)
@@ -234,6 +264,20 @@ impl fmt::Debug for Sleep {
 }
 
 /// The error of a [`timeout`] whose deadline passed first.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::time::{sleep, timeout, Instant};
+/// use std::time::Duration;
+/// seedloop::Sim::new(0).run(async {
+///     let elapsed = timeout(Duration::from_secs(2), sleep(Duration::from_secs(10)))
+///         .await
+///         .unwrap_err();
+///     assert_eq!(elapsed.deadline(), Instant::EPOCH + Duration::from_secs(2));
+///     assert_eq!(elapsed.to_string(), "deadline has elapsed (at virtual time +2s)");
+/// }).unwrap();
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Elapsed {
     deadline: Instant,
@@ -260,6 +304,21 @@ impl std::error::Error for Elapsed {}
 
 pin_project! {
     /// A future with a deadline; see [`timeout`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seedloop::time::{sleep, timeout, Instant, Timeout};
+    /// use std::time::Duration;
+    /// seedloop::Sim::new(0).run(async {
+    ///     let quick: Timeout<_> = timeout(Duration::from_secs(5), async {
+    ///         sleep(Duration::from_secs(1)).await;
+    ///         7
+    ///     });
+    ///     assert_eq!(quick.await, Ok(7), "done before the deadline");
+    ///     assert_eq!(Instant::now(), Instant::EPOCH + Duration::from_secs(1));
+    /// }).unwrap();
+    /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct Timeout<F> {
         #[pin]
@@ -275,6 +334,8 @@ pin_project! {
 /// # Cancel safety
 ///
 /// As cancel safe as `future`.
+///
+/// # Examples
 ///
 /// ```
 /// use seedloop::time::{sleep, timeout, Instant};
@@ -294,7 +355,31 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     }
 }
 
-/// Like [`timeout`], with an absolute deadline.
+/// Like [`timeout`], with an absolute deadline: runs `future` until it completes or
+/// the virtual clock reaches `deadline`, whichever comes first. On timeout the future
+/// is dropped (cancelled) and `Err(Elapsed)` is returned; if both happen at the same
+/// instant, the future's result wins.
+///
+/// # Cancel safety
+///
+/// As cancel safe as `future`, like [`timeout`]: dropping the `Timeout` drops `future`
+/// and unregisters the deadline's timer, nothing more.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::time::{sleep, timeout_at, Instant};
+/// use std::time::Duration;
+/// seedloop::Sim::new(0).run(async {
+///     let deadline = Instant::now() + Duration::from_secs(3);
+///     let first = timeout_at(deadline, sleep(Duration::from_secs(1))).await;
+///     assert_eq!(first, Ok(()));
+///     // The same deadline for the next step: 2 s are left of it, not 3.
+///     let second = timeout_at(deadline, sleep(Duration::from_secs(5))).await;
+///     assert_eq!(second.unwrap_err().deadline(), deadline);
+///     assert_eq!(Instant::now(), deadline);
+/// }).unwrap();
+/// ```
 #[track_caller]
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
@@ -320,7 +405,26 @@ impl<F: Future> Future for Timeout<F> {
     }
 }
 
-/// Ticks at a fixed period; see [`interval`].
+/// Ticks at a fixed period; see [`interval`]. Await [`Interval::tick`], or use it as a
+/// [`futures::Stream`] of tick instants.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use seedloop::time::{interval, timeout, Instant, Interval};
+/// use std::time::Duration;
+/// seedloop::Sim::new(0).run(async {
+///     let mut ticks: Interval = interval(Duration::from_secs(10));
+///     assert_eq!(ticks.period(), Duration::from_secs(10));
+///     assert_eq!(ticks.tick().await, Instant::EPOCH, "the first tick is at once");
+///     // A tick dropped by a timeout is not lost: the next one is still due at 10 s.
+///     assert!(timeout(Duration::from_secs(3), ticks.tick()).await.is_err());
+///     let next = ticks.next().await;
+///     assert_eq!(next, Some(Instant::EPOCH + Duration::from_secs(10)));
+///     assert_eq!(Instant::now(), Instant::EPOCH + Duration::from_secs(10));
+/// }).unwrap();
+/// ```
 #[derive(Debug)]
 pub struct Interval {
     period: Duration,
@@ -331,6 +435,8 @@ pub struct Interval {
 /// previous tick's deadline. A tick that is late (the task was busy awaiting something
 /// else) completes at once, so ticks catch up in a burst, as tokio's default does.
 /// `Interval` is also a [`futures::Stream`] of tick instants.
+///
+/// # Examples
 ///
 /// ```
 /// use seedloop::time::{interval, Instant};
@@ -373,7 +479,40 @@ impl Interval {
         std::future::poll_fn(|cx| self.poll_tick(cx)).await
     }
 
-    /// Polls for the next tick.
+    /// Polls for the next tick; returns its deadline once it is due. A late tick is
+    /// ready at once. When pending, the waker of `cx` (only the latest one given) is
+    /// woken at the tick's deadline.
+    ///
+    /// # Cancel safety
+    ///
+    /// A poll that returns `Pending` takes nothing: the tick stays due in the
+    /// `Interval`, so a caller that polls once and moves on (a `select!` that picked
+    /// another branch, a dropped [`Interval::tick`]) loses no tick, and the next poll
+    /// returns it at once if its deadline has passed. A tick is used up only by the
+    /// poll that returns it `Ready`, which also sets the next deadline, one period
+    /// after this one's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use seedloop::time::{interval, sleep, Instant};
+    /// use std::future::poll_fn;
+    /// use std::task::Poll;
+    /// use std::time::Duration;
+    /// seedloop::Sim::new(0).run(async {
+    ///     let mut ticks = interval(Duration::from_secs(1));
+    ///     assert_eq!(poll_fn(|cx| ticks.poll_tick(cx)).await, Instant::EPOCH);
+    ///     // Poll once and walk away: the tick at 1 s is not due yet.
+    ///     assert!(poll_fn(|cx| Poll::Ready(ticks.poll_tick(cx))).await.is_pending());
+    ///     sleep(Duration::from_secs(5)).await;
+    ///     // Nothing was lost: the late ticks come at once, each with its own deadline.
+    ///     let second = poll_fn(|cx| ticks.poll_tick(cx)).await;
+    ///     let third = poll_fn(|cx| ticks.poll_tick(cx)).await;
+    ///     assert_eq!(second.elapsed_since_epoch(), Duration::from_secs(1));
+    ///     assert_eq!(third.elapsed_since_epoch(), Duration::from_secs(2));
+    ///     assert_eq!(Instant::now().elapsed_since_epoch(), Duration::from_secs(5));
+    /// }).unwrap();
+    /// ```
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         match Pin::new(&mut self.sleep).poll(cx) {
             Poll::Ready(()) => {
@@ -391,6 +530,12 @@ impl Interval {
     }
 }
 
+/// An endless stream of tick instants: [`Interval::poll_tick`], never `None`.
+///
+/// # Cancel safety
+///
+/// As [`Interval::poll_tick`]: a dropped `next()` (or a `select!` that picked another
+/// branch) loses no tick; the tick stays due and the next `next()` returns it.
 impl futures::Stream for Interval {
     type Item = Instant;
 

@@ -9,7 +9,7 @@
 //! each wait's length in steps and in virtual time.
 
 use crate::id::TaskId;
-use crate::trace::{EventKind, Trace};
+use crate::trace::{Event, EventKind, Trace};
 use std::fmt;
 use std::time::Duration;
 
@@ -118,11 +118,95 @@ impl PrimitiveFairness {
     }
 }
 
+/// A request not yet granted nor given up, while a trace is replayed.
 struct Outstanding {
     task: TaskId,
     step: u64,
     time: Duration,
     bypassed: u64,
+}
+
+// The replay of one primitive's events, against its outstanding requests (oldest
+// first).
+impl PrimitiveFairness {
+    /// The record of primitive `number` before any of its events.
+    fn unused(trace: &Trace, number: u32) -> PrimitiveFairness {
+        let (kind, name) = trace.primitive(number).expect("registered");
+        PrimitiveFairness {
+            number,
+            kind,
+            name: name.map(str::to_string),
+            request_order: Vec::new(),
+            grant_order: Vec::new(),
+            waits: 0,
+            max_bypassed: 0,
+            bypass_count: 0,
+            bypasses: Vec::new(),
+            longest_wait_steps: 0,
+            longest_wait: Duration::ZERO,
+        }
+    }
+
+    /// `task` began to wait: its request joins the outstanding ones.
+    fn requested(&mut self, waiting: &mut Vec<Outstanding>, task: TaskId, event: &Event) {
+        self.request_order.push(task);
+        waiting.push(Outstanding {
+            task,
+            step: event.step(),
+            time: event.time(),
+            bypassed: 0,
+        });
+    }
+
+    /// `task` was granted the primitive: it bypassed every request older than its own
+    /// (every outstanding one, if it never waited), and its own wait, if any, ends.
+    fn granted(&mut self, waiting: &mut Vec<Outstanding>, task: TaskId, event: &Event) {
+        self.grant_order.push(task);
+        let position = waiting.iter().position(|request| request.task == task);
+        let ahead = match position {
+            Some(position) => position,
+            None => {
+                // Took it without waiting: a request now.
+                self.request_order.push(task);
+                waiting.len()
+            }
+        };
+        for request in &mut waiting[..ahead] {
+            self.bypassed(request, task, event.step());
+        }
+        if let Some(position) = position {
+            let request = waiting.remove(position);
+            self.waited(&request, event);
+        }
+    }
+
+    /// The grant to `granted` at `step` jumped ahead of `request`.
+    fn bypassed(&mut self, request: &mut Outstanding, granted: TaskId, step: u64) {
+        request.bypassed += 1;
+        self.max_bypassed = self.max_bypassed.max(request.bypassed);
+        self.bypass_count += 1;
+        if self.bypasses.len() < LISTED_BYPASSES {
+            self.bypasses.push(Bypass {
+                waiter: request.task,
+                granted,
+                step,
+            });
+        }
+    }
+
+    /// `request`'s wait ended in a grant at `event`.
+    fn waited(&mut self, request: &Outstanding, event: &Event) {
+        self.waits += 1;
+        self.longest_wait_steps = self.longest_wait_steps.max(event.step() - request.step);
+        self.longest_wait = self.longest_wait.max(event.time() - request.time);
+    }
+}
+
+/// `task` stopped waiting without a grant: its request is no longer outstanding.
+fn gave_up(waiting: &mut Vec<Outstanding>, task: TaskId) {
+    if let Some(position) = waiting.iter().position(|request| request.task == task) {
+        waiting.remove(position);
+    }
 }
 
 /// Per-primitive fairness of one run, from its trace.
@@ -166,22 +250,7 @@ impl Fairness {
     pub fn of(trace: &Trace) -> Fairness {
         let count = trace.primitive_count();
         let mut primitives: Vec<PrimitiveFairness> = (0..count as u32)
-            .map(|number| {
-                let (kind, name) = trace.primitive(number).expect("registered");
-                PrimitiveFairness {
-                    number,
-                    kind,
-                    name: name.map(str::to_string),
-                    request_order: Vec::new(),
-                    grant_order: Vec::new(),
-                    waits: 0,
-                    max_bypassed: 0,
-                    bypass_count: 0,
-                    bypasses: Vec::new(),
-                    longest_wait_steps: 0,
-                    longest_wait: Duration::ZERO,
-                }
-            })
+            .map(|number| PrimitiveFairness::unused(trace, number))
             .collect();
         let mut outstanding: Vec<Vec<Outstanding>> = (0..count).map(|_| Vec::new()).collect();
         for event in trace.events() {
@@ -191,52 +260,9 @@ impl Fairness {
             let index = primitive as usize;
             let (record, waiting) = (&mut primitives[index], &mut outstanding[index]);
             match event.kind() {
-                EventKind::Request => {
-                    record.request_order.push(task);
-                    waiting.push(Outstanding {
-                        task,
-                        step: event.step(),
-                        time: event.time(),
-                        bypassed: 0,
-                    });
-                }
-                EventKind::Acquire => {
-                    record.grant_order.push(task);
-                    let position = waiting.iter().position(|request| request.task == task);
-                    let ahead = match position {
-                        Some(position) => position,
-                        None => {
-                            // Took it without waiting: a request now.
-                            record.request_order.push(task);
-                            waiting.len()
-                        }
-                    };
-                    for request in &mut waiting[..ahead] {
-                        request.bypassed += 1;
-                        record.max_bypassed = record.max_bypassed.max(request.bypassed);
-                        record.bypass_count += 1;
-                        if record.bypasses.len() < LISTED_BYPASSES {
-                            record.bypasses.push(Bypass {
-                                waiter: request.task,
-                                granted: task,
-                                step: event.step(),
-                            });
-                        }
-                    }
-                    if let Some(position) = position {
-                        let request = waiting.remove(position);
-                        record.waits += 1;
-                        record.longest_wait_steps =
-                            record.longest_wait_steps.max(event.step() - request.step);
-                        record.longest_wait = record.longest_wait.max(event.time() - request.time);
-                    }
-                }
-                EventKind::GiveUp => {
-                    if let Some(position) = waiting.iter().position(|request| request.task == task)
-                    {
-                        waiting.remove(position);
-                    }
-                }
+                EventKind::Request => record.requested(waiting, task, event),
+                EventKind::Acquire => record.granted(waiting, task, event),
+                EventKind::GiveUp => gave_up(waiting, task),
                 _ => {}
             }
         }

@@ -22,17 +22,26 @@
 //! cancelled, the scope future is dropped: it drops the body and requests cancellation
 //! of every child (a drop cannot wait, so the children end at their next step rather
 //! than before the scope's `Drop` returns, as they would in asyncio's `__aexit__`).
+//!
+//! Here are the group, its shared state and the children's completion hook; the
+//! scope's future is in `scope.rs`, the failures' types in `error.rs`.
+
+mod error;
+mod scope;
+
+pub use error::{GroupError, GroupFailure};
 
 use super::join::{cancel_key, Completion, Convert};
 use super::{Builder, JoinError, JoinHandle, TaskId};
 use crate::runtime::context;
-use crate::runtime::executor::{TaskKey, Waiting};
+use crate::runtime::executor::TaskKey;
+use error::{Entry, EntryKind};
+use scope::Scope;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
 
 /// A handle to a task group, given to the body of [`TaskGroup::scope`] (asyncio's
 /// `TaskGroup`). Cloning it is cheap; every clone spawns into the same group.
@@ -210,6 +219,24 @@ impl<T, E: 'static> Convert<Result<T, E>, T> for GroupMember<E> {
     }
 }
 
+impl<E> TaskGroup<E> {
+    /// A new, empty group whose scope runs in the task `scope_task`.
+    fn new(scope_task: TaskId) -> TaskGroup<E> {
+        TaskGroup {
+            state: Rc::new(RefCell::new(GroupState {
+                members: Vec::new(),
+                free: Vec::new(),
+                live: 0,
+                failing: false,
+                closed: false,
+                scope_task,
+                error: GroupError::empty(),
+                waker: None,
+            })),
+        }
+    }
+}
+
 impl<E: 'static> TaskGroup<E> {
     /// Runs `body` with a new task group and returns its result once the body and
     /// every child have ended (asyncio's `async with TaskGroup() as tg`).
@@ -233,14 +260,7 @@ impl<E: 'static> TaskGroup<E> {
         B: FnOnce(TaskGroup<E>) -> Fut,
         Fut: Future<Output = Result<R, E>>,
     {
-        Scope {
-            start: Some(body),
-            group: None,
-            body: None,
-            output: None,
-            aborted: false,
-            site: std::panic::Location::caller(),
-        }
+        Scope::new(body, std::panic::Location::caller())
     }
 
     /// Spawns a child (asyncio's `tg.create_task`). A child's `Err(e)` fails the
@@ -333,324 +353,5 @@ impl<E: 'static> TaskGroup<E> {
     /// Whether a failure has happened (children are being cancelled).
     pub fn is_failing(&self) -> bool {
         self.state.borrow().failing
-    }
-}
-
-struct Scope<E, R, B, Fut> {
-    start: Option<B>,
-    group: Option<TaskGroup<E>>,
-    body: Option<Pin<Box<Fut>>>,
-    output: Option<R>,
-    // Set once the scope has cancelled the children after the first failure.
-    aborted: bool,
-    site: crate::runtime::executor::Site,
-}
-
-// The body future is boxed and `B` is moved out, never pinned in place.
-impl<E, R, B, Fut> Unpin for Scope<E, R, B, Fut> {}
-
-impl<E: 'static, R, B, Fut> Future for Scope<E, R, B, Fut>
-where
-    B: FnOnce(TaskGroup<E>) -> Fut,
-    Fut: Future<Output = Result<R, E>>,
-{
-    type Output = Result<R, GroupError<E>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        if let Some(start) = this.start.take() {
-            let scope_task = context::with_current("TaskGroup::scope", |shared| {
-                shared.current_task().map(|task| task.id)
-            })
-            .unwrap_or(TaskId::MAIN);
-            let group = TaskGroup {
-                state: Rc::new(RefCell::new(GroupState {
-                    members: Vec::new(),
-                    free: Vec::new(),
-                    live: 0,
-                    failing: false,
-                    closed: false,
-                    scope_task,
-                    error: GroupError::empty(),
-                    waker: None,
-                })),
-            };
-            this.group = Some(group.clone());
-            this.body = Some(Box::pin(start(group)));
-        }
-        let group = this
-            .group
-            .clone()
-            .expect("TaskGroup scope polled after it returned");
-        if let Some(body) = &mut this.body {
-            if !group.is_failing() {
-                match body.as_mut().poll(cx) {
-                    Poll::Ready(Ok(output)) => {
-                        this.output = Some(output);
-                        this.body = None;
-                    }
-                    Poll::Ready(Err(error)) => {
-                        this.body = None;
-                        group
-                            .state
-                            .borrow_mut()
-                            .fail(Source::Body, Cause::Error(error));
-                    }
-                    Poll::Pending => {}
-                }
-            }
-        }
-        if group.is_failing() && !this.aborted {
-            // The abort: the body is cancelled at its current await point, then every
-            // child still running.
-            this.aborted = true;
-            this.body = None;
-            let keys = group.state.borrow().live_keys();
-            cancel_all(keys);
-        }
-        let mut state = group.state.borrow_mut();
-        if this.body.is_none() && state.live == 0 {
-            state.closed = true;
-            let error = std::mem::replace(&mut state.error, GroupError::empty());
-            drop(state);
-            this.group = None;
-            return Poll::Ready(if error.entries.is_empty() {
-                Ok(this
-                    .output
-                    .take()
-                    .expect("a scope whose body was not cancelled has its output"))
-            } else {
-                Err(error)
-            });
-        }
-        match &state.waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            _ => state.waker = Some(cx.waker().clone()),
-        }
-        let live = state.live;
-        drop(state);
-        if this.body.is_none() {
-            let site = this.site;
-            context::try_with_current(|shared| {
-                shared.set_waiting(Waiting::Group(live.min(u32::MAX as usize) as u32));
-                shared.note_site(site);
-            });
-        }
-        Poll::Pending
-    }
-}
-
-impl<E, R, B, Fut> Drop for Scope<E, R, B, Fut> {
-    fn drop(&mut self) {
-        let Some(group) = self.group.take() else {
-            return;
-        };
-        // Cancelled while children (or the body) still run: the body first, at its
-        // await point, then every child.
-        self.body = None;
-        let mut state = group.state.borrow_mut();
-        state.failing = true;
-        state.closed = true;
-        let keys = state.live_keys();
-        drop(state);
-        cancel_all(keys);
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum EntryKind {
-    Error(usize),
-    Panic(usize),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Entry {
-    task: TaskId,
-    name: Option<String>,
-    in_body: bool,
-    kind: EntryKind,
-}
-
-/// Every failure of a task group, in the order they happened (asyncio's
-/// `ExceptionGroup`): children's and the body's errors, and children's panics.
-/// Cancellations are not failures. A `GroupError` comes only from a failed
-/// [`TaskGroup::scope`], so it always holds at least one failure.
-///
-/// `Display` is a numbered list, one failure a line, with nested groups indented:
-///
-/// ```text
-/// task group failed: 2 errors
-///   1. task 2 (fetch-b) returned an error: not found
-///   2. task 3 (fetch-c) panicked: index out of bounds
-/// ```
-///
-/// There is no empty `GroupError` to make: it has no `Default`.
-///
-/// ```compile_fail,E0277
-/// let empty: seedloop::task::GroupError<String> = Default::default();
-/// ```
-///
-/// # Examples
-///
-/// ```
-/// use seedloop::task::{GroupError, TaskGroup};
-///
-/// seedloop::Sim::new(0).run(async {
-///     let result: Result<(), GroupError<String>> = TaskGroup::scope(|tg| async move {
-///         tg.spawn_named("fetch", async { Err::<(), _>("not found".to_string()) });
-///         Ok(())
-///     })
-///     .await;
-///     let error = result.unwrap_err();
-///     assert_eq!((error.len(), error.errors()), (1, &["not found".to_string()][..]));
-///     assert_eq!(
-///         error.to_string(),
-///         "task group failed: 1 error\n  1. task 1 (fetch) returned an error: not found"
-///     );
-/// }).unwrap();
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct GroupError<E> {
-    errors: Vec<E>,
-    panics: Vec<String>,
-    entries: Vec<Entry>,
-}
-
-/// One failure of a task group, as [`GroupError::failures`] lists it.
-///
-/// # Examples
-///
-/// ```
-/// use seedloop::task::TaskGroup;
-///
-/// seedloop::Sim::new(0).run(async {
-///     let error = TaskGroup::<String>::scope(|tg| async move {
-///         tg.spawn_named("fetch", async { Err::<(), _>("not found".to_string()) });
-///         Ok(())
-///     })
-///     .await
-///     .unwrap_err();
-///     let failure = error.failures().next().unwrap();
-///     assert_eq!((failure.name, failure.in_body), (Some("fetch"), false));
-///     assert_eq!(failure.cause, Ok(&"not found".to_string()));
-/// }).unwrap();
-/// ```
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct GroupFailure<'a, E> {
-    /// The failing child, or for a body error the task that ran the scope.
-    pub task: TaskId,
-    /// The child's name, if it was given one.
-    pub name: Option<&'a str>,
-    /// Whether the scope's body (not a child) failed.
-    pub in_body: bool,
-    /// The error, or the panic's message.
-    pub cause: Result<&'a E, &'a str>,
-}
-
-impl<E> GroupError<E> {
-    /// Where a group collects its failures; only a non-empty one leaves the scope.
-    fn empty() -> GroupError<E> {
-        GroupError {
-            errors: Vec::new(),
-            panics: Vec::new(),
-            entries: Vec::new(),
-        }
-    }
-
-    /// The errors (children's and the body's), in the order they happened.
-    pub fn errors(&self) -> &[E] {
-        &self.errors
-    }
-
-    /// The caught panics' messages, in the order they happened.
-    pub fn panics(&self) -> &[String] {
-        &self.panics
-    }
-
-    /// Every failure, errors and panics together, in the order they happened.
-    pub fn failures(&self) -> impl Iterator<Item = GroupFailure<'_, E>> {
-        self.entries.iter().map(|entry| GroupFailure {
-            task: entry.task,
-            name: entry.name.as_deref(),
-            in_body: entry.in_body,
-            cause: match entry.kind {
-                EntryKind::Error(index) => Ok(&self.errors[index]),
-                EntryKind::Panic(index) => Err(self.panics[index].as_str()),
-            },
-        })
-    }
-
-    /// The number of failures: at least 1.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Always false: a `GroupError` holds at least one failure (there is no way to
-    /// make an empty one). Present because `len` is.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The errors, by value, in the order they happened.
-    pub fn into_errors(self) -> Vec<E> {
-        self.errors
-    }
-}
-
-fn plural(count: usize, word: &str) -> String {
-    match count {
-        1 => format!("1 {word}"),
-        _ => format!("{count} {word}s"),
-    }
-}
-
-impl<E: fmt::Display> fmt::Display for GroupError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut counts = Vec::new();
-        if !self.errors.is_empty() {
-            counts.push(plural(self.errors.len(), "error"));
-        }
-        if !self.panics.is_empty() {
-            counts.push(plural(self.panics.len(), "panic"));
-        }
-        write!(f, "task group failed: {}", counts.join(", "))?;
-        for (number, failure) in self.failures().enumerate() {
-            let who = match (failure.in_body, failure.name) {
-                (true, _) => format!("the scope body ({})", failure.task),
-                (false, Some(name)) => format!("{} ({name})", failure.task),
-                (false, None) => failure.task.to_string(),
-            };
-            let text = match failure.cause {
-                Ok(error) => format!("{who} returned an error: {error}"),
-                Err(message) => format!("{who} panicked: {message}"),
-            };
-            // Nested groups (and any multi-line error) indent under their entry.
-            let prefix = format!("  {}. ", number + 1);
-            let indent = " ".repeat(prefix.len());
-            for (line_number, line) in text.lines().enumerate() {
-                let lead = if line_number == 0 { &prefix } else { &indent };
-                write!(f, "\n{lead}{line}")?;
-            }
-        }
-        Ok(())
-    }
-}
-
-impl<E: fmt::Debug> fmt::Debug for GroupError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut list = f.debug_list();
-        for failure in self.failures() {
-            list.entry(&failure);
-        }
-        list.finish()
-    }
-}
-
-impl<E: std::error::Error + 'static> std::error::Error for GroupError<E> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.errors
-            .first()
-            .map(|error| error as &(dyn std::error::Error + 'static))
     }
 }

@@ -12,7 +12,13 @@
 //!
 //! `Display` is the stable snapshot text: one event a line, ids and virtual times only,
 //! no addresses, no wall-clock times, and neither the seed nor the policy, so that the
-//! same interleaving under two seeds displays the same.
+//! same interleaving under two seeds displays the same. The records, the hash and the
+//! side tables are here; the text is written in `render.rs`.
+
+mod render;
+
+pub use render::TraceTail;
+pub(crate) use render::VirtualTime;
 
 use crate::id::TaskId;
 use std::fmt;
@@ -201,20 +207,6 @@ impl Default for Trace {
     }
 }
 
-/// Virtual time as traces and `Instant` print it: `Duration`'s `Debug` form, with the
-/// epoch written `0s` rather than `0ns`.
-pub(crate) struct VirtualTime(pub Duration);
-
-impl fmt::Display for VirtualTime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_zero() {
-            f.pad("0s")
-        } else {
-            f.pad(&format!("{:?}", self.0))
-        }
-    }
-}
-
 const HASH_MULTIPLIER: u64 = 0x517c_c1b7_2722_0a95;
 
 #[inline]
@@ -307,11 +299,6 @@ impl Trace {
         self.names.len()
     }
 
-    /// A view of the last `count` events, for failure reports.
-    pub fn tail(&self, count: usize) -> TraceTail<'_> {
-        TraceTail { trace: self, count }
-    }
-
     /// Registers the next task id's name; returns the id.
     pub(crate) fn register_task(&mut self, name: Option<Box<str>>) -> TaskId {
         let id = TaskId::new(self.names.len() as u32);
@@ -394,136 +381,6 @@ impl Trace {
         self.events.drain(..excess);
         self.dropped += excess as u64;
     }
-
-    fn write_who(&self, f: &mut fmt::Formatter<'_>, task: u32) -> fmt::Result {
-        if task == NONE {
-            return write!(f, "-");
-        }
-        match self.task_name(TaskId::new(task)) {
-            Some(name) => write!(f, "task {task} ({name})"),
-            None => write!(f, "task {task}"),
-        }
-    }
-
-    /// The width of the task column: 20, or the longest `task N (name)` of the
-    /// trace, so that every line of one trace lines up.
-    fn who_width(&self) -> usize {
-        self.names
-            .iter()
-            .enumerate()
-            .filter_map(|(index, name)| {
-                let name = name.as_ref()?;
-                Some("task  ()".len() + decimal_digits(index) + name.chars().count())
-            })
-            .max()
-            .unwrap_or(0)
-            .max(MIN_WHO_WIDTH)
-    }
-
-    fn write_event(
-        &self,
-        f: &mut fmt::Formatter<'_>,
-        event: &Event,
-        who_width: usize,
-    ) -> fmt::Result {
-        write!(
-            f,
-            "{:>6} {:>12} ",
-            event.step,
-            VirtualTime(event.time()).to_string()
-        )?;
-        // Pad the task column so that snapshots line up.
-        let who = WhoColumn(self, event.task);
-        write!(f, "{:<who_width$} ", who.to_string())?;
-        match event.kind {
-            EventKind::Spawn => {
-                write!(f, "spawn ")?;
-                self.write_who(f, event.other)
-            }
-            EventKind::Poll => write!(f, "poll"),
-            EventKind::Yield => write!(f, "yield"),
-            EventKind::Wake if event.other == NONE => write!(f, "woken"),
-            EventKind::Wake => {
-                write!(f, "woken by ")?;
-                self.write_who(f, event.other)
-            }
-            EventKind::TimerFire => write!(f, "timer fired"),
-            EventKind::Advance => write!(f, "clock advanced"),
-            EventKind::Complete => write!(f, "completed"),
-            EventKind::CancelRequest if event.other == NONE => write!(f, "cancel requested"),
-            EventKind::CancelRequest => {
-                write!(f, "cancel requested by ")?;
-                self.write_who(f, event.other)
-            }
-            EventKind::Cancelled => write!(f, "cancelled"),
-            EventKind::Panic => write!(
-                f,
-                "panicked: {}",
-                self.panic_message(event).unwrap_or("<unknown>")
-            ),
-            EventKind::Leaked => write!(f, "dropped at end of run (leaked)"),
-            EventKind::Failed => write!(f, "returned an error to its task group"),
-            EventKind::Request => write!(f, "waits for {}", self.primitive_label(event.other)),
-            EventKind::Acquire => write!(f, "acquired {}", self.primitive_label(event.other)),
-            EventKind::Release => write!(f, "released {}", self.primitive_label(event.other)),
-            EventKind::GiveUp => write!(
-                f,
-                "stopped waiting for {}",
-                self.primitive_label(event.other)
-            ),
-        }
-    }
-
-    /// One event as its snapshot line.
-    pub fn format_event(&self, event: &Event) -> String {
-        struct Line<'a>(&'a Trace, &'a Event);
-        impl fmt::Display for Line<'_> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.write_event(f, self.1, self.0.who_width())
-            }
-        }
-        Line(self, event).to_string()
-    }
-
-    fn write_range(&self, f: &mut fmt::Formatter<'_>, skip: usize) -> fmt::Result {
-        let who_width = self.who_width();
-        let omitted = self.dropped + skip as u64;
-        if omitted > 0 {
-            writeln!(f, "... {omitted} earlier events not shown")?;
-        }
-        for event in &self.events[skip..] {
-            self.write_event(f, event, who_width)?;
-            writeln!(f)?;
-        }
-        Ok(())
-    }
-}
-
-/// The narrowest task column, wide enough for `task 12 (worker)`.
-const MIN_WHO_WIDTH: usize = 20;
-
-fn decimal_digits(mut value: usize) -> usize {
-    let mut digits = 1;
-    while value >= 10 {
-        value /= 10;
-        digits += 1;
-    }
-    digits
-}
-
-struct WhoColumn<'a>(&'a Trace, u32);
-
-impl fmt::Display for WhoColumn<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.write_who(f, self.1)
-    }
-}
-
-impl fmt::Display for Trace {
-    /// One event a line: step, virtual time, task, what happened.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write_range(f, 0)
-    }
 }
 
 impl fmt::Debug for Trace {
@@ -534,30 +391,6 @@ impl fmt::Debug for Trace {
             .field("tasks", &self.names.len())
             .field("hash", &format_args!("{:016x}", self.hash))
             .finish()
-    }
-}
-
-/// The last events of a trace; see [`Trace::tail`].
-///
-/// # Examples
-///
-/// ```
-/// let mut sim = seedloop::Sim::new(0);
-/// sim.run(async { seedloop::yield_now().await }).unwrap();
-/// let tail = sim.trace().tail(1).to_string();
-/// let lines: Vec<&str> = tail.lines().collect();
-/// assert_eq!(lines.len(), 2, "{tail}");
-/// assert!(lines[0].ends_with("earlier events not shown"), "{tail}");
-/// ```
-pub struct TraceTail<'a> {
-    trace: &'a Trace,
-    count: usize,
-}
-
-impl fmt::Display for TraceTail<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let skip = self.trace.events.len().saturating_sub(self.count);
-        self.trace.write_range(f, skip)
     }
 }
 
