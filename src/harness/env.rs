@@ -108,12 +108,38 @@ impl fmt::Display for EnvError {
 
 impl std::error::Error for EnvError {}
 
-fn parse_u64(variable: &'static str, value: &str, expected: &'static str) -> Result<u64, EnvError> {
-    value.trim().parse().map_err(|_| EnvError {
+fn invalid(variable: &'static str, value: &str, expected: &'static str) -> EnvError {
+    EnvError {
         variable,
         value: value.to_string(),
         expected,
-    })
+    }
+}
+
+/// An unsigned integer within `range`.
+fn parse_in(
+    variable: &'static str,
+    value: &str,
+    expected: &'static str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, EnvError> {
+    match value.trim().parse() {
+        Ok(number) if range.contains(&number) => Ok(number),
+        _ => Err(invalid(variable, value, expected)),
+    }
+}
+
+/// `SEEDLOOP_CHECK_DETERMINISM`'s on/off forms.
+fn parse_switch(value: &str) -> Result<bool, EnvError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(invalid(
+            CHECK_DETERMINISM,
+            value,
+            "1 or 0 (also true/false, yes/no, on/off)",
+        )),
+    }
 }
 
 impl EnvConfig {
@@ -149,79 +175,35 @@ impl EnvConfig {
             let (key, value) = (key.as_ref(), value.as_ref());
             match key {
                 SEED => {
-                    config.seed = Some(parse_u64(
-                        SEED,
-                        value,
-                        "a seed, an unsigned 64-bit integer such as 42",
-                    )?)
+                    let expected = "a seed, an unsigned 64-bit integer such as 42";
+                    config.seed = Some(parse_in(SEED, value, expected, 0..=u64::MAX)?);
                 }
                 SEEDS => {
                     let expected = "a number of seeds such as 1000; it must be at least 1: a sweep of no seeds would pass without testing anything";
-                    let count = parse_u64(SEEDS, value, expected)?;
-                    if count == 0 {
-                        return Err(EnvError {
-                            variable: SEEDS,
-                            value: value.to_string(),
-                            expected,
-                        });
-                    }
-                    config.seeds = Some(count);
+                    config.seeds = Some(parse_in(SEEDS, value, expected, 1..=u64::MAX)?);
                 }
                 POLICY => {
-                    config.policy = Some(value.parse().map_err(|_| EnvError {
-                        variable: POLICY,
-                        value: value.to_string(),
-                        expected:
-                            "`random`, `fifo` or `pct:<depth>` with 1 <= depth <= 64 (MAX_PCT_DEPTH; e.g. `pct:3`)",
+                    config.policy = Some(value.parse().map_err(|_| {
+                        invalid(POLICY, value, "`random`, `fifo` or `pct:<depth>` with 1 <= depth <= 64 (MAX_PCT_DEPTH; e.g. `pct:3`)")
                     })?)
                 }
                 PCT_HORIZON => {
                     let expected =
                         "a number of steps from 1 to 1000000000 (MAX_PCT_HORIZON) such as 100";
-                    let steps = parse_u64(PCT_HORIZON, value, expected)?;
-                    if !(1..=MAX_PCT_HORIZON).contains(&steps) {
-                        return Err(EnvError {
-                            variable: PCT_HORIZON,
-                            value: value.to_string(),
-                            expected,
-                        });
-                    }
-                    config.pct_horizon = Some(steps);
+                    let range = 1..=MAX_PCT_HORIZON;
+                    config.pct_horizon = Some(parse_in(PCT_HORIZON, value, expected, range)?);
                 }
                 CANCEL_AT => {
                     let expected = "an await point >= 1 such as 2 (as a failure report prints it)";
-                    let point = parse_u64(CANCEL_AT, value, expected)?;
-                    if point == 0 {
-                        return Err(EnvError {
-                            variable: CANCEL_AT,
-                            value: value.to_string(),
-                            expected,
-                        });
-                    }
-                    config.cancel_at = Some(point);
+                    config.cancel_at = Some(parse_in(CANCEL_AT, value, expected, 1..=u64::MAX)?);
                 }
                 TAPE => {
-                    let tape = Tape::from_hex(value).map_err(|_| EnvError {
-                        variable: TAPE,
-                        value: value.to_string(),
-                        expected: "a tape in hexadecimal, two digits a byte (e.g. 07ff00), as a failure report prints it",
+                    let tape = Tape::from_hex(value).map_err(|_| {
+                        invalid(TAPE, value, "a tape in hexadecimal, two digits a byte (e.g. 07ff00), as a failure report prints it")
                     })?;
                     config.tape = Some(tape.into());
                 }
-                CHECK_DETERMINISM => {
-                    config.check_determinism =
-                        Some(match value.trim().to_ascii_lowercase().as_str() {
-                            "1" | "true" | "yes" | "on" => true,
-                            "0" | "false" | "no" | "off" | "" => false,
-                            _ => {
-                                return Err(EnvError {
-                                    variable: CHECK_DETERMINISM,
-                                    value: value.to_string(),
-                                    expected: "1 or 0 (also true/false, yes/no, on/off)",
-                                })
-                            }
-                        })
-                }
+                CHECK_DETERMINISM => config.check_determinism = Some(parse_switch(value)?),
                 _ if key.starts_with("SEEDLOOP_") => config.unknown.push(key.to_string()),
                 _ => {}
             }

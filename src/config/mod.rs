@@ -13,10 +13,15 @@
 //! [`crate::harness::env`], which parses them), so that the failure report, below the
 //! harness, can print them.
 
-use crate::choices::to_hex;
 use crate::scheduler::{Policy, DEFAULT_PCT_HORIZON, MAX_PCT_HORIZON};
 use crate::trace::{DEFAULT_TRACE_LIMIT, TAIL_LIMIT};
 use std::time::Duration;
+
+mod knobs;
+mod replay_line;
+
+pub(crate) use knobs::{config_knobs, forward_knobs};
+pub(crate) use replay_line::libtest_ignored_flag;
 
 /// The default [`Config::max_steps`].
 pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
@@ -45,8 +50,6 @@ pub(crate) mod env_names {
     /// A byte tape, in hexadecimal: a sweep runs the one execution it makes.
     pub const TAPE: &str = "SEEDLOOP_TAPE";
 }
-
-use env_names as env;
 
 /// The task to cancel at an await point: what [`Config::cancel_at`] sets.
 ///
@@ -371,160 +374,6 @@ impl Config {
             check_cancel_task(&target.task);
         }
     }
-
-    /// The line that replays a failure of a run with this configuration.
-    ///
-    /// A run of a sweep, or one given a [`Config::replay_command`], is replayed by
-    /// re-running the program with the `SEEDLOOP_*` variables the sweep reads. A bare
-    /// `Sim` reads none, so its line is the Rust expression that builds it; so is the
-    /// line of a recorded schedule, which no variable can carry.
-    ///
-    /// The test re-run is [`Config::name`], as given, or else `thread_name`, the name
-    /// of the thread the run failed on: libtest names it after the test's full path,
-    /// so the line asks for exactly that test (`-- --exact`). `ignored_flag` is the
-    /// libtest flag that ran ignored tests in this process ([`libtest_ignored_flag`]):
-    /// an `#[ignore]` test runs only with it.
-    pub(crate) fn replay_line(
-        &self,
-        thread_name: Option<&str>,
-        ignored_flag: Option<&str>,
-    ) -> String {
-        if let Policy::Replay(_) = self.policy {
-            return format!(
-                "{} (a recorded schedule is no SEEDLOOP_POLICY value; failure.sim() builds it)",
-                self.rust_expression()
-            );
-        }
-        if !self.from_sweep && self.replay_command.is_none() {
-            return format!(
-                "{} (a bare Sim reads no SEEDLOOP_* variables; failure.sim() builds it)",
-                self.rust_expression()
-            );
-        }
-        // A tape makes every decision: the seed plays no part.
-        let mut line = match &self.tape {
-            Some(tape) => format!("{}={}", env::TAPE, to_hex(tape)),
-            None => format!("{}={}", env::SEED, self.seed),
-        };
-        line.push_str(&format!(" {}={}", env::POLICY, self.policy));
-        if self.pct_horizon != DEFAULT_PCT_HORIZON {
-            line.push_str(&format!(" {}={}", env::PCT_HORIZON, self.pct_horizon));
-        }
-        if let Some(target) = &self.cancel_at {
-            if target.await_point > 0 {
-                line.push_str(&format!(" {}={}", env::CANCEL_AT, target.await_point));
-            }
-        }
-        if let Some(custom) = &self.replay_command {
-            line.push_str(&format!(" {custom}"));
-            return line;
-        }
-        line.push_str(" cargo test");
-        let mut test_args = Vec::new();
-        match (&self.name, thread_name) {
-            (Some(name), _) => line.push_str(&format!(" {name}")),
-            (None, Some(path)) => {
-                line.push_str(&format!(" {path}"));
-                test_args.push("--exact");
-            }
-            (None, None) => {}
-        }
-        test_args.extend(ignored_flag);
-        if !test_args.is_empty() {
-            line.push_str(&format!(" -- {}", test_args.join(" ")));
-        }
-        line
-    }
-
-    /// The Rust expression that builds a `Sim` running like this configuration: its
-    /// seed and every knob away from its default that changes the execution (not the
-    /// trace limits or the names the report prints).
-    fn rust_expression(&self) -> String {
-        let defaults = Config::new(self.seed);
-        let mut expression = format!("Sim::new({})", self.seed);
-        let mut knob = |name: &str, value: String| {
-            expression.push_str(&format!(".{name}({value})"));
-        };
-        match &self.policy {
-            Policy::Random => {}
-            Policy::Fifo => knob("policy", "Policy::Fifo".to_string()),
-            Policy::Pct { depth } => knob("policy", format!("Policy::Pct {{ depth: {depth} }}")),
-            Policy::Replay(_) => knob(
-                "policy",
-                "Policy::Replay(failure.schedule.clone())".to_string(),
-            ),
-        }
-        if let Some(tape) = &self.tape {
-            knob(
-                "tape",
-                format!("Tape::from_hex(\"{}\").unwrap()", to_hex(tape)),
-            );
-        }
-        if self.max_steps != defaults.max_steps {
-            knob("max_steps", self.max_steps.to_string());
-        }
-        if self.max_time != defaults.max_time {
-            knob("max_time", rust_duration(self.max_time));
-        }
-        if self.max_tasks != defaults.max_tasks {
-            knob("max_tasks", self.max_tasks.to_string());
-        }
-        if self.pct_horizon != defaults.pct_horizon {
-            knob("pct_horizon", self.pct_horizon.to_string());
-        }
-        if self.continue_on_panic != defaults.continue_on_panic {
-            knob("continue_on_panic", self.continue_on_panic.to_string());
-        }
-        if let Some(target) = &self.cancel_at {
-            knob(
-                "cancel_at",
-                format!("{:?}, {}", target.task, target.await_point),
-            );
-        }
-        if let Some(limit) = self.max_wait {
-            knob("max_wait", rust_duration(limit));
-        }
-        if let Some(limit) = self.max_wait_steps {
-            knob("max_wait_steps", limit.to_string());
-        }
-        if self.detect_wait_cycles != defaults.detect_wait_cycles {
-            knob("detect_wait_cycles", self.detect_wait_cycles.to_string());
-        }
-        expression
-    }
-}
-
-/// `duration` as the shortest `Duration` constructor call that states it exactly.
-fn rust_duration(duration: Duration) -> String {
-    let nanos = duration.as_nanos();
-    let (unit, scale) = [
-        ("secs", 1_000_000_000),
-        ("millis", 1_000_000),
-        ("micros", 1_000),
-    ]
-    .into_iter()
-    .find(|(_, scale)| nanos.is_multiple_of(*scale))
-    .unwrap_or(("nanos", 1));
-    format!("Duration::from_{unit}({})", nanos / scale)
-}
-
-/// The libtest flag among `args` (a test binary's arguments) that runs ignored tests:
-/// `--ignored` (only them) or `--include-ignored` (them too). A replay line passes it
-/// on, so that it re-runs an `#[ignore]` test that failed.
-pub(crate) fn libtest_ignored_flag<I, S>(args: I) -> Option<&'static str>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    let mut flag = None;
-    for arg in args {
-        match arg.as_ref() {
-            "--ignored" => flag = Some("--ignored"),
-            "--include-ignored" => return Some("--include-ignored"),
-            _ => {}
-        }
-    }
-    flag
 }
 
 #[track_caller]
@@ -541,115 +390,4 @@ fn check_cancel_task(task: &str) {
         task != "main",
         "the main future cannot be cancelled at an await point: spawn the code to explore as a task named with seedloop::task::Builder::new().name(..)"
     );
-}
-
-/// Gives `$type` one builder method per knob of [`Config`], each forwarding to the
-/// `Config` method of the same name on the `Config` that `|this| place` names
-/// (`this` is `&mut $type`). This is the one
-/// list of knobs: a knob added to `Config` is added here, and `Sim`, `Check` and
-/// `CancelExplorer` all get it.
-macro_rules! config_knobs {
-    ($type:ty => |$this:ident| $place:expr) => {
-        $crate::config::forward_knobs! {
-            $type => |$this| $place;
-            policy(policy: $crate::Policy);
-            max_steps(max_steps: u64);
-            max_time(max_time: ::std::time::Duration);
-            max_tasks(max_tasks: usize);
-            pct_horizon(steps: u64);
-            record_trace(record: bool);
-            trace_limit(events: usize);
-            continue_on_panic(continue_on_panic: bool);
-            name(name: impl Into<String>);
-            replay_command(command: impl Into<String>);
-            tape(bytes: impl Into<Vec<u8>>);
-            cancel_at(task: impl Into<String>, await_point: u64);
-            max_wait(limit: ::std::time::Duration);
-            max_wait_steps(limit: u64);
-            detect_wait_cycles(detect: bool);
-        }
-    };
-}
-
-/// The method `config_knobs!` generates for each knob.
-macro_rules! forward_knobs {
-    ($type:ty => |$this:ident| $place:expr; $($knob:ident($($arg:ident: $arg_type:ty),*);)*) => {
-        impl $type {
-            $(
-                #[doc = concat!(
-                    "Sets [`Config::", stringify!($knob), "`](crate::Config::",
-                    stringify!($knob), ") (see there)."
-                )]
-                #[track_caller]
-                pub fn $knob(mut self, $($arg: $arg_type),*) -> $type {
-                    let $this = &mut self;
-                    let config = ::std::mem::take(&mut $place);
-                    $place = config.$knob($($arg),*);
-                    self
-                }
-            )*
-        }
-    };
-}
-
-pub(crate) use {config_knobs, forward_knobs};
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_ignored_flag_is_found_among_a_test_binarys_arguments() {
-        assert_eq!(libtest_ignored_flag(["target/debug/deps/t-1a2b"]), None);
-        assert_eq!(libtest_ignored_flag(["t", "some::test", "--exact"]), None);
-        assert_eq!(
-            libtest_ignored_flag(["t", "--ignored", "slow"]),
-            Some("--ignored")
-        );
-        // --include-ignored runs ignored and other tests: passing it on re-runs the
-        // failing test whether or not it is ignored.
-        assert_eq!(
-            libtest_ignored_flag(["t", "--include-ignored"]),
-            Some("--include-ignored")
-        );
-        assert_eq!(
-            libtest_ignored_flag(["t", "--ignored", "--include-ignored"]),
-            Some("--include-ignored")
-        );
-    }
-
-    #[test]
-    fn a_sweeps_replay_line_runs_exactly_the_failing_test() {
-        let mut config = Config::new(3);
-        config.from_sweep = true;
-        let line = |config: &Config, ignored| config.replay_line(Some("a::b"), ignored);
-        assert_eq!(
-            line(&config, None),
-            "SEEDLOOP_SEED=3 SEEDLOOP_POLICY=random cargo test a::b -- --exact"
-        );
-        assert_eq!(
-            line(&config, Some("--ignored")),
-            "SEEDLOOP_SEED=3 SEEDLOOP_POLICY=random cargo test a::b -- --exact --ignored"
-        );
-        // A given name is used as given: it may not be a full path.
-        let named = config.clone().name("b");
-        assert_eq!(
-            line(&named, Some("--ignored")),
-            "SEEDLOOP_SEED=3 SEEDLOOP_POLICY=random cargo test b -- --ignored"
-        );
-        assert_eq!(
-            line(&named, None),
-            "SEEDLOOP_SEED=3 SEEDLOOP_POLICY=random cargo test b"
-        );
-        assert_eq!(
-            config.replay_line(None, Some("--ignored")),
-            "SEEDLOOP_SEED=3 SEEDLOOP_POLICY=random cargo test -- --ignored"
-        );
-        // A replay command is the whole command.
-        let custom = config.replay_command("cargo run --example x");
-        assert_eq!(
-            line(&custom, Some("--ignored")),
-            "SEEDLOOP_SEED=3 SEEDLOOP_POLICY=random cargo run --example x"
-        );
-    }
 }
