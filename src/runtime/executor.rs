@@ -387,6 +387,7 @@ impl Core {
 
 impl Shared {
     pub(crate) fn new(run_id: u64, core: Core) -> Rc<Shared> {
+        quiet_panics::install();
         Rc::new(Shared {
             origin: WakerOrigin::new(run_id),
             wakes: RefCell::new(recycle::take(&SPARE_WAKES)),

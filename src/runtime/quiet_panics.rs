@@ -29,7 +29,8 @@ pub(crate) struct Panic {
     pub location: Option<String>,
 }
 
-fn install() {
+/// Installs the hook (once per process); called when a run starts.
+pub(crate) fn install() {
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
@@ -44,18 +45,22 @@ fn install() {
 }
 
 /// Runs `f`, catching a panic quietly; the panic's message and location come back.
+/// The hook must be installed ([`install`]) for the quiet part.
+#[inline]
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Panic> {
-    install();
     let outer = CATCHING.with(|catching| catching.replace(true));
     let result = catch_unwind(AssertUnwindSafe(f));
     CATCHING.with(|catching| catching.set(outer));
-    result.map_err(|payload| {
-        let location = LOCATION.try_with(Cell::take).ok().flatten();
-        Panic {
-            message: message_of(&*payload),
-            location,
-        }
-    })
+    result.map_err(caught)
+}
+
+#[cold]
+fn caught(payload: Box<dyn std::any::Any + Send>) -> Panic {
+    let location = LOCATION.try_with(Cell::take).ok().flatten();
+    Panic {
+        message: message_of(&*payload),
+        location,
+    }
 }
 
 fn message_of(payload: &(dyn std::any::Any + Send)) -> String {

@@ -112,6 +112,7 @@ impl Shared {
     }
 
     /// Records an event about the running task.
+    #[inline]
     pub(crate) fn record_current(&self, kind: EventKind, other: Option<u32>) {
         let task = self.current.get().map(|task| task.id);
         self.core.borrow_mut().record(kind, task, other);
