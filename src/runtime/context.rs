@@ -36,6 +36,19 @@ pub(crate) fn try_with_current<R>(f: impl FnOnce(&Shared) -> R) -> Option<R> {
         .flatten()
 }
 
+/// Whether this thread is polling or dropping a task of a running simulation; never
+/// panics (the panic hook asks it).
+pub(crate) fn in_a_task() -> bool {
+    CURRENT
+        .try_with(|current| {
+            let current = current.try_borrow().ok()?;
+            Some(current.as_ref()?.current_task().is_some())
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
 #[cold]
 #[track_caller]
 pub(crate) fn outside_a_sim(api: &str) -> ! {

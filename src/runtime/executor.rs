@@ -133,6 +133,8 @@ pub(crate) struct Shared {
     // Timers whose future was dropped while the executor's state was borrowed;
     // cancelled before the next pick, so that no timer outlives its future.
     pub(super) timer_cancels: RefCell<Vec<TimerKey>>,
+    // Whether `wakes` or `timer_cancels` holds anything: one check per step.
+    pub(super) deferred: Cell<bool>,
     pub(super) core: RefCell<Core>,
     pub(super) current: Cell<Option<TaskRef>>,
     // The running task's own waker, by identity: `yield_now` and the wait queues
@@ -306,8 +308,8 @@ impl Core {
     }
 
     fn pick(&mut self) -> Result<Option<Pick>, Stop> {
-        if let Some(stop) = self.stop.take() {
-            return Err(stop);
+        if self.stop.is_some() {
+            return Err(self.stop.take().expect("checked"));
         }
         let next = self
             .scheduler
@@ -392,6 +394,7 @@ impl Shared {
             origin: WakerOrigin::new(run_id),
             wakes: RefCell::new(recycle::take(&SPARE_WAKES)),
             timer_cancels: RefCell::new(Vec::new()),
+            deferred: Cell::new(false),
             core: RefCell::new(core),
             current: Cell::new(None),
             current_waker: Cell::new((std::ptr::null(), std::ptr::null())),
@@ -425,7 +428,10 @@ impl Shared {
         };
         match self.core.try_borrow_mut() {
             Ok(mut core) => core.make_ready(slot, generation, by),
-            Err(_) => self.wakes.borrow_mut().push((slot, generation, by)),
+            Err(_) => {
+                self.wakes.borrow_mut().push((slot, generation, by));
+                self.deferred.set(true);
+            }
         }
     }
 
@@ -469,25 +475,26 @@ impl Shared {
     }
 
     /// Applies what arrived while the executor's state was borrowed.
+    #[inline]
     fn drain_deferred(&self) {
-        let mut cancels = self.timer_cancels.borrow_mut();
-        if !cancels.is_empty() {
-            let wakers: Vec<Waker> = {
-                let mut core = self.core.borrow_mut();
-                cancels
-                    .drain(..)
-                    .filter_map(|key| core.timers.cancel(key))
-                    .collect()
-            };
-            drop(cancels);
-            drop(wakers);
-        } else {
-            drop(cancels);
+        if self.deferred.get() {
+            self.apply_deferred();
         }
+    }
+
+    #[cold]
+    fn apply_deferred(&self) {
+        self.deferred.set(false);
+        let cancels = std::mem::take(&mut *self.timer_cancels.borrow_mut());
+        let wakers: Vec<Waker> = {
+            let mut core = self.core.borrow_mut();
+            cancels
+                .into_iter()
+                .filter_map(|key| core.timers.cancel(key))
+                .collect()
+        };
+        drop(wakers);
         let mut wakes = self.wakes.borrow_mut();
-        if wakes.is_empty() {
-            return;
-        }
         let mut core = self.core.borrow_mut();
         for (slot, generation, by) in wakes.drain(..) {
             core.make_ready(slot, generation, by);

@@ -4,18 +4,17 @@
 //! message and where it happened; the standard panic hook would print it a second
 //! time, and in a sweep or a property test that runs many failing executions (with
 //! `RUST_BACKTRACE=1`, a backtrace each) the output drowns the one report that
-//! matters. So while the executor polls or drops a task it marks the thread, and a
-//! panic hook installed once per process (wrapping whatever hook was there) keeps the
-//! panic's location for the report and prints nothing. Panics anywhere else, on any
-//! thread, go to the previous hook as before.
+//! matters. So a panic hook installed once per process (wrapping whatever hook was
+//! there) asks whether the panicking thread is polling or dropping a task of a running
+//! simulation (which the executor knows at no extra cost: the running task is set
+//! exactly then), and if so keeps the panic's location for the report and prints
+//! nothing. Panics anywhere else, on any thread, go to the previous hook as before.
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
 thread_local! {
-    // Whether a panic now would be caught by the executor.
-    static CATCHING: Cell<bool> = const { Cell::new(false) };
     // Where the last caught panic happened.
     static LOCATION: Cell<Option<String>> = const { Cell::new(None) };
 }
@@ -34,7 +33,7 @@ pub(crate) fn install() {
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if CATCHING.try_with(Cell::get).unwrap_or(false) {
+            if super::context::in_a_task() {
                 let location = info.location().map(ToString::to_string);
                 let _ = LOCATION.try_with(|cell| cell.set(location));
                 return;
@@ -48,10 +47,7 @@ pub(crate) fn install() {
 /// The hook must be installed ([`install`]) for the quiet part.
 #[inline]
 pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Panic> {
-    let outer = CATCHING.with(|catching| catching.replace(true));
-    let result = catch_unwind(AssertUnwindSafe(f));
-    CATCHING.with(|catching| catching.set(outer));
-    result.map_err(caught)
+    catch_unwind(AssertUnwindSafe(f)).map_err(caught)
 }
 
 #[cold]

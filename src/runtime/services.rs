@@ -107,7 +107,10 @@ impl Shared {
                 drop(core);
                 drop(waker);
             }
-            Err(_) => self.timer_cancels.borrow_mut().push(key),
+            Err(_) => {
+                self.timer_cancels.borrow_mut().push(key);
+                self.deferred.set(true);
+            }
         }
     }
 
@@ -184,13 +187,22 @@ impl Shared {
     }
 
     /// Declares that the running task waits on `primitive`, through its own waker
-    /// when `own`.
-    pub(crate) fn declare_wait(&self, primitive: u32, own: bool) -> Option<DeclaredWait> {
+    /// when `own`, and notes the wait for this poll ([`Shared::note_wait`]).
+    pub(crate) fn declare_wait(
+        &self,
+        primitive: u32,
+        own: bool,
+        check_cycle: bool,
+    ) -> Option<DeclaredWait> {
         let task = self.current.get()?;
-        self.core
-            .borrow_mut()
-            .primitives
+        let mut core = self.core.borrow_mut();
+        core.primitives
             .declare_wait(task.slot, task.id, primitive, own);
+        core.tasks[task.slot].waiting = Waiting::Primitive(primitive);
+        drop(core);
+        if check_cycle {
+            self.check_wait_cycle.set(true);
+        }
         Some(DeclaredWait {
             task,
             primitive,

@@ -29,7 +29,6 @@
 use super::probe::Probe;
 use crate::id::Site;
 use crate::runtime::context;
-use crate::runtime::executor::Shared;
 use crate::runtime::primitives::WaitStart;
 use crate::runtime::services::DeclaredWait;
 use crate::runtime::waker::TaskWake;
@@ -175,8 +174,9 @@ impl WaitQueue {
             self.probe.record(shared, EventKind::Request, None);
             let own = shared.own_wake(cx.waker());
             let number = self.probe.number(shared);
-            let declared = shared.declare_wait(number, own.is_some());
-            self.note_wait(shared, own.is_some(), site);
+            let check_cycle = own.is_some() && self.probe.holds();
+            let declared = shared.declare_wait(number, own.is_some(), check_cycle);
+            shared.note_site(site);
             (shared.current_task(), shared.wait_start(), own, declared)
         })
         .unwrap_or((None, None, None, None));
@@ -216,15 +216,6 @@ impl WaitQueue {
             self.report_oldest();
         }
         key
-    }
-
-    /// Notes, for this poll, that the running task waits here (for deadlock reports
-    /// and the wait-cycle check), and where in the source (for the cancellation
-    /// explorer).
-    fn note_wait(&self, shared: &Shared, own: bool, site: Site) {
-        let number = self.probe.number(shared);
-        shared.note_wait(number, own && self.probe.holds());
-        shared.note_site(site);
     }
 
     /// Keeps the executor's record of the oldest waiter, for the starvation limits.
@@ -345,10 +336,12 @@ impl WaitQueue {
                 if let Some(declared) = slot.declared.take() {
                     shared.end_wait(declared);
                 }
-                slot.declared = shared.declare_wait(probe.number(shared), own.is_some());
+                let check_cycle = own.is_some() && probe.holds();
+                slot.declared =
+                    shared.declare_wait(probe.number(shared), own.is_some(), check_cycle);
+            } else {
+                shared.note_wait(probe.number(shared), own.is_some() && probe.holds());
             }
-            let number = probe.number(shared);
-            shared.note_wait(number, own.is_some() && probe.holds());
             shared.note_site(site);
         });
         if inside.is_none() {
