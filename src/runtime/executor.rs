@@ -57,7 +57,8 @@ pub(crate) trait Runnable {
 pub(crate) type BoxedTask = Pin<Box<dyn Runnable>>;
 pub(crate) type MainFuture<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
 
-/// Limits and switches fixed for one run.
+/// The executor's view of a [`crate::Config`]: the limits and switches of one run,
+/// built from it in one place (`Sim::run`); names, commands and tapes stay outside.
 #[derive(Clone, Debug)]
 pub(crate) struct RunConfig {
     pub max_steps: u64,
