@@ -1,6 +1,8 @@
 //! The cancellation explorer: counts a task's await points, cancels it at each, and
 //! reports the first one that breaks the scenario's invariant, replayably.
 
+mod common;
+
 use seedloop::harness::env::EnvConfig;
 use seedloop::task::Builder;
 use seedloop::time::sleep;
@@ -217,22 +219,11 @@ async fn four_yields() {
         .await;
 }
 
-/// The message of the panic `run` ends with.
-fn panic_message(run: impl FnOnce()) -> String {
-    let payload =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).expect_err("expected a panic");
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
-
 #[test]
 fn stale_cancel_at_is_an_error() {
     // SEEDLOOP_CANCEL_AT=9 from an old replay line, after the code changed: the worker
     // has 4 await points now. Passing would be a false green.
-    let message = panic_message(|| {
+    let message = common::panic_message(|| {
         let _ = CancelExplorer::new("worker")
             .env(EnvConfig::parse([("SEEDLOOP_CANCEL_AT", "9")]).unwrap())
             .try_run(four_yields);
@@ -241,7 +232,7 @@ fn stale_cancel_at_is_an_error() {
     assert!(message.contains("4 await points"), "{message}");
     assert!(message.contains("unset"), "{message}");
     // The same point set in code.
-    let message = panic_message(|| {
+    let message = common::panic_message(|| {
         let _ = CancelExplorer::new("worker")
             .env(no_env())
             .cancel_at("worker", 5)

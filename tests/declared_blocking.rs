@@ -104,6 +104,19 @@ fn holds_b_then_wants_a(a: Rc<Lock<i64>>, b: Rc<Lock<i64>>) -> seedloop::JoinHan
     })
 }
 
+/// `first` holds `a` from the start and, at 1 s, runs `then` (a wait for `b` through
+/// whatever combinator the test is about) while still holding `a`.
+fn holds_a_then(
+    a: Rc<Lock<i64>>,
+    then: impl Future<Output = ()> + 'static,
+) -> seedloop::JoinHandle<()> {
+    named("first", async move {
+        let _a = a.lock().await;
+        sleep(secs(1)).await;
+        then.await;
+    })
+}
+
 /// Waits for `b` inside a `FuturesUnordered` (which polls it with its own waker and
 /// keeps the task's waker), next to a foreign future that a third task completes.
 async fn lock_or_parked_in_futures_unordered(b: Rc<Lock<i64>>, stored: Stored) -> bool {
@@ -120,11 +133,9 @@ fn a_lock_wait_in_futures_unordered_beside_a_foreign_wakeup_is_not_a_cycle() {
         let (a, b) = accounts();
         let stored: Stored = Rc::default();
         let second = holds_b_then_wants_a(a.clone(), b.clone());
-        let first = named("first", {
-            let (a, b, stored) = (a.clone(), b.clone(), stored.clone());
+        let first = holds_a_then(a.clone(), {
+            let (b, stored) = (b.clone(), stored.clone());
             async move {
-                let _a = a.lock().await;
-                sleep(secs(1)).await;
                 // Looks like a cycle with `second` at 1 s, but the parked future is
                 // completed at 2 s: `first` gives up on `b` and releases `a`.
                 let got_b = lock_or_parked_in_futures_unordered(b, stored).await;
@@ -145,11 +156,9 @@ fn a_lock_wait_in_a_shared_future_beside_an_event_is_not_a_cycle() {
         let (a, b) = accounts();
         let give_up = Rc::new(Event::new());
         let second = holds_b_then_wants_a(a.clone(), b.clone());
-        let first = named("first", {
-            let (a, give_up) = (a.clone(), give_up.clone());
+        let first = holds_a_then(a.clone(), {
+            let give_up = give_up.clone();
             async move {
-                let _a = a.lock().await;
-                sleep(secs(1)).await;
                 // `Shared` polls the waits with its own waker and keeps the task's.
                 let either = async move {
                     let (wait, lock_b) = (give_up.wait(), b.lock());
@@ -172,11 +181,9 @@ fn a_lock_wait_beside_a_stored_own_waker_is_not_a_cycle() {
         let (a, b) = accounts();
         let stored: Stored = Rc::default();
         let second = holds_b_then_wants_a(a.clone(), b.clone());
-        let first = named("first", {
-            let (a, stored) = (a.clone(), stored.clone());
+        let first = holds_a_then(a.clone(), {
+            let stored = stored.clone();
             async move {
-                let _a = a.lock().await;
-                sleep(secs(1)).await;
                 let lock_b = b.lock();
                 match select(Box::pin(lock_b), Parked(stored)).await {
                     Either::Left(_) => panic!("b is held until a is released"),
@@ -197,11 +204,9 @@ fn a_lock_wait_beside_an_event_is_not_a_cycle() {
         let (a, b) = accounts();
         let give_up = Rc::new(Event::new());
         let second = holds_b_then_wants_a(a.clone(), b.clone());
-        let first = named("first", {
-            let (a, give_up) = (a.clone(), give_up.clone());
+        let first = holds_a_then(a.clone(), {
+            let give_up = give_up.clone();
             async move {
-                let _a = a.lock().await;
-                sleep(secs(1)).await;
                 let lock_b = b.lock();
                 let wait = give_up.wait();
                 futures::pin_mut!(lock_b, wait);
@@ -220,11 +225,8 @@ fn a_lock_wait_under_a_timeout_is_not_a_cycle() {
     passes(|| async {
         let (a, b) = accounts();
         let second = holds_b_then_wants_a(a.clone(), b.clone());
-        let first = named("first", {
-            let a = a.clone();
+        let first = holds_a_then(a.clone(), {
             async move {
-                let _a = a.lock().await;
-                sleep(secs(1)).await;
                 let late = seedloop::time::timeout(secs(5), b.lock()).await;
                 assert!(late.is_err());
             }
@@ -249,11 +251,8 @@ fn a_cycle_through_a_select_of_two_locks_is_found() {
                 let _a = a.lock().await;
             }
         });
-        let first = named("first", {
-            let a = a.clone();
+        let first = holds_a_then(a.clone(), {
             async move {
-                let _a = a.lock().await;
-                sleep(secs(1)).await;
                 // Either lock would do, but both holders wait for `a`.
                 let (lock_b, lock_c) = (b.lock(), c.lock());
                 futures::pin_mut!(lock_b, lock_c);
@@ -273,11 +272,8 @@ fn a_cycle_through_wrapping_combinators_is_found() {
     wait_cycle_at_once(|| async {
         let (a, b) = accounts();
         let second = holds_b_then_wants_a(a.clone(), b.clone());
-        let first = named("first", {
-            let a = a.clone();
+        let first = holds_a_then(a.clone(), {
             async move {
-                let _a = a.lock().await;
-                sleep(secs(1)).await;
                 let boxed: Pin<Box<dyn Future<Output = i64> + '_>> =
                     Box::pin(b.lock().map(|guard| *guard));
                 boxed.await;
@@ -299,11 +295,8 @@ fn a_wait_through_a_combinators_own_waker_is_left_out_of_cycle_detection() {
         || async {
             let (a, b) = accounts();
             let second = holds_b_then_wants_a(a.clone(), b.clone());
-            let first = named("first", {
-                let a = a.clone();
+            let first = holds_a_then(a.clone(), {
                 async move {
-                    let _a = a.lock().await;
-                    sleep(secs(1)).await;
                     let mut waits = FuturesUnordered::new();
                     waits.push(b.lock());
                     waits.next().await;

@@ -9,15 +9,10 @@ use std::task::Waker;
 use std::time::Duration;
 
 fn panic_message(result: std::thread::Result<impl Sized>) -> String {
-    let payload = match result {
+    match result {
         Ok(_) => panic!("expected a panic"),
-        Err(payload) => payload,
-    };
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
+        Err(payload) => common::payload_message(&*payload),
+    }
 }
 
 #[test]

@@ -68,15 +68,7 @@ fn a_failing_run_replays_from_its_recorded_schedule_under_any_seed() {
 fn the_printed_replay_line_reproduces_the_failure() {
     let failure = find_failure(Policy::Pct { depth: 2 });
     let line = failure.to_string().lines().last().unwrap().to_string();
-    let assignments: Vec<(String, String)> = line
-        .trim_start_matches("replay: ")
-        .split_whitespace()
-        .take_while(|word| word.contains('='))
-        .map(|word| {
-            let (key, value) = word.split_once('=').unwrap();
-            (key.to_string(), value.to_string())
-        })
-        .collect();
+    let assignments = common::replay_assignments(&line);
     assert_eq!(assignments.len(), 2, "{line}");
     assert!(line.ends_with("cargo test replay::overdraft"), "{line}");
     // The environment overrides whatever the code configured.

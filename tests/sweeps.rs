@@ -18,17 +18,6 @@ async fn two_yielders() {
     b.await.unwrap();
 }
 
-/// The message of the panic `run` ends with.
-fn panic_message(run: impl FnOnce()) -> String {
-    let payload =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).expect_err("expected a panic");
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
-
 async fn yield_then_panic() {
     two_yielders().await;
     panic!("found");
@@ -93,10 +82,10 @@ fn seedloop_seeds_zero_is_an_error() {
 #[test]
 fn an_empty_seed_range_is_an_error() {
     for message in [
-        panic_message(|| {
+        common::panic_message(|| {
             let _ = Check::new().seeds(5..5);
         }),
-        panic_message(|| {
+        common::panic_message(|| {
             let (start, end) = (7, 3);
             let _ = CancelExplorer::new("worker").seeds(start..end);
         }),

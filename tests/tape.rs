@@ -144,14 +144,7 @@ fn seedloop_tape_makes_a_sweep_run_that_one_execution() {
         format!("SEEDLOOP_TAPE={hex} SEEDLOOP_POLICY=random cargo test tape::sweep")
     );
     // The line's variables replay it (the environment overrides the code).
-    let assignments: Vec<(String, String)> = line
-        .split_whitespace()
-        .take_while(|word| word.contains('='))
-        .map(|word| {
-            let (key, value) = word.split_once('=').unwrap();
-            (key.to_string(), value.to_string())
-        })
-        .collect();
+    let assignments = common::replay_assignments(&line);
     let again = Check::new()
         .env(EnvConfig::parse(assignments).unwrap())
         .try_run(second_spawned_appends_second)

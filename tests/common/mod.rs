@@ -98,3 +98,32 @@ pub async fn until(mut condition: impl FnMut() -> bool) {
     }
     panic!("the condition never held");
 }
+
+/// The message of the panic `run` ends with.
+pub fn panic_message<R>(run: impl FnOnce() -> R) -> String {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(_) => panic!("expected a panic"),
+        Err(payload) => payload_message(&*payload),
+    }
+}
+
+/// The message a panic's payload carries (`panic!` with or without arguments).
+pub fn payload_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// The `SEEDLOOP_*=value` assignments a replay line starts with.
+pub fn replay_assignments(line: &str) -> Vec<(String, String)> {
+    line.trim_start_matches("replay: ")
+        .split_whitespace()
+        .take_while(|word| word.contains('='))
+        .map(|word| {
+            let (key, value) = word.split_once('=').unwrap();
+            (key.to_string(), value.to_string())
+        })
+        .collect()
+}
