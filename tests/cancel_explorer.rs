@@ -28,11 +28,21 @@ async fn transfer_unsafe(accounts: Rc<Accounts>, amount: i64) {
 
 /// Cancel-safe: both updates happen in one step, after every await that can fail.
 async fn transfer_safe(accounts: Rc<Accounts>, amount: i64) {
-    sleep(Duration::from_millis(5)).await;
-    sleep(Duration::from_millis(5)).await;
+    sleep(Duration::from_millis(5)).await; // safe: look up
+    sleep(Duration::from_millis(5)).await; // safe: audit
     accounts.a.set(accounts.a.get() - amount);
     accounts.b.set(accounts.b.get() + amount);
-    sleep(Duration::from_millis(5)).await;
+    sleep(Duration::from_millis(5)).await; // safe: notify
+}
+
+/// `tests/cancel_explorer.rs:<line>:5`, the site of the await marked with `marker`.
+fn site_of(marker: &str) -> String {
+    let source = std::fs::read_to_string(file!()).unwrap();
+    let line = source
+        .lines()
+        .position(|line| line.ends_with(marker) && line.trim_start().starts_with("sleep("))
+        .expect("the marker is in this file");
+    format!("{}:{}:5", file!(), line + 1)
 }
 
 /// The scenario: a task named "transfer" moves 30 of the 100 in `a` to `b` with
@@ -70,14 +80,15 @@ fn the_explorer_finds_a_cancel_unsafe_transfer_at_its_exact_await_point() {
     let point = failure.cancel_point.clone().expect("a cancel point");
     assert_eq!(point.task, "transfer");
     // Await point 1 is before the withdrawal (harmless); 2 is between the two updates:
-    // the audit-log sleep, on line 22 of this file.
+    // the audit-log sleep.
     assert_eq!(point.await_point, 2);
-    assert_eq!(point.site.as_deref(), Some("tests/cancel_explorer.rs:22:5"));
+    let audit = site_of("// write the audit log");
+    assert_eq!(point.site.as_deref(), Some(audit.as_str()));
     let report = failure.to_string();
     assert!(
-        report.contains(
-            "with task `transfer` cancelled at its await point 2 (tests/cancel_explorer.rs:22:5)"
-        ),
+        report.contains(&format!(
+            "with task `transfer` cancelled at its await point 2 ({audit})"
+        )),
         "{report}"
     );
     assert!(report.contains("money was destroyed"), "{report}");
@@ -110,8 +121,8 @@ fn the_cancel_safe_transfer_passes_every_await_point_under_many_seeds() {
         .unwrap();
     assert_eq!(summary.await_points, vec![3; 20]);
     // The sites of the first seed's await points: the three sleeps of transfer_safe.
-    let lines: Vec<_> = [29, 30, 33]
-        .map(|line| Some(format!("tests/cancel_explorer.rs:{line}:5")))
+    let lines: Vec<_> = ["// safe: look up", "// safe: audit", "// safe: notify"]
+        .map(|marker| Some(site_of(marker)))
         .into();
     assert_eq!(summary.sites, lines);
     // Per seed: a baseline, one run per await point; the first seed's baseline twice.
