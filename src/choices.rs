@@ -39,25 +39,35 @@ pub enum Stream {
     Scheduler,
     /// The order of timers due at the same instant.
     Timers,
+    /// The simulated network: message latency, UDP loss and duplication.
+    Network,
+    /// Fault injection: `fault::buggify`.
+    Faults,
     /// Randomness the user's program asks for (`seedloop::rand`).
     User,
 }
 
 impl Stream {
     /// Every stream, in a fixed order.
-    pub const ALL: [Stream; 3] = [Stream::Scheduler, Stream::Timers, Stream::User];
+    pub const ALL: [Stream; 5] = [
+        Stream::Scheduler,
+        Stream::Timers,
+        Stream::Network,
+        Stream::Faults,
+        Stream::User,
+    ];
 
     fn index(self) -> usize {
         self as usize
     }
 
-    /// The ChaCha stream a seed's component draws from. 3 and 4 are kept for the
-    /// simulated network and faults, so that adding them changes no seed's user
-    /// randomness.
+    /// The ChaCha stream a seed's component draws from.
     fn chacha_stream(self) -> u64 {
         match self {
             Stream::Scheduler => 1,
             Stream::Timers => 2,
+            Stream::Network => 3,
+            Stream::Faults => 4,
             Stream::User => 5,
         }
     }
@@ -86,7 +96,7 @@ pub(crate) trait Choices {
 /// Seeded ChaCha8 streams, one per [`Stream`], derived from one `u64` seed.
 #[derive(Clone, Debug)]
 pub(crate) struct Seeded {
-    streams: [ChaCha8Rng; 3],
+    streams: [ChaCha8Rng; 5],
 }
 
 impl Seeded {
@@ -310,15 +320,16 @@ impl Choices for Exhausted {
 }
 
 /// The production order ([`crate::Policy::Fifo`]): every ordering decision (scheduler,
-/// timer ties) is 0, whatever the seed; user randomness still comes from the seed.
+/// timer ties, network latency and loss) is 0, whatever the seed; faults and user
+/// randomness still come from the seed (`fault::buggify` is off under Fifo by itself).
 #[derive(Clone, Debug)]
 pub(crate) struct ProductionOrder(pub(crate) Seeded);
 
 impl Choices for ProductionOrder {
     fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
         match stream {
-            Stream::Scheduler | Stream::Timers => 0,
-            Stream::User => self.0.choose(stream, bound),
+            Stream::Scheduler | Stream::Timers | Stream::Network => 0,
+            Stream::Faults | Stream::User => self.0.choose(stream, bound),
         }
     }
 

@@ -127,6 +127,14 @@ pub enum FailureKind {
         /// `task 1003 (cleanup)`.
         chain: Vec<String>,
     },
+    /// A limit of the simulated world was reached (messages in flight, ...): a
+    /// runaway program, or a limit to raise.
+    LimitReached {
+        /// What ran out, and the knob that sets its limit.
+        what: String,
+        /// The limit.
+        limit: u64,
+    },
     /// A task waited on a synchronization primitive longer than
     /// [`crate::Sim::max_wait`] or [`crate::Sim::max_wait_steps`] allows.
     Starvation {
@@ -155,6 +163,7 @@ impl FailureKind {
             FailureKind::WaitCycle { .. } => "wait cycle",
             FailureKind::Starvation { .. } => "starvation",
             FailureKind::TeardownLimit { .. } => "teardown limit",
+            FailureKind::LimitReached { .. } => "limit reached",
         }
     }
 }
@@ -194,6 +203,9 @@ impl fmt::Display for FailureKind {
                 "time limit: the virtual clock would pass {max_time:?} since the run started (raise Sim::max_time if that is expected)"
             ),
             FailureKind::Nondeterminism { detail } => write!(f, "nondeterminism: {detail}"),
+            FailureKind::LimitReached { what, limit } => {
+                write!(f, "limit reached: {what} (the limit is {limit})")
+            }
             FailureKind::TeardownLimit {
                 rounds,
                 left,

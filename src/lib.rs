@@ -50,6 +50,7 @@
 //! | [`choices`] | the one source of decisions: seeded ChaCha streams or a byte tape |
 //! | [`trace`] | fixed-size event records, hash, stable snapshot text |
 //! | [`rand`] | seeded randomness for the program under test |
+//! | [`net`] | simulated hosts (crash, restart) and the network between them |
 //!
 //! ## Layers
 //!
@@ -64,7 +65,8 @@
 //!    diagnostics, timers, wakers; the services the layers above call)
 //! 6. `time` (sleep, timeout, interval), `rand` (seeded randomness)
 //! 7. `task` (spawn, groups, gather/wait), `sync` (the primitives on one wait queue)
-//! 8. `harness` (sweeps, the cancellation explorer, the environment)
+//! 8. `net` (simulated hosts and the network between them)
+//! 9. `harness` (sweeps, the cancellation explorer, the environment)
 //!
 //! ## Determinism rules for code under test
 //!
@@ -82,6 +84,7 @@ mod config;
 mod failure;
 pub mod harness;
 mod id;
+pub mod net;
 pub mod rand;
 mod recycle;
 mod runtime;

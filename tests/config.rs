@@ -4,6 +4,7 @@
 mod common;
 
 use seedloop::harness::env::EnvConfig;
+use seedloop::net::NetConfig;
 use seedloop::sync::Lock;
 use seedloop::task::Builder;
 use seedloop::time::sleep;
@@ -65,6 +66,7 @@ fn every_knob(config: Config) -> Config {
         .max_wait(Duration::from_secs(10))
         .max_wait_steps(1_000)
         .detect_wait_cycles(false)
+        .net(NetConfig::default().latency(Duration::from_millis(3), Duration::from_millis(9)))
 }
 
 #[test]
@@ -85,6 +87,7 @@ fn every_knob_is_away_from_its_default() {
     assert_ne!(set.max_wait, default.max_wait);
     assert_ne!(set.max_wait_steps, default.max_wait_steps);
     assert_ne!(set.detect_wait_cycles, default.detect_wait_cycles);
+    assert_ne!(set.net, default.net);
 }
 
 #[test]
@@ -107,7 +110,8 @@ fn failure_sim_replays_every_knob() {
         .cancel_at("worker", 1)
         .max_wait(Duration::from_secs(10))
         .max_wait_steps(1_000)
-        .detect_wait_cycles(false);
+        .detect_wait_cycles(false)
+        .net(NetConfig::default().latency(Duration::from_millis(3), Duration::from_millis(9)));
     let failure = check.try_run(knob_sensitive_program).unwrap_err();
     assert_eq!(failure.kind.name(), "starvation", "{failure}");
     let mut expected = every_knob(Config::new(4));
@@ -195,7 +199,8 @@ fn sim_with_config_keeps_the_config() {
         .cancel_at("worker", 1)
         .max_wait(Duration::from_secs(10))
         .max_wait_steps(1_000)
-        .detect_wait_cycles(false);
+        .detect_wait_cycles(false)
+        .net(NetConfig::default().latency(Duration::from_millis(3), Duration::from_millis(9)));
     assert_eq!(sim.config(), &built);
     assert_eq!(Sim::new(3).config(), &Config::new(3));
     assert_eq!(Config::default(), Config::new(0));

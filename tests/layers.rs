@@ -14,6 +14,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("runtime", &["runtime"]),
     ("time and randomness", &["time", "rand"]),
     ("tasks and synchronization", &["task", "sync"]),
+    ("simulated I/O", &["net"]),
     ("harness", &["harness"]),
 ];
 

@@ -26,6 +26,7 @@ macro_rules! config_knobs {
             max_wait(limit: ::std::time::Duration);
             max_wait_steps(limit: u64);
             detect_wait_cycles(detect: bool);
+            net(net: $crate::config::NetConfig);
         }
     };
 }

@@ -18,9 +18,11 @@ use crate::trace::{DEFAULT_TRACE_LIMIT, TAIL_LIMIT};
 use std::time::Duration;
 
 mod knobs;
+mod net;
 mod replay_line;
 
 pub(crate) use knobs::{config_knobs, forward_knobs};
+pub use net::{LinkConfig, NetConfig};
 pub(crate) use replay_line::libtest_ignored_flag;
 
 /// The default [`Config::max_steps`].
@@ -131,6 +133,8 @@ pub struct Config {
     pub max_wait_steps: Option<u64>,
     /// See [`Config::detect_wait_cycles`].
     pub detect_wait_cycles: bool,
+    /// See [`Config::net`].
+    pub net: NetConfig,
     /// Whether a sweep ([`crate::Check`], [`crate::CancelExplorer`]) runs this
     /// configuration: its replay line is then the sweep's `SEEDLOOP_*` variables and the
     /// test to re-run. The sweeps set it.
@@ -164,8 +168,22 @@ impl Config {
             max_wait: None,
             max_wait_steps: None,
             detect_wait_cycles: true,
+            net: NetConfig::default(),
             from_sweep: false,
         }
+    }
+
+    /// The simulated network's conditions (default [`NetConfig::default`]: a small
+    /// drawn latency, no loss).
+    ///
+    /// ```
+    /// use seedloop::net::NetConfig;
+    /// let config = seedloop::Config::new(1).net(NetConfig::default().udp_loss(0.5));
+    /// assert_eq!(config.net.defaults.udp_loss, 0.5);
+    /// ```
+    pub fn net(mut self, net: NetConfig) -> Config {
+        self.net = net;
+        self
     }
 
     /// The scheduling policy (default [`Policy::Random`]).

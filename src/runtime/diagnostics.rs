@@ -17,7 +17,7 @@
 
 use super::executor::{Core, Stop, Waiting};
 use super::primitives::WaitStart;
-use super::slab::{State, EXECUTOR_WAKER_REFERENCES};
+use super::slab::{IoWait, State, EXECUTOR_WAKER_REFERENCES};
 use crate::failure::{BlockedTask, FailureKind};
 use crate::scheduler::TaskRef;
 use std::sync::Arc;
@@ -66,6 +66,16 @@ impl Core {
             Waiting::Group(live) => format!("its task group's {live} running child task(s)"),
             Waiting::Primitive(primitive) => self.describe_wait(primitive),
             Waiting::Never => "a sleep whose deadline is never reached".to_string(),
+            Waiting::Io(what, note) => {
+                let verb = match what {
+                    IoWait::Accept => "to accept a connection on",
+                    IoWait::Connect => "to connect:",
+                    IoWait::Read => "to read from",
+                    IoWait::Write => "to write to (the receiver's window is full)",
+                    IoWait::Receive => "to receive a datagram on",
+                };
+                format!("{verb} {}", self.trace.message_text(note))
+            }
         }
     }
 

@@ -23,11 +23,13 @@
 use super::cancel_target::{CancelTarget, TargetWatch};
 use super::primitives::Primitives;
 use super::quiet_panics;
-use super::slab::{saturate, NewTask, Slab, State};
+use super::slab::{saturate, Slab, State};
 use super::timer::{DueTimer, TimerKey, Timers};
 use super::waker::WakerOrigin;
+use super::world::{Extensions, HostId, Hosts, MAIN_HOST};
 use super::Stats;
 use crate::choices::{Choices, Stream};
+use crate::config::NetConfig;
 use crate::failure::FailureKind;
 use crate::id::TaskId;
 use crate::recycle;
@@ -41,7 +43,7 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-pub(crate) use super::slab::{TaskKey, Waiting};
+pub(crate) use super::slab::{IoWait, TaskKey, Waiting};
 pub(crate) use crate::id::Site;
 
 /// Why a run stopped early. Boxed, so that the hot path's `Result`s stay small.
@@ -83,7 +85,7 @@ pub(crate) struct Core {
     pub(super) tasks: Slab,
     // Tasks alive, the main future not counted. Invariant: at most `max_tasks`.
     pub(super) live_tasks: usize,
-    scheduler: Box<dyn Scheduler>,
+    pub(super) scheduler: Box<dyn Scheduler>,
     pub(super) choices: Box<dyn Choices + Send>,
     pub(super) picks: Vec<TaskId>,
     pub(super) decisions: Vec<(Stream, u64)>,
@@ -96,11 +98,14 @@ pub(crate) struct Core {
     // Set when a failed run is cleaned up: the failure's trace ends at the failure.
     pub(super) trace_closed: bool,
     pub(super) stats: Stats,
-    target: TargetWatch,
+    pub(super) target: TargetWatch,
     pub(super) primitives: Primitives,
     // By slot: where the task's last seedloop future to return `Pending` was created,
     // for deadlock reports ("awaited at src/bank.rs:12:9").
     pub(super) sites: Vec<Option<Site>>,
+    // The world's hosts (kept across runs), and the host of each task, by slot.
+    pub(super) hosts: Hosts,
+    pub(super) task_hosts: Vec<HostId>,
     // A failure found where it could not be returned (a replayed decision that did not
     // match): the run stops with it before its next step.
     pub(super) stop: Option<Stop>,
@@ -137,6 +142,10 @@ pub(crate) struct Shared {
     // Whether `wakes` or `timer_cancels` holds anything: one check per step.
     pub(super) deferred: Cell<bool>,
     pub(super) core: RefCell<Core>,
+    // The layers' world state (network, disks), borrowed apart from the executor's.
+    pub(super) extensions: RefCell<Extensions>,
+    // The network's conditions for this run (part of the run's `Config`).
+    pub(super) net_config: NetConfig,
     pub(super) current: Cell<Option<TaskRef>>,
     // The running task's own waker, by identity: `yield_now` and the wait queues
     // compare `cx.waker()` with it to tell the task's own waker from a combinator's.
@@ -165,6 +174,8 @@ fn identity(waker: &Waker) -> WakerIdentity {
 enum Pick {
     Poll(TaskRef, u32, Option<BoxedTask>, Waker),
     Cancel(TaskRef, Option<BoxedTask>),
+    // A task dropped by a host crash while it was queued: only its slot is left.
+    Reap(TaskRef),
 }
 
 /// What became of a task that returned `Pending`.
@@ -181,6 +192,7 @@ impl Core {
         choices: Box<dyn Choices + Send>,
         now_nanos: u64,
         trace: Trace,
+        hosts: Hosts,
     ) -> Core {
         let target = TargetWatch::new(config.cancel_target.clone());
         Core {
@@ -203,6 +215,8 @@ impl Core {
             primitives: Primitives::default(),
             sites: recycle::take(&SPARE_SITES),
             stop: None,
+            hosts,
+            task_hosts: Vec::new(),
         }
     }
 
@@ -232,48 +246,6 @@ impl Core {
         value
     }
 
-    /// Creates a task (queued); the caller supplies the future (`None` for the main
-    /// task).
-    fn insert(
-        &mut self,
-        origin: &WakerOrigin,
-        name: Option<Box<str>>,
-        future: Option<BoxedTask>,
-        catch_panics: bool,
-    ) -> TaskKey {
-        let is_cancel_target = self.target.spawned(name.as_deref(), &mut self.stats);
-        let id = self.trace.register_task(name);
-        let new_task = NewTask {
-            id,
-            future,
-            catch_panics,
-            is_cancel_target,
-            step: self.step,
-        };
-        let (slot, generation) = self.tasks.insert(origin, new_task);
-        if self.sites.len() <= slot as usize {
-            self.sites.resize(slot as usize + 1, None);
-        }
-        self.sites[slot as usize] = None;
-        let task = TaskRef { slot, id };
-        self.scheduler.spawned(task, &mut *self.choices);
-        self.scheduler.ready(task);
-        TaskKey {
-            slot,
-            generation,
-            id,
-            run_id: origin.run_id,
-        }
-    }
-
-    /// Frees the slot of a task that ended.
-    pub(super) fn release(&mut self, slot: u32) {
-        if self.tasks[slot].id != TaskId::MAIN {
-            self.live_tasks -= 1;
-        }
-        self.tasks.release(slot);
-    }
-
     #[inline]
     pub(super) fn make_ready(&mut self, slot: u32, generation: u32, by: u32) {
         let Some(entry) = self.tasks.get_mut(slot) else {
@@ -289,23 +261,6 @@ impl Core {
             let by = (by != u32::MAX).then_some(by);
             self.record(EventKind::Wake, Some(task.id), by);
         }
-    }
-
-    /// Marks a live task for cancellation, carried out when the scheduler next picks
-    /// it; an idle task is made ready for that. `by` is the requesting task's index.
-    pub(super) fn request_cancel(&mut self, task: TaskRef, by: Option<u32>) {
-        let entry = &mut self.tasks[task.slot];
-        debug_assert_eq!(
-            entry.id, task.id,
-            "cancel request for a stale {:?}",
-            task.id
-        );
-        entry.cancel_requested = true;
-        if entry.state == State::Idle {
-            entry.state = State::Queued;
-            self.scheduler.ready(task);
-        }
-        self.record(EventKind::CancelRequest, Some(task.id), by);
     }
 
     fn pick(&mut self) -> Result<Option<Pick>, Stop> {
@@ -347,6 +302,9 @@ impl Core {
         entry.state = State::Running;
         entry.last_poll_step = saturate(step);
         if entry.cancel_requested {
+            if entry.future.is_none() && task.id != TaskId::MAIN {
+                return Ok(Some(Pick::Reap(task)));
+            }
             return Ok(Some(Pick::Cancel(task, entry.future.take())));
         }
         entry.waiting = Waiting::Unknown;
@@ -389,10 +347,17 @@ impl Core {
 }
 
 impl Shared {
-    pub(crate) fn new(run_id: u64, core: Core) -> Rc<Shared> {
+    pub(crate) fn new(
+        run_id: u64,
+        core: Core,
+        extensions: Extensions,
+        net_config: NetConfig,
+    ) -> Rc<Shared> {
         quiet_panics::install();
         Rc::new(Shared {
             origin: WakerOrigin::new(run_id),
+            extensions: RefCell::new(extensions),
+            net_config,
             wakes: RefCell::new(recycle::take(&SPARE_WAKES)),
             timer_cancels: RefCell::new(Vec::new()),
             deferred: Cell::new(false),
@@ -436,45 +401,6 @@ impl Shared {
         }
     }
 
-    /// Spawns a task; panics at the task limit.
-    pub(crate) fn spawn(
-        &self,
-        name: Option<Box<str>>,
-        future: BoxedTask,
-        catch_panics: bool,
-    ) -> TaskKey {
-        let mut core = self.core.borrow_mut();
-        if core.live_tasks >= core.config.max_tasks {
-            let limit = core.config.max_tasks;
-            drop(core);
-            panic!("task limit reached: {limit} tasks alive; raise it with Sim::max_tasks if the program really needs more");
-        }
-        core.live_tasks += 1;
-        core.stats.tasks_spawned += 1;
-        let key = core.insert(&self.origin, name, Some(future), catch_panics);
-        let parent = self.current.get().map(|task| task.id);
-        core.record(EventKind::Spawn, parent, Some(key.id.index()));
-        key
-    }
-
-    /// Requests cancellation; returns whether the task was still alive.
-    pub(crate) fn cancel(&self, key: TaskKey) -> bool {
-        let mut core = self.core.borrow_mut();
-        let Some(entry) = core.tasks.get(key.slot) else {
-            return false;
-        };
-        if entry.generation != key.generation || entry.state == State::Free {
-            return false;
-        }
-        let task = TaskRef {
-            slot: key.slot,
-            id: key.id,
-        };
-        let by = self.current.get().map(|task| task.id.index());
-        core.request_cancel(task, by);
-        true
-    }
-
     /// Applies what arrived while the executor's state was borrowed.
     #[inline]
     fn drain_deferred(&self) {
@@ -508,7 +434,7 @@ impl Shared {
         let mut main = Some(main);
         {
             let mut core = self.core.borrow_mut();
-            let key = core.insert(&self.origin, Some("main".into()), None, false);
+            let key = core.insert(&self.origin, MAIN_HOST, Some("main".into()), None, false);
             debug_assert_eq!(key.id, TaskId::MAIN);
         }
         let result = self
@@ -534,6 +460,7 @@ impl Shared {
                     }
                 }
                 Some(Pick::Cancel(task, future)) => self.cancel_now(task, future)?,
+                Some(Pick::Reap(task)) => self.core.borrow_mut().release(task.slot),
                 None => {
                     if !self.fire_timers()? {
                         return Err(self.core.borrow().deadlock());

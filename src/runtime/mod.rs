@@ -17,9 +17,11 @@ pub(crate) mod primitives;
 mod quiet_panics;
 pub(crate) mod services;
 mod slab;
+mod spawn;
 mod teardown;
 pub(crate) mod timer;
 pub(crate) mod waker;
+pub(crate) mod world;
 
 use crate::choices::{Choices, Exhausted, ProductionOrder, Recorded, Seeded, Tape};
 use crate::clock::Instant;
@@ -111,6 +113,7 @@ pub struct Sim {
     // reconfigured Sim starts a fresh one), the clock, and the last run's record.
     choices: Option<(Box<dyn Choices + Send>, ChoiceOrigin)>,
     now_nanos: u64,
+    world: world::World,
     trace: Trace,
     stats: Stats,
     schedule: Schedule,
@@ -159,6 +162,7 @@ impl Sim {
             config,
             choices: None,
             now_nanos: 0,
+            world: world::World::default(),
             trace: Trace::default(),
             stats: Stats::default(),
             schedule: Schedule::default(),
@@ -240,8 +244,10 @@ impl Sim {
             detect_wait_cycles: config.detect_wait_cycles,
         };
         let trace = Trace::with_limit(config.trace_limit);
-        let core = Core::new(run_config, scheduler, choices, self.now_nanos, trace);
-        let shared = Shared::new(NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed), core);
+        let world::World { hosts, extensions } = std::mem::take(&mut self.world);
+        let core = Core::new(run_config, scheduler, choices, self.now_nanos, trace, hosts);
+        let run_id = NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed);
+        let shared = Shared::new(run_id, core, extensions, self.config.net.clone());
         let mut output = None;
         let result = {
             let _enter = context::Enter::new(Rc::clone(&shared));
@@ -251,6 +257,7 @@ impl Sim {
             shared.run(main)
         };
         debug_assert_eq!(Rc::strong_count(&shared), 1, "nothing outlives a run");
+        self.world.extensions = shared.extensions.take();
         self.absorb(&mut shared.core.borrow_mut(), origin);
         match result {
             Ok(()) => Ok(output.expect("the main future completed")),
@@ -267,6 +274,7 @@ impl Sim {
             std::mem::take(&mut core.decisions),
         );
         self.trace = std::mem::take(&mut core.trace);
+        self.world.hosts = std::mem::take(&mut core.hosts);
         let choices = std::mem::replace(&mut core.choices, Box::new(Exhausted));
         self.choices = origin.map(|origin| (choices, origin));
     }

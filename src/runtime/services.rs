@@ -12,6 +12,7 @@ use super::executor::{Shared, Site, Waiting};
 use super::primitives::WaitStart;
 use super::timer::TimerKey;
 use super::waker::TaskWake;
+use super::world::{HostError, HostId, MAIN_HOST};
 use crate::choices::Stream;
 use crate::id::TaskId;
 use crate::scheduler::TaskRef;
@@ -63,6 +64,11 @@ impl Shared {
     #[inline]
     pub(crate) fn current_task(&self) -> Option<TaskRef> {
         self.current.get()
+    }
+
+    /// The network's conditions for this run.
+    pub(crate) fn net_config(&self) -> &crate::config::NetConfig {
+        &self.net_config
     }
 
     /// A task's name.
@@ -251,5 +257,80 @@ impl Shared {
         }
         self.self_woken.set(true);
         true
+    }
+
+    /// The running task's host (`main` outside any task).
+    pub(crate) fn current_host(&self) -> HostId {
+        let core = self.core.borrow();
+        self.current
+            .get()
+            .map_or(MAIN_HOST, |task| core.host_of(task))
+    }
+
+    /// Creates a host.
+    pub(crate) fn add_host(&self, name: &str) -> Result<HostId, HostError> {
+        self.core.borrow_mut().hosts.add(name)
+    }
+
+    /// The host named `name`.
+    pub(crate) fn find_host(&self, name: &str) -> Option<HostId> {
+        self.core.borrow().hosts.find(name)
+    }
+
+    /// A host's name.
+    pub(crate) fn host_name(&self, host: HostId) -> String {
+        self.core.borrow().hosts.name(host).to_string()
+    }
+
+    /// How many hosts the world has.
+    pub(crate) fn host_count(&self) -> usize {
+        self.core.borrow().hosts.len()
+    }
+
+    /// Whether a host is up (not crashed).
+    pub(crate) fn host_is_up(&self, host: HostId) -> bool {
+        self.core.borrow().hosts.is_up(host)
+    }
+
+    /// Runs `f` on the layers' world state of type `T` (created on first use). `f`
+    /// must not wake tasks or call back into the simulation's world state.
+    pub(crate) fn with_extension<T: Default + 'static, R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        f(self.extensions.borrow_mut().get::<T>())
+    }
+
+    /// Records an event of the simulated world with a note; returns the note's index,
+    /// which later events about the same thing may reuse ([`Shared::record_noted`]).
+    pub(crate) fn record_note(&self, kind: EventKind, note: &str) -> u32 {
+        let task = self.current.get().map(|task| task.id);
+        let mut core = self.core.borrow_mut();
+        let index = core.trace.add_message(note);
+        core.record(kind, task, Some(index));
+        index
+    }
+
+    /// Stores a note for later events ([`Shared::record_noted`]) without recording one.
+    pub(crate) fn add_note(&self, note: &str) -> u32 {
+        self.core.borrow_mut().trace.add_message(note)
+    }
+
+    /// The text of a note.
+    pub(crate) fn note_text(&self, note: u32) -> String {
+        self.core.borrow().trace.message_text(note).to_string()
+    }
+
+    /// Records an event of the simulated world with a note added before.
+    #[inline]
+    pub(crate) fn record_noted(&self, kind: EventKind, note: u32) {
+        let task = self.current.get().map(|task| task.id);
+        self.core.borrow_mut().record(kind, task, Some(note));
+    }
+
+    /// Fails the run at its next step (a limit of the simulated world was hit inside
+    /// a task, where the failure cannot be returned).
+    pub(crate) fn fail_soon(&self, kind: crate::failure::FailureKind) {
+        let mut core = self.core.borrow_mut();
+        if core.stop.is_none() {
+            core.stop = Some(Box::new(kind));
+        }
     }
 }

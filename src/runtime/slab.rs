@@ -29,6 +29,18 @@ pub(crate) enum Waiting {
     Primitive(u32),
     // A sleep whose deadline is past the clock's range: it never ends.
     Never,
+    // Simulated I/O: what (see `IoWait`) on the thing the trace note names.
+    Io(IoWait, u32),
+}
+
+/// What a task blocked in simulated I/O waits to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IoWait {
+    Accept,
+    Connect,
+    Read,
+    Write,
+    Receive,
 }
 
 /// A handle's view of a task: enough to cancel it, and to notice it is gone.

@@ -14,6 +14,8 @@
 
 use super::executor::{BoxedTask, MainFuture, Shared, Stop};
 use super::quiet_panics::{self, Panic};
+use super::slab::State;
+use super::world::{HostId, MAIN_HOST};
 use crate::failure::FailureKind;
 use crate::id::TaskId;
 use crate::scheduler::TaskRef;
@@ -62,6 +64,65 @@ impl Shared {
         })
     }
 
+    /// Crashes `host`: every task on it is dropped now, in id order, inside the
+    /// simulation (a task that is queued keeps its slot until the scheduler reaps it;
+    /// the running task, if it is on the host, stops at its next await). A panic in a
+    /// `Drop` fails the run at its next step.
+    pub(crate) fn crash_host(&self, host: HostId) {
+        let running = self.current.get();
+        let victims = {
+            let mut core = self.core.borrow_mut();
+            assert!(
+                host != MAIN_HOST,
+                "the host `main` cannot crash: it runs the main future; put the code to crash on a Host of its own"
+            );
+            if !core.hosts.is_up(host) {
+                return;
+            }
+            core.hosts.set_up(host, false);
+            let name = core.hosts.name(host).to_string();
+            let note = core.trace.add_message(&name);
+            core.record(EventKind::Crash, running.map(|task| task.id), Some(note));
+            let mut victims = core.tasks.live_tasks();
+            victims.retain(|task| core.host_of(*task) == host);
+            victims
+        };
+        for task in victims {
+            if Some(task) == running {
+                self.core.borrow_mut().request_cancel(task, None);
+                continue;
+            }
+            let future = {
+                let mut core = self.core.borrow_mut();
+                core.record(EventKind::Cancelled, Some(task.id), None);
+                let entry = &mut core.tasks[task.slot];
+                entry.cancel_requested = true;
+                entry.future.take()
+            };
+            let dropped = self.drop_as(task, future);
+            let mut core = self.core.borrow_mut();
+            if core.tasks[task.slot].state != State::Queued {
+                core.release(task.slot);
+            }
+            if let (Err(stop), None) = (dropped, &core.stop) {
+                core.stop = Some(stop);
+            }
+        }
+    }
+
+    /// Brings a crashed host back up, with nothing running.
+    pub(crate) fn restart_host(&self, host: HostId) {
+        let mut core = self.core.borrow_mut();
+        if core.hosts.is_up(host) {
+            return;
+        }
+        core.hosts.set_up(host, true);
+        let name = core.hosts.name(host).to_string();
+        let note = core.trace.add_message(&name);
+        let running = self.current.get().map(|task| task.id);
+        core.record(EventKind::Restart, running, Some(note));
+    }
+
     /// Handles a panic in `task`: fails the run, or (when configured to continue)
     /// hands the message to the task's awaiter and drops the task.
     pub(super) fn task_panicked(
@@ -84,7 +145,7 @@ impl Shared {
             // Put the future back so the end-of-run cleanup drops it in order.
             let entry = &mut core.tasks[task.slot];
             entry.future = future;
-            entry.state = super::slab::State::Idle;
+            entry.state = State::Idle;
             return Err(fail);
         }
         drop(core);

@@ -77,6 +77,8 @@ where
 #[derive(Debug, Default)]
 pub struct Builder {
     name: Option<String>,
+    // The host to spawn on (`net::Host::spawn`); the spawning task's host when unset.
+    host: Option<crate::runtime::world::HostId>,
 }
 
 impl Builder {
@@ -124,6 +126,7 @@ impl Builder {
         context::with_current(api, |shared| {
             let (task, cell) = join::task_future(future, completion);
             let key = shared.spawn(
+                self.host,
                 self.name.map(String::into_boxed_str),
                 Box::pin(task),
                 catch_panics,
@@ -160,6 +163,12 @@ impl Builder {
         E: 'static,
     {
         group.spawn_with(self, future)
+    }
+
+    /// Spawns on `host` instead of the spawning task's host.
+    pub(crate) fn on_host(mut self, host: crate::runtime::world::HostId) -> Builder {
+        self.host = Some(host);
+        self
     }
 
     pub(crate) fn task_name(&self) -> Option<&str> {

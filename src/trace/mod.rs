@@ -82,6 +82,18 @@ pub enum EventKind {
     /// `task` stopped waiting for the primitive `other` without being granted it
     /// (cancelled, or the primitive was closed).
     GiveUp,
+    /// The host named by the note `other` crashed: its tasks were dropped.
+    Crash,
+    /// The host named by the note `other` came back up, with nothing running.
+    Restart,
+    /// A simulated network event, described by the note `other` (a connection opened,
+    /// accepted, closed or reset; a socket bound; a partition made or healed; a
+    /// message dropped).
+    Net,
+    /// `task` sent data on the connection or socket the note `other` names.
+    Send,
+    /// Data arrived on the connection or socket the note `other` names.
+    Deliver,
 }
 
 impl EventKind {
@@ -286,6 +298,20 @@ impl Trace {
         self.names.get(task.index() as usize)?.as_deref()
     }
 
+    /// The text an event of the simulated world ([`EventKind::Crash`],
+    /// [`EventKind::Restart`], [`EventKind::Net`], [`EventKind::Send`],
+    /// [`EventKind::Deliver`]) refers to: a host's name, or what happened.
+    pub fn note(&self, event: &Event) -> Option<&str> {
+        match event.kind {
+            EventKind::Crash
+            | EventKind::Restart
+            | EventKind::Net
+            | EventKind::Send
+            | EventKind::Deliver => self.messages.get(event.other as usize).map(|m| &**m),
+            _ => None,
+        }
+    }
+
     /// The panic message an [`EventKind::Panic`] event refers to.
     pub fn panic_message(&self, event: &Event) -> Option<&str> {
         if event.kind != EventKind::Panic {
@@ -340,7 +366,12 @@ impl Trace {
         }
     }
 
-    /// Stores a panic message; returns its number for [`Trace::record`].
+    /// The panic message or note stored as `index`.
+    pub(crate) fn message_text(&self, index: u32) -> &str {
+        self.messages.get(index as usize).map_or("<unknown>", |m| m)
+    }
+
+    /// Stores a panic message or a note; returns its index for an event's `other`.
     pub(crate) fn add_message(&mut self, message: &str) -> u32 {
         self.hash = mix_bytes(self.hash, message.as_bytes());
         self.messages.push(message.into());

@@ -113,7 +113,16 @@ impl Trace {
                 "stopped waiting for {}",
                 self.primitive_label(event.other)
             ),
+            EventKind::Crash => write!(f, "host {} crashed", self.note_text(event)),
+            EventKind::Restart => write!(f, "host {} restarted", self.note_text(event)),
+            EventKind::Net => write!(f, "{}", self.note_text(event)),
+            EventKind::Send => write!(f, "sent on {}", self.note_text(event)),
+            EventKind::Deliver => write!(f, "delivered on {}", self.note_text(event)),
         }
+    }
+
+    fn note_text(&self, event: &Event) -> &str {
+        self.note(event).unwrap_or("<unknown>")
     }
 
     /// One event as its snapshot line.

@@ -1,0 +1,198 @@
+//! [`Host`]: a simulated machine.
+//!
+//! A host is a name, the tasks running on it, and (with the network) the sockets they
+//! opened. Its name resolves as its address. The main future runs on the host `main`;
+//! a task spawned with [`Host::spawn`] runs on that host, and what it spawns stays
+//! there. [`Host::crash`] drops every task of the host inside the simulation, now,
+//! in id order (their `JoinHandle`s report `Cancelled`; their `Drop` code runs with the
+//! clock readable), resets its connections so that peers read an error instead of
+//! silence, and unbinds its sockets; [`Host::restart`] brings it back with nothing
+//! running. A [`crate::Sim`] keeps its hosts across runs, as it keeps its clock:
+//! [`Host::lookup`] finds one made by an earlier run.
+
+use super::network;
+use crate::runtime::context;
+use crate::runtime::world::{HostError, HostId, MAX_HOSTS};
+use crate::task::{Builder, JoinHandle};
+use std::fmt;
+use std::future::Future;
+
+/// A simulated machine: a name (its address), its tasks and its sockets.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::net::Host;
+/// seedloop::Sim::new(0)
+///     .run(async {
+///         let db = Host::new("db");
+///         let task = db.spawn(async { Host::current().name().to_string() });
+///         assert_eq!(task.await.unwrap(), "db");
+///         assert_eq!(Host::current().name(), "main");
+///     })
+///     .unwrap();
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Host {
+    id: HostId,
+    name: std::rc::Rc<str>,
+}
+
+impl Host {
+    /// Creates a host named `name` (letters, digits, `-`, `_`, `.`): the name is its
+    /// address (`db:80`).
+    ///
+    /// # Panics
+    ///
+    /// Outside a simulation; when a host of that name exists (in this `Sim`, made by
+    /// this run or an earlier one: [`Host::lookup`] finds it); for an invalid name; past
+    /// 4096 hosts.
+    #[track_caller]
+    pub fn new(name: impl Into<String>) -> Host {
+        let name = name.into();
+        context::with_current("seedloop::net::Host::new", |shared| {
+            match shared.add_host(&name) {
+                Ok(id) => Host {
+                    id,
+                    name: name.as_str().into(),
+                },
+                Err(HostError::Taken) => panic!(
+                    "a host named `{name}` exists already: host names are unique addresses; use Host::lookup(\"{name}\") to get it (a Sim keeps its hosts across runs)"
+                ),
+                Err(HostError::BadName) => panic!(
+                    "`{name}` is not a valid host name: use letters, digits, `-`, `_` and `.` (the name is the host's address)"
+                ),
+                Err(HostError::Limit) => {
+                    panic!("host limit reached: a simulation holds at most {MAX_HOSTS} hosts")
+                }
+            }
+        })
+    }
+
+    /// The host named `name`, if it exists.
+    ///
+    /// ```
+    /// use seedloop::net::Host;
+    /// let mut sim = seedloop::Sim::new(0);
+    /// sim.run(async { drop(Host::new("db")) }).unwrap();
+    /// // The next run of the same Sim still has it.
+    /// sim.run(async { assert!(Host::lookup("db").is_some()) }).unwrap();
+    /// ```
+    #[track_caller]
+    pub fn lookup(name: &str) -> Option<Host> {
+        context::with_current("seedloop::net::Host::lookup", |shared| {
+            shared.find_host(name).map(|id| Host {
+                id,
+                name: name.into(),
+            })
+        })
+    }
+
+    /// The host the running task is on.
+    #[track_caller]
+    pub fn current() -> Host {
+        context::with_current("seedloop::net::Host::current", |shared| {
+            let id = shared.current_host();
+            Host {
+                id,
+                name: shared.host_name(id).into(),
+            }
+        })
+    }
+
+    /// Its name, which is also its address.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether it is up (not crashed).
+    #[track_caller]
+    pub fn is_up(&self) -> bool {
+        context::with_current("seedloop::net::Host::is_up", |shared| {
+            shared.host_is_up(self.id)
+        })
+    }
+
+    /// Spawns `future` as a task on this host; what it spawns stays on this host.
+    ///
+    /// # Panics
+    ///
+    /// Outside a simulation, and when the host is down.
+    #[track_caller]
+    #[must_use = "dropping a JoinHandle that was never awaited detaches the task (write `drop(host.spawn(..))` to say so)"]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        Builder::new().on_host(self.id).spawn(future)
+    }
+
+    /// Spawns a named task on this host (its name in traces is `host/name`).
+    #[track_caller]
+    #[must_use = "dropping a JoinHandle that was never awaited detaches the task (write `drop(host.spawn_named(..))` to say so)"]
+    pub fn spawn_named<F>(&self, name: impl Into<String>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        Builder::new().name(name).on_host(self.id).spawn(future)
+    }
+
+    /// Crashes the host: every task on it is dropped now, inside the simulation, in id
+    /// order (a task crashing its own host stops at its next await); its connections
+    /// are reset and its sockets unbound. A host that is down stays down.
+    ///
+    /// ```
+    /// use seedloop::net::Host;
+    /// use std::time::Duration;
+    /// seedloop::Sim::new(0)
+    ///     .run(async {
+    ///         let db = Host::new("db");
+    ///         let server = db.spawn(seedloop::time::sleep(Duration::from_secs(60)));
+    ///         seedloop::time::sleep(Duration::from_secs(1)).await;
+    ///         db.crash();
+    ///         assert!(server.await.unwrap_err().is_cancelled());
+    ///         assert!(!db.is_up());
+    ///         db.restart();
+    ///         assert_eq!(db.spawn(async { 7 }).await.unwrap(), 7);
+    ///     })
+    ///     .unwrap();
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Outside a simulation, and for the host `main` (it runs the main future).
+    #[track_caller]
+    pub fn crash(&self) {
+        context::with_current("seedloop::net::Host::crash", |shared| {
+            if shared.host_is_up(self.id) && self.id != crate::runtime::world::MAIN_HOST {
+                // The network first: the sockets the dropped tasks own are reset, not
+                // closed gracefully by their drops.
+                network::host_crashed(shared, self.id);
+            }
+            shared.crash_host(self.id);
+        })
+    }
+
+    /// Brings a crashed host back up, with nothing running; a host that is up is left
+    /// as it is.
+    #[track_caller]
+    pub fn restart(&self) {
+        context::with_current("seedloop::net::Host::restart", |shared| {
+            shared.restart_host(self.id)
+        })
+    }
+}
+
+impl fmt::Debug for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Host({})", self.name)
+    }
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&self.name)
+    }
+}
