@@ -320,16 +320,16 @@ impl Choices for Exhausted {
 }
 
 /// The production order ([`crate::Policy::Fifo`]): every ordering decision (scheduler,
-/// timer ties, network latency and loss) is 0, whatever the seed; faults and user
-/// randomness still come from the seed (`fault::buggify` is off under Fifo by itself).
+/// timer ties, network latency and loss, faults) is 0, whatever the seed, and 0 is
+/// never a fault; user randomness still comes from the seed.
 #[derive(Clone, Debug)]
 pub(crate) struct ProductionOrder(pub(crate) Seeded);
 
 impl Choices for ProductionOrder {
     fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
         match stream {
-            Stream::Scheduler | Stream::Timers | Stream::Network => 0,
-            Stream::Faults | Stream::User => self.0.choose(stream, bound),
+            Stream::Scheduler | Stream::Timers | Stream::Network | Stream::Faults => 0,
+            Stream::User => self.0.choose(stream, bound),
         }
     }
 

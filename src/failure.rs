@@ -12,7 +12,7 @@
 use crate::config::{libtest_ignored_flag, Config};
 use crate::id::TaskId;
 use crate::scheduler::{Policy, Schedule};
-use crate::trace::Trace;
+use crate::trace::{EventKind, Trace};
 use std::fmt;
 use std::time::Duration;
 
@@ -447,6 +447,7 @@ impl fmt::Display for FailureReport {
         if let Some(point) = &self.cancel_point {
             writeln!(f, "  with {point}")?;
         }
+        self.write_faults(f)?;
         if self.trace.len() <= REPORT_EVENTS as u64 {
             writeln!(f, "trace ({} events):", self.trace.len())?;
         } else {
@@ -458,6 +459,51 @@ impl fmt::Display for FailureReport {
         }
         write!(f, "{}", self.trace.tail(REPORT_EVENTS))?;
         write!(f, "replay: {}", self.replay_command())
+    }
+}
+
+/// The most faults a report lists.
+const REPORT_FAULTS: usize = 10;
+
+impl FailureReport {
+    /// Lists the crashes, restarts, partitions and heals of the run (what a fault plan
+    /// or the program injected), which the trace's tail may not show.
+    fn write_faults(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let faults: Vec<String> = self
+            .trace
+            .events()
+            .iter()
+            .filter_map(|event| {
+                let note = self.trace.note(event)?;
+                let what = match event.kind() {
+                    EventKind::Crash => format!("host {note} crashed"),
+                    EventKind::Restart => format!("host {note} restarted"),
+                    EventKind::Net
+                        if ["partitioned", "healed", "clogged", "unclogged"]
+                            .iter()
+                            .any(|word| note.starts_with(word)) =>
+                    {
+                        note.to_string()
+                    }
+                    _ => return None,
+                };
+                Some(format!(
+                    "{what} at {}",
+                    crate::trace::VirtualTime(event.time())
+                ))
+            })
+            .collect();
+        if faults.is_empty() {
+            return Ok(());
+        }
+        writeln!(f, "  faults in this run ({}):", faults.len())?;
+        for fault in faults.iter().take(REPORT_FAULTS) {
+            writeln!(f, "    {fault}")?;
+        }
+        if faults.len() > REPORT_FAULTS {
+            writeln!(f, "    ... and {} more", faults.len() - REPORT_FAULTS)?;
+        }
+        Ok(())
     }
 }
 

@@ -65,7 +65,8 @@
 //!    diagnostics, timers, wakers; the services the layers above call)
 //! 6. `time` (sleep, timeout, interval), `rand` (seeded randomness)
 //! 7. `task` (spawn, groups, gather/wait), `sync` (the primitives on one wait queue)
-//! 8. `net` (simulated hosts and the network between them)
+//! 8. `net` (simulated hosts and the network between them), `fault` (buggify, fault
+//!    plans)
 //! 9. `harness` (sweeps, the cancellation explorer, the environment)
 //!
 //! ## Determinism rules for code under test
@@ -82,6 +83,7 @@ pub mod choices;
 mod clock;
 mod config;
 mod failure;
+pub mod fault;
 pub mod harness;
 mod id;
 pub mod net;

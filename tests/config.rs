@@ -3,6 +3,7 @@
 
 mod common;
 
+use seedloop::fault::FaultPlan;
 use seedloop::harness::env::EnvConfig;
 use seedloop::net::NetConfig;
 use seedloop::sync::Lock;
@@ -67,6 +68,7 @@ fn every_knob(config: Config) -> Config {
         .max_wait_steps(1_000)
         .detect_wait_cycles(false)
         .net(NetConfig::default().latency(Duration::from_millis(3), Duration::from_millis(9)))
+        .faults(FaultPlan::default().mean_gap(Duration::from_secs(7)))
 }
 
 #[test]
@@ -88,6 +90,7 @@ fn every_knob_is_away_from_its_default() {
     assert_ne!(set.max_wait_steps, default.max_wait_steps);
     assert_ne!(set.detect_wait_cycles, default.detect_wait_cycles);
     assert_ne!(set.net, default.net);
+    assert_ne!(set.faults, default.faults);
 }
 
 #[test]
@@ -111,7 +114,8 @@ fn failure_sim_replays_every_knob() {
         .max_wait(Duration::from_secs(10))
         .max_wait_steps(1_000)
         .detect_wait_cycles(false)
-        .net(NetConfig::default().latency(Duration::from_millis(3), Duration::from_millis(9)));
+        .net(NetConfig::default().latency(Duration::from_millis(3), Duration::from_millis(9)))
+        .faults(FaultPlan::default().mean_gap(Duration::from_secs(7)));
     let failure = check.try_run(knob_sensitive_program).unwrap_err();
     assert_eq!(failure.kind.name(), "starvation", "{failure}");
     let mut expected = every_knob(Config::new(4));
@@ -200,7 +204,8 @@ fn sim_with_config_keeps_the_config() {
         .max_wait(Duration::from_secs(10))
         .max_wait_steps(1_000)
         .detect_wait_cycles(false)
-        .net(NetConfig::default().latency(Duration::from_millis(3), Duration::from_millis(9)));
+        .net(NetConfig::default().latency(Duration::from_millis(3), Duration::from_millis(9)))
+        .faults(FaultPlan::default().mean_gap(Duration::from_secs(7)));
     assert_eq!(sim.config(), &built);
     assert_eq!(Sim::new(3).config(), &Config::new(3));
     assert_eq!(Config::default(), Config::new(0));

@@ -27,6 +27,7 @@ macro_rules! config_knobs {
             max_wait_steps(limit: u64);
             detect_wait_cycles(detect: bool);
             net(net: $crate::config::NetConfig);
+            faults(plan: $crate::config::FaultPlan);
         }
     };
 }

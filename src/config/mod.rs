@@ -17,10 +17,12 @@ use crate::scheduler::{Policy, DEFAULT_PCT_HORIZON, MAX_PCT_HORIZON};
 use crate::trace::{DEFAULT_TRACE_LIMIT, TAIL_LIMIT};
 use std::time::Duration;
 
+mod faults;
 mod knobs;
 mod net;
 mod replay_line;
 
+pub use faults::FaultPlan;
 pub(crate) use knobs::{config_knobs, forward_knobs};
 pub use net::{LinkConfig, NetConfig};
 pub(crate) use replay_line::libtest_ignored_flag;
@@ -135,6 +137,8 @@ pub struct Config {
     pub detect_wait_cycles: bool,
     /// See [`Config::net`].
     pub net: NetConfig,
+    /// See [`Config::faults`].
+    pub faults: Option<FaultPlan>,
     /// Whether a sweep ([`crate::Check`], [`crate::CancelExplorer`]) runs this
     /// configuration: its replay line is then the sweep's `SEEDLOOP_*` variables and the
     /// test to re-run. The sweeps set it.
@@ -169,6 +173,7 @@ impl Config {
             max_wait_steps: None,
             detect_wait_cycles: true,
             net: NetConfig::default(),
+            faults: None,
             from_sweep: false,
         }
     }
@@ -183,6 +188,19 @@ impl Config {
     /// ```
     pub fn net(mut self, net: NetConfig) -> Config {
         self.net = net;
+        self
+    }
+
+    /// Faults the run injects by itself (default none): host crashes and partitions
+    /// at drawn virtual times, see [`FaultPlan`].
+    ///
+    /// ```
+    /// use seedloop::fault::FaultPlan;
+    /// let config = seedloop::Config::new(1).faults(FaultPlan::default());
+    /// assert!(config.faults.is_some());
+    /// ```
+    pub fn faults(mut self, plan: FaultPlan) -> Config {
+        self.faults = Some(plan);
         self
     }
 

@@ -131,6 +131,12 @@ impl Config {
         if self.detect_wait_cycles != defaults.detect_wait_cycles {
             knob("detect_wait_cycles", self.detect_wait_cycles.to_string());
         }
+        if self.faults.is_some() {
+            knob(
+                "faults",
+                "failure.config.faults.clone().unwrap()".to_string(),
+            );
+        }
         if self.net != defaults.net {
             // Too many fields to print usefully: the failure's config has them.
             knob("net", "failure.config.net.clone()".to_string());

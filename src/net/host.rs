@@ -14,8 +14,30 @@ use super::network;
 use crate::runtime::context;
 use crate::runtime::world::{HostError, HostId, MAX_HOSTS};
 use crate::task::{Builder, JoinHandle};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+/// What a host runs when it boots.
+type Boot = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = ()>>>>;
+
+/// The boot tasks of the current run's hosts.
+#[derive(Default)]
+struct Boots {
+    run_id: u64,
+    by_host: BTreeMap<HostId, Boot>,
+}
+
+fn boot_of(shared: &crate::runtime::executor::Shared, host: HostId) -> Option<Boot> {
+    let run_id = shared.run_id();
+    shared.with_extension::<Boots, _>(|boots| {
+        (boots.run_id == run_id)
+            .then(|| boots.by_host.get(&host).cloned())
+            .flatten()
+    })
+}
 
 /// A simulated machine: a name (its address), its tasks and its sockets.
 ///
@@ -52,10 +74,13 @@ impl Host {
         let name = name.into();
         context::with_current("seedloop::net::Host::new", |shared| {
             match shared.add_host(&name) {
-                Ok(id) => Host {
-                    id,
-                    name: name.as_str().into(),
-                },
+                Ok(id) => {
+                    crate::fault::start_if_planned(shared);
+                    Host {
+                        id,
+                        name: name.as_str().into(),
+                    }
+                }
                 Err(HostError::Taken) => panic!(
                     "a host named `{name}` exists already: host names are unique addresses; use Host::lookup(\"{name}\") to get it (a Sim keeps its hosts across runs)"
                 ),
@@ -175,13 +200,74 @@ impl Host {
         })
     }
 
-    /// Brings a crashed host back up, with nothing running; a host that is up is left
-    /// as it is.
+    /// Brings a crashed host back up, with nothing running but its boot task (see
+    /// [`Host::on_boot`]); a host that is up is left as it is.
     #[track_caller]
     pub fn restart(&self) {
-        context::with_current("seedloop::net::Host::restart", |shared| {
-            shared.restart_host(self.id)
-        })
+        let boot = context::with_current("seedloop::net::Host::restart", |shared| {
+            if shared.host_is_up(self.id) {
+                return None;
+            }
+            shared.restart_host(self.id);
+            boot_of(shared, self.id)
+        });
+        if let Some(boot) = boot {
+            drop(Builder::new().name("boot").on_host(self.id).spawn(boot()));
+        }
+    }
+
+    /// Runs `boot()` as a task named `boot` on this host now, and again each time the
+    /// host restarts after a crash: the services a machine starts when it comes up. A
+    /// [`crate::fault::FaultPlan`] that crashes and restarts hosts relies on it.
+    ///
+    /// ```
+    /// use seedloop::net::Host;
+    /// use std::{cell::Cell, rc::Rc};
+    /// seedloop::Sim::new(0)
+    ///     .run(async {
+    ///         let boots = Rc::new(Cell::new(0));
+    ///         let db = Host::new("db");
+    ///         db.on_boot({
+    ///             let boots = boots.clone();
+    ///             move || {
+    ///                 let boots = boots.clone();
+    ///                 async move { boots.set(boots.get() + 1) }
+    ///             }
+    ///         });
+    ///         while boots.get() < 1 {
+    ///             seedloop::yield_now().await;
+    ///         }
+    ///         db.crash();
+    ///         db.restart();
+    ///         while boots.get() < 2 {
+    ///             seedloop::yield_now().await; // the boot task runs again
+    ///         }
+    ///     })
+    ///     .unwrap();
+    /// ```
+    #[track_caller]
+    pub fn on_boot<F, Fut>(&self, boot: F)
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let boot: Boot = Rc::new(move || Box::pin(boot()));
+        let up = context::with_current("seedloop::net::Host::on_boot", |shared| {
+            let run_id = shared.run_id();
+            shared.with_extension::<Boots, _>(|boots| {
+                if boots.run_id != run_id {
+                    *boots = Boots {
+                        run_id,
+                        ..Boots::default()
+                    };
+                }
+                boots.by_host.insert(self.id, boot.clone());
+            });
+            shared.host_is_up(self.id)
+        });
+        if up {
+            drop(Builder::new().name("boot").on_host(self.id).spawn(boot()));
+        }
     }
 }
 

@@ -29,7 +29,7 @@ use super::waker::WakerOrigin;
 use super::world::{Extensions, HostId, Hosts, MAIN_HOST};
 use super::Stats;
 use crate::choices::{Choices, Stream};
-use crate::config::NetConfig;
+use crate::config::{FaultPlan, NetConfig};
 use crate::failure::FailureKind;
 use crate::id::TaskId;
 use crate::recycle;
@@ -144,8 +144,9 @@ pub(crate) struct Shared {
     pub(super) core: RefCell<Core>,
     // The layers' world state (network, disks), borrowed apart from the executor's.
     pub(super) extensions: RefCell<Extensions>,
-    // The network's conditions for this run (part of the run's `Config`).
+    // The network's conditions and the fault plan for this run (from its `Config`).
     pub(super) net_config: NetConfig,
+    pub(super) fault_plan: Option<FaultPlan>,
     pub(super) current: Cell<Option<TaskRef>>,
     // The running task's own waker, by identity: `yield_now` and the wait queues
     // compare `cx.waker()` with it to tell the task's own waker from a combinator's.
@@ -352,12 +353,14 @@ impl Shared {
         core: Core,
         extensions: Extensions,
         net_config: NetConfig,
+        fault_plan: Option<FaultPlan>,
     ) -> Rc<Shared> {
         quiet_panics::install();
         Rc::new(Shared {
             origin: WakerOrigin::new(run_id),
             extensions: RefCell::new(extensions),
             net_config,
+            fault_plan,
             wakes: RefCell::new(recycle::take(&SPARE_WAKES)),
             timer_cancels: RefCell::new(Vec::new()),
             deferred: Cell::new(false),

@@ -247,7 +247,13 @@ impl Sim {
         let world::World { hosts, extensions } = std::mem::take(&mut self.world);
         let core = Core::new(run_config, scheduler, choices, self.now_nanos, trace, hosts);
         let run_id = NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed);
-        let shared = Shared::new(run_id, core, extensions, self.config.net.clone());
+        let shared = Shared::new(
+            run_id,
+            core,
+            extensions,
+            self.config.net.clone(),
+            self.config.faults.clone(),
+        );
         let mut output = None;
         let result = {
             let _enter = context::Enter::new(Rc::clone(&shared));

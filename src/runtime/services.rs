@@ -71,6 +71,11 @@ impl Shared {
         &self.net_config
     }
 
+    /// The run's fault plan, if any.
+    pub(crate) fn fault_plan(&self) -> Option<&crate::config::FaultPlan> {
+        self.fault_plan.as_ref()
+    }
+
     /// A task's name.
     pub(crate) fn task_name(&self, task: TaskId) -> Option<String> {
         self.core.borrow().trace.task_name(task).map(str::to_string)
