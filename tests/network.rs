@@ -523,3 +523,48 @@ fn a_stream_keeps_its_order_across_a_partition_that_heals_mid_flight() {
         );
     }
 }
+
+#[test]
+fn the_socket_limit_is_a_named_failure() {
+    let (_, result) = run_twice(
+        || Sim::new(0).net(NetConfig::default().max_sockets(2)),
+        || async {
+            let _first = UdpSocket::bind("0.0.0.0:1").await.unwrap();
+            let _second = UdpSocket::bind("0.0.0.0:2").await.unwrap();
+            let third = UdpSocket::bind("0.0.0.0:3").await;
+            assert!(third.is_err());
+            seedloop::yield_now().await;
+            unreachable!("the run stops at its next step");
+        },
+    );
+    let failure = result.unwrap_err();
+    assert_eq!(
+        failure.kind,
+        FailureKind::LimitReached {
+            what: "sockets open on the simulated network (NetConfig::max_sockets)".to_string(),
+            limit: 2
+        }
+    );
+}
+
+#[test]
+fn the_in_flight_limit_is_a_named_failure() {
+    let (_, result) = run_twice(
+        || Sim::new(0).net(NetConfig::default().max_in_flight(10)),
+        || async {
+            let b = Host::new("b");
+            drop(b);
+            let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+            for _ in 0..20 {
+                socket.send_to(b"flood", "b:9").await.unwrap();
+            }
+            seedloop::yield_now().await;
+        },
+    );
+    let failure = result.unwrap_err();
+    assert_eq!(failure.kind.name(), "limit reached");
+    assert!(
+        failure.to_string().contains("NetConfig::max_in_flight"),
+        "{failure}"
+    );
+}

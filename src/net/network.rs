@@ -128,9 +128,15 @@ impl Network {
         }
     }
 
-    /// Counts a socket opened; fails past the configured limit.
-    pub(crate) fn open_socket(&mut self, limit: usize) -> io::Result<()> {
+    /// Counts a socket opened. Past the configured limit the open fails, and so does
+    /// the run, at its next step, with a report naming the limit.
+    pub(crate) fn open_socket(&mut self, shared: &Shared) -> io::Result<()> {
+        let limit = shared.net_config().max_sockets;
         if self.sockets >= limit {
+            shared.fail_soon(FailureKind::LimitReached {
+                what: "sockets open on the simulated network (NetConfig::max_sockets)".to_string(),
+                limit: limit as u64,
+            });
             return Err(io::Error::other(format!(
                 "socket limit reached: {limit} sockets open (raise NetConfig::max_sockets)"
             )));

@@ -141,11 +141,10 @@ impl UdpSocket {
                     "a socket binds to its own host's address",
                 ));
             }
-            let limit = shared.net_config().max_sockets;
             let endpoint = with_network(shared, |network| -> io::Result<Endpoint> {
                 let port = network.take_port(endpoint.host, endpoint.port)?;
                 let endpoint = Endpoint { port, ..endpoint };
-                if let Err(error) = network.open_socket(limit) {
+                if let Err(error) = network.open_socket(shared) {
                     network.release_port(endpoint);
                     return Err(error);
                 }

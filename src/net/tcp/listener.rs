@@ -71,10 +71,9 @@ impl TcpListener {
                     "a listener binds to its own host's address",
                 ));
             }
-            let limit = shared.net_config().max_sockets;
             let endpoint = with_network(shared, |network| -> io::Result<Endpoint> {
                 let port = network.take_port(endpoint.host, endpoint.port)?;
-                if let Err(error) = network.open_socket(limit) {
+                if let Err(error) = network.open_socket(shared) {
                     network.release_port(Endpoint { port, ..endpoint });
                     return Err(error);
                 }
@@ -143,8 +142,8 @@ impl TcpListener {
                 None => Poll::Pending,
                 Some(Err(error)) => Poll::Ready(Err(error)),
                 Some(Ok((connection, peer))) => {
-                    let limit = shared.net_config().max_sockets;
-                    if let Err(error) = with_network(shared, |network| network.open_socket(limit)) {
+                    if let Err(error) = with_network(shared, |network| network.open_socket(shared))
+                    {
                         send_segment(shared, connection, 1, Segment::Reset);
                         return Poll::Ready(Err(error));
                     }

@@ -178,11 +178,10 @@ impl TcpStream {
 fn open(shared: &Shared, address: &str) -> io::Result<TcpStream> {
     let remote = resolve(shared, address)?;
     let host = shared.current_host();
-    let limit = shared.net_config().max_sockets;
     let local = with_network(shared, |network| -> io::Result<Endpoint> {
         let port = network.take_port(host, 0)?;
         let local = Endpoint { host, port };
-        if let Err(error) = network.open_socket(limit) {
+        if let Err(error) = network.open_socket(shared) {
             network.release_port(local);
             return Err(error);
         }
