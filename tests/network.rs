@@ -568,3 +568,52 @@ fn the_in_flight_limit_is_a_named_failure() {
         "{failure}"
     );
 }
+
+#[test]
+fn a_write_after_close_is_a_broken_pipe() {
+    passes(
+        || Sim::new(6),
+        || async {
+            let db = Host::new("db");
+            let _server = echo_server(&db, "0.0.0.0:7");
+            seedloop::yield_now().await;
+            let mut client = TcpStream::connect("db:7").await.unwrap();
+            client.close().await.unwrap();
+            let error = client.write_all(b"late").await.unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::BrokenPipe);
+        },
+    );
+}
+
+#[test]
+fn a_connected_udp_socket_sends_to_and_hears_only_its_peer() {
+    passes(
+        || Sim::new(12),
+        || async {
+            let b = Host::new("b");
+            let c = Host::new("c");
+            let peer = b.spawn(async {
+                let socket = UdpSocket::bind("0.0.0.0:9").await.unwrap();
+                let mut buffer = [0; 8];
+                let (count, from) = socket.recv_from(&mut buffer).await.unwrap();
+                socket.send_to(&buffer[..count], from).await.unwrap();
+            });
+            let stranger = c.spawn(async {
+                let socket = UdpSocket::bind("0.0.0.0:9").await.unwrap();
+                socket.send_to(b"noise", "main:5").await.unwrap();
+            });
+            let socket = UdpSocket::bind("0.0.0.0:5").await.unwrap();
+            socket.connect("b:9").await.unwrap();
+            stranger.await.unwrap();
+            sleep(secs(1)).await; // the stranger's datagram has arrived
+            socket.send(b"hi").await.unwrap();
+            let mut buffer = [0; 8];
+            let count = socket.recv(&mut buffer).await.unwrap();
+            assert_eq!(&buffer[..count], b"hi", "only the peer is heard");
+            peer.await.unwrap();
+            let unconnected = UdpSocket::bind("0.0.0.0:6").await.unwrap();
+            let error = unconnected.send(b"x").await.unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::NotConnected);
+        },
+    );
+}
