@@ -449,7 +449,7 @@ fn a_deadlock_report_says_what_each_task_waits_for_on_the_network() {
     let report = failure.to_string();
     assert_eq!(blocked.len(), 2, "{report}");
     assert!(
-        report.contains("waits on to read from connection 0 (main:49152 -> db:80)"),
+        report.contains("waits on data to read on connection 0 (main:49152 -> db:80)"),
         "{report}"
     );
 }
@@ -616,4 +616,90 @@ fn a_connected_udp_socket_sends_to_and_hears_only_its_peer() {
             assert_eq!(error.kind(), ErrorKind::NotConnected);
         },
     );
+}
+
+#[test]
+fn a_connect_that_timed_out_is_not_accepted_after_the_heal() {
+    let (sim, result) = run_twice(
+        || Sim::new(2).net(NetConfig::default().connect_timeout(secs(1))),
+        || async {
+            let db = Host::new("db");
+            let accepted = db.spawn(async {
+                let listener = TcpListener::bind("0.0.0.0:80").await.unwrap();
+                seedloop::time::timeout(secs(60), listener.accept())
+                    .await
+                    .is_ok()
+            });
+            seedloop::yield_now().await;
+            partition("main", "db");
+            let error = TcpStream::connect("db:80").await.unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::TimedOut);
+            heal("main", "db");
+            assert!(
+                !accepted.await.unwrap(),
+                "the abandoned request was accepted"
+            );
+        },
+    );
+    result.unwrap();
+    let trace = sim.trace().to_string();
+    assert!(trace.contains("connect timed out: connection 0"), "{trace}");
+}
+
+#[test]
+fn refusals_and_resets_are_trace_events_with_their_direction() {
+    let (sim, result) = run_twice(
+        || Sim::new(1),
+        || async {
+            let db = Host::new("db");
+            assert!(TcpStream::connect("db:80").await.is_err());
+            let server = echo_server(&db, "0.0.0.0:7");
+            seedloop::yield_now().await;
+            let mut client = TcpStream::connect("db:7").await.unwrap();
+            client.write_all(b"x").await.unwrap();
+            let mut buffer = [0; 1];
+            client.read_exact(&mut buffer).await.unwrap();
+            db.crash();
+            assert!(server.await.is_err());
+            assert!(client.read(&mut buffer).await.is_err());
+        },
+    );
+    result.unwrap();
+    let trace = sim.trace().to_string();
+    assert!(
+        trace.contains("connection 0 (main:49152 -> db:80) refused"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("sent on connection 1 main:49153 -> db:7"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("sent on connection 1 db:7 -> main:49153"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("connection 1 db:7 -> main:49153 reset"),
+        "{trace}"
+    );
+}
+
+#[test]
+fn a_new_run_starts_with_every_link_whole() {
+    let mut sim = Sim::new(0);
+    sim.run(async {
+        Host::new("db");
+        partition("main", "db");
+    })
+    .unwrap();
+    sim.run(async {
+        let db = Host::lookup("db").unwrap();
+        let server = echo_server(&db, "0.0.0.0:7");
+        seedloop::yield_now().await;
+        let mut client = TcpStream::connect("db:7").await.unwrap();
+        client.write_all(b"ok").await.unwrap();
+        client.close().await.unwrap();
+        assert_eq!(server.await.unwrap(), 2);
+    })
+    .unwrap();
 }

@@ -36,7 +36,7 @@ pub(crate) fn host_ip(host: HostId) -> Ipv4Addr {
     Ipv4Addr::new(10, (number >> 16) as u8, (number >> 8) as u8, number as u8)
 }
 
-fn host_of_ip(ip: Ipv4Addr) -> Option<HostId> {
+pub(crate) fn host_of_ip(ip: Ipv4Addr) -> Option<HostId> {
     let [first, a, b, c] = ip.octets();
     if first != 10 {
         return None;
@@ -121,8 +121,32 @@ impl ToAddress for SocketAddr {
     }
 }
 
+impl ToAddress for &String {
+    fn to_address(&self) -> String {
+        self.to_string()
+    }
+}
+
 impl ToAddress for (&str, u16) {
     fn to_address(&self) -> String {
         format!("{}:{}", self.0, self.1)
+    }
+}
+
+impl ToAddress for (String, u16) {
+    fn to_address(&self) -> String {
+        format!("{}:{}", self.0, self.1)
+    }
+}
+
+impl ToAddress for (std::net::Ipv4Addr, u16) {
+    fn to_address(&self) -> String {
+        format!("{}:{}", self.0, self.1)
+    }
+}
+
+impl ToAddress for std::net::SocketAddrV4 {
+    fn to_address(&self) -> String {
+        self.to_string()
     }
 }

@@ -113,6 +113,33 @@ impl Host {
         })
     }
 
+    /// The host whose address `address` is (a peer's address from
+    /// [`crate::net::TcpListener::accept`] or [`crate::net::UdpSocket::recv_from`]).
+    ///
+    /// ```
+    /// use seedloop::net::{Host, UdpSocket};
+    /// seedloop::Sim::new(0)
+    ///     .run(async {
+    ///         let socket = UdpSocket::bind("0.0.0.0:9").await.unwrap();
+    ///         let host = Host::lookup_addr(socket.local_addr().unwrap()).unwrap();
+    ///         assert_eq!(host.name(), "main");
+    ///     })
+    ///     .unwrap();
+    /// ```
+    #[track_caller]
+    pub fn lookup_addr(address: std::net::SocketAddr) -> Option<Host> {
+        let std::net::IpAddr::V4(ip) = address.ip() else {
+            return None;
+        };
+        let id = super::addr::host_of_ip(ip)?;
+        context::with_current("seedloop::net::Host::lookup_addr", |shared| {
+            ((id as usize) < shared.host_count()).then(|| Host {
+                id,
+                name: shared.host_name(id).into(),
+            })
+        })
+    }
+
     /// The host the running task is on.
     #[track_caller]
     pub fn current() -> Host {

@@ -9,9 +9,10 @@
 //! (TCP retransmits), and a datagram is dropped (on a clogged link, held). Held
 //! messages leave in order when the link heals.
 //!
-//! The state (connections, listeners, UDP sockets, messages in flight) belongs to one
-//! run: the sockets that made it are dropped at the end of their run, and a new run
-//! starts with an empty network. Partitions and clogs are kept, like the hosts.
+//! The state (connections, listeners, UDP sockets, messages in flight, partitions and
+//! clogs) belongs to one run: the sockets that made it are dropped at the end of their
+//! run, and a new run starts with an empty network whose links are all whole. (The
+//! hosts, and whether each is up, are kept, like the clock.)
 
 use super::addr::{Endpoint, FIRST_EPHEMERAL_PORT};
 use super::tcp::{self, Connection};
@@ -75,7 +76,7 @@ pub(crate) struct Network {
     in_flight_count: usize,
     // Messages held by a partition or a clog, per directed link, in send order.
     held: BTreeMap<(HostId, HostId), VecDeque<Message>>,
-    // Directed links that are cut, and links that are clogged (both kept across runs).
+    // Directed links that are cut, and links that are clogged.
     partitioned: BTreeSet<(HostId, HostId)>,
     clogged: BTreeSet<(HostId, HostId)>,
     sockets: usize,
@@ -85,12 +86,8 @@ impl Network {
     /// Starts the run's state afresh when `run_id` is a new run.
     fn enter(&mut self, run_id: u64) {
         if self.run_id != run_id {
-            let partitioned = std::mem::take(&mut self.partitioned);
-            let clogged = std::mem::take(&mut self.clogged);
             *self = Network {
                 run_id,
-                partitioned,
-                clogged,
                 ..Network::default()
             };
         }
@@ -215,10 +212,11 @@ fn latency_nanos(shared: &Shared, from: HostId, to: HostId) -> u64 {
     } else {
         config.link_config(&shared.host_name(from), &shared.host_name(to))
     };
+    // Drawn in whole microseconds above the minimum: timelines stay readable.
     let min = link.latency_min.as_nanos().min(u64::MAX as u128) as u64;
     let max = link.latency_max.as_nanos().min(u64::MAX as u128) as u64;
-    let spread = max.saturating_sub(min).saturating_add(1);
-    min + shared.choose(Stream::Network, spread)
+    let spread_micros = max.saturating_sub(min) / 1000;
+    min + shared.choose(Stream::Network, spread_micros.saturating_add(1)) * 1000
 }
 
 /// Whether a datagram on `from` -> `to` is lost, or delivered twice: decision 0 (the
@@ -332,6 +330,12 @@ fn arrive(shared: &Shared, message: Message) {
     }
     if !shared.host_is_up(message.to) {
         // A machine that is off answers nothing.
+        let note = format!(
+            "dropped a message {} -> {} (the receiving host is down)",
+            shared.host_name(message.from),
+            shared.host_name(message.to)
+        );
+        shared.record_note(EventKind::Net, &note);
         return;
     }
     match message.payload {

@@ -31,6 +31,7 @@ pub(crate) struct SocketState {
 
 /// A datagram reached `to`.
 pub(crate) fn arrive(shared: &Shared, from: Endpoint, to: Endpoint, data: Vec<u8>) {
+    let length = data.len();
     let outcome = with_network(shared, |network| {
         let Some(socket) = network.udp_sockets.get_mut(&to) else {
             return Err("nobody is bound there");
@@ -50,7 +51,8 @@ pub(crate) fn arrive(shared: &Shared, from: Endpoint, to: Endpoint, data: Vec<u8
         }
         Err(why) => {
             let note = format!(
-                "dropped a datagram {} -> {} ({why})",
+                "dropped a datagram of {} bytes {} -> {} ({why})",
+                length,
                 from.label(shared),
                 to.label(shared)
             );
@@ -151,7 +153,8 @@ impl UdpSocket {
                 Ok(endpoint)
             })?;
             let label = format!("udp {}", endpoint.label(shared));
-            let note = shared.record_note(EventKind::Net, &format!("bound {label}"));
+            shared.record_note(EventKind::Net, &format!("bound {label}"));
+            let note = shared.add_note(&label);
             with_network(shared, |network| {
                 network.udp_sockets.insert(
                     endpoint,
@@ -204,7 +207,8 @@ impl UdpSocket {
         let (lost, duplicated) = udp_fate(shared, self.endpoint.host, to.host);
         if lost {
             let text = format!(
-                "lost a datagram {} -> {}",
+                "lost a datagram of {} bytes {} -> {}",
+                data.len(),
                 self.endpoint.label(shared),
                 to.label(shared)
             );

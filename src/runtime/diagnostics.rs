@@ -67,14 +67,14 @@ impl Core {
             Waiting::Primitive(primitive) => self.describe_wait(primitive),
             Waiting::Never => "a sleep whose deadline is never reached".to_string(),
             Waiting::Io(what, note) => {
-                let verb = match what {
-                    IoWait::Accept => "to accept a connection on",
-                    IoWait::Connect => "to connect:",
-                    IoWait::Read => "to read from",
-                    IoWait::Write => "to write to (the receiver's window is full)",
-                    IoWait::Receive => "to receive a datagram on",
+                let what = match what {
+                    IoWait::Accept => "a connection to accept:",
+                    IoWait::Connect => "an answer to its connect on",
+                    IoWait::Read => "data to read on",
+                    IoWait::Write => "room in the receiver's window on",
+                    IoWait::Receive => "a datagram on",
                 };
-                format!("{verb} {}", self.trace.message_text(note))
+                format!("{what} {}", self.trace.message_text(note))
             }
         }
     }

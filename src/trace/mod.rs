@@ -97,6 +97,19 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Whether the event belongs to the simulated world (hosts and network): its
+    /// argument is a note ([`Trace::note`]).
+    pub fn is_net(self) -> bool {
+        matches!(
+            self,
+            EventKind::Crash
+                | EventKind::Restart
+                | EventKind::Net
+                | EventKind::Send
+                | EventKind::Deliver
+        )
+    }
+
     /// Whether the event's argument is a synchronization primitive.
     pub fn is_sync(self) -> bool {
         matches!(
@@ -302,14 +315,10 @@ impl Trace {
     /// [`EventKind::Restart`], [`EventKind::Net`], [`EventKind::Send`],
     /// [`EventKind::Deliver`]) refers to: a host's name, or what happened.
     pub fn note(&self, event: &Event) -> Option<&str> {
-        match event.kind {
-            EventKind::Crash
-            | EventKind::Restart
-            | EventKind::Net
-            | EventKind::Send
-            | EventKind::Deliver => self.messages.get(event.other as usize).map(|m| &**m),
-            _ => None,
+        if !event.kind.is_net() {
+            return None;
         }
+        self.messages.get(event.other as usize).map(|m| &**m)
     }
 
     /// The panic message an [`EventKind::Panic`] event refers to.

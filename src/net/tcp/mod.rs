@@ -110,6 +110,9 @@ pub(crate) struct Connection {
     pub(crate) connector: Option<Waker>,
     // The trace note naming the connection: "connection 3 (main:49152 -> db:80)".
     pub(crate) note: u32,
+    // The notes naming each direction, by sending end: "connection 3 main:49152 ->
+    // db:80" and "connection 3 db:80 -> main:49152", for sends and deliveries.
+    pub(crate) directions: [u32; 2],
 }
 
 /// A listener's state, in the network.
@@ -173,6 +176,7 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
     let mut wakers = Vec::new();
     let mut answer = None;
     let mut deliver_note = None;
+    let mut happened = None;
     with_network(shared, |network| {
         let listener_at = network
             .connection(connection)
@@ -180,8 +184,11 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
         let Some(state) = network.connection(connection) else {
             return;
         };
+        let connection_note = state.note;
         let end = &mut state.ends[to_end];
         match segment {
+            // A request whose connect gave up (timed out) meanwhile is ignored.
+            Segment::Connect if state.phase != Phase::Connecting => {}
             Segment::Connect => {
                 let endpoint = listener_at.expect("the connection exists");
                 match network.listeners.get_mut(&endpoint) {
@@ -190,7 +197,10 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
                         wakers.extend(listener.acceptor.take());
                         answer = Some(Segment::Accepted);
                     }
-                    None => answer = Some(Segment::Refused),
+                    None => {
+                        answer = Some(Segment::Refused);
+                        happened = Some((connection_note, "refused (nothing listens there)"));
+                    }
                 }
             }
             Segment::Accepted | Segment::Refused => {
@@ -218,7 +228,7 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
                     match next {
                         Segment::Data(_, bytes) => {
                             end.received.extend(bytes);
-                            deliver_note = Some(state.note);
+                            deliver_note = Some(state.directions[from_end]);
                         }
                         _ => end.ended = true,
                     }
@@ -226,6 +236,7 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
                 }
             }
             Segment::Reset => {
+                happened = Some((state.directions[from_end], "reset"));
                 end.reset = true;
                 end.wake_all(&mut wakers);
                 if state.phase == Phase::Connecting {
@@ -237,6 +248,10 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
     });
     if let Some(note) = deliver_note {
         shared.record_noted(EventKind::Deliver, note);
+    }
+    if let Some((note, what)) = happened {
+        let text = format!("{} {what}", shared.note_text(note));
+        shared.record_note(EventKind::Net, &text);
     }
     if let Some(answer) = answer {
         send_segment(shared, connection, to_end, answer);

@@ -1,7 +1,9 @@
 //! [`TcpStream`]: one end of a connection, a `futures::io::{AsyncRead, AsyncWrite}`.
 
 use super::listener::stale;
-use super::{io_error, send_segment, wake, Connection, End, Phase, Segment, SEGMENT_BYTES};
+use super::{
+    io_error, note_of, send_segment, wake, Connection, End, Phase, Segment, SEGMENT_BYTES,
+};
 use crate::net::addr::{resolve, Endpoint, ToAddress};
 use crate::net::network::with_network;
 use crate::runtime::context;
@@ -15,6 +17,10 @@ use std::task::{Context, Poll, Waker};
 
 /// A TCP connection between two hosts (asyncio's `open_connection`), a
 /// `futures::io::{AsyncRead, AsyncWrite}`.
+///
+/// `close()` (from `AsyncWriteExt`) closes the write half only, as `shutdown(Write)`
+/// does: the peer reads end of stream and may still answer. Dropping the stream closes
+/// it whole.
 ///
 /// # Examples
 ///
@@ -91,6 +97,12 @@ impl TcpStream {
             Ok(Err(error)) => Err(error),
             Err(_) => {
                 stream.set_phase(Phase::TimedOut);
+                context::with_current("seedloop::net::TcpStream::connect", |shared| {
+                    if let Some(note) = note_of(shared, stream.connection) {
+                        let text = format!("connect timed out: {}", shared.note_text(note));
+                        shared.record_note(EventKind::Net, &text);
+                    }
+                });
                 Err(io_error(
                     io::ErrorKind::TimedOut,
                     "connect timed out: no answer (a partition, or a host that is down)",
@@ -194,14 +206,20 @@ fn open(shared: &Shared, address: &str) -> io::Result<TcpStream> {
         remote.label(shared)
     );
     shared.record_note(EventKind::Net, &format!("connect: {label}"));
-    // The note the connection's later events name.
+    // The notes the connection's later events name.
     let note = shared.add_note(&label);
+    let (near, far) = (local.label(shared), remote.label(shared));
+    let directions = [
+        shared.add_note(&format!("connection {index} {near} -> {far}")),
+        shared.add_note(&format!("connection {index} {far} -> {near}")),
+    ];
     let connection = with_network(shared, |network| {
         network.add_connection(Connection {
             ends: [End::new(local), End::new(remote)],
             phase: Phase::Connecting,
             connector: None,
             note,
+            directions,
         })
     });
     debug_assert_eq!(connection, index, "connections are numbered in order");
@@ -266,7 +284,7 @@ impl AsyncWrite for TcpStream {
         context::with_current("seedloop::net::TcpStream::poll_write", |shared| {
             let window = shared.net_config().window_bytes;
             let allowed = this.with_end(shared, |connection, _| {
-                let note = connection.note;
+                let note = connection.directions[this.end];
                 let end = &mut connection.ends[this.end];
                 if end.reset {
                     return Err(io_error(
