@@ -96,6 +96,25 @@ impl End {
         }
     }
 
+    /// Takes a stream segment; delivers it, and the early ones it lets through, in
+    /// sequence. Returns whether data was delivered.
+    fn reassemble(&mut self, sequence: u64, segment: Segment, wakers: &mut Vec<Waker>) -> bool {
+        let mut delivered = false;
+        self.early.insert(sequence, segment);
+        while let Some(next) = self.early.remove(&self.expected) {
+            self.expected += 1;
+            match next {
+                Segment::Data(_, bytes) => {
+                    self.received.extend(bytes);
+                    delivered = true;
+                }
+                _ => self.ended = true,
+            }
+            wakers.extend(self.reader.take());
+        }
+        delivered
+    }
+
     pub(crate) fn wake_all(&mut self, wakers: &mut Vec<Waker>) {
         wakers.extend(self.reader.take());
         wakers.extend(self.writer.take());
@@ -222,17 +241,8 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
                 }
             }
             Segment::Data(sequence, _) | Segment::End(sequence) => {
-                end.early.insert(sequence, segment);
-                while let Some(next) = end.early.remove(&end.expected) {
-                    end.expected += 1;
-                    match next {
-                        Segment::Data(_, bytes) => {
-                            end.received.extend(bytes);
-                            deliver_note = Some(state.directions[from_end]);
-                        }
-                        _ => end.ended = true,
-                    }
-                    wakers.extend(end.reader.take());
+                if end.reassemble(sequence, segment, &mut wakers) {
+                    deliver_note = Some(state.directions[from_end]);
                 }
             }
             Segment::Reset => {
