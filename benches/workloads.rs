@@ -1,5 +1,5 @@
-//! Workload benchmarks: seedloop against its peers (tokio's current-thread runtime and
-//! shuttle), on the workloads of `benches/WORKLOADS.md`, in one run.
+//! Workload benchmarks: seedloop against its peers (tokio's current-thread runtime,
+//! shuttle, and turmoil for W5), on the workloads of `benches/WORKLOADS.md`, in one run.
 //!
 //! # Running
 //!
@@ -7,7 +7,7 @@
 //! cargo bench --bench workloads            # full run (about 1 minute on 2 cores)
 //! SEEDLOOP_BENCH_QUICK=1 cargo bench --bench workloads
 //! cargo bench --bench workloads -- --quick # the same quick mode, as an argument
-//! cargo bench --bench workloads -- w1 w4    # only some sections: w1, w2, w3, w4, flatness
+//! cargo bench --bench workloads -- w1 w4    # only some sections: w1 .. w5, flatness
 //! ```
 //!
 //! Quick mode takes 3 samples of ~25 ms per row instead of 7 samples of ~150 ms: a
@@ -35,6 +35,9 @@
 //!   and 10 s, precomputed from a fixed-seed ChaCha8 generator (the same for every
 //!   runtime). tokio runs with `start_paused(true)`, so its clock auto-advances too.
 //!   shuttle has no virtual clock and is not measured here.
+//! - **W5 TCP echo**: 10 clients, each on its own host, make 100 round trips of 64
+//!   bytes each to an echo server over simulated TCP; seedloop beside turmoil. Its
+//!   setup, rows and columns (µs per round trip) are described in `workloads/w5.rs`.
 //! - **Flatness**: W1 with N tasks (10 to 100 000), 10 yields each, under seedloop's
 //!   Random and Pct (the goal), and Fifo, tokio and the floor executor for reference:
 //!   they show how much of a slope comes from the working set outgrowing the caches.
@@ -76,6 +79,8 @@
 //! never a failure.
 
 mod floor;
+#[path = "workloads/w5.rs"]
+mod w5;
 
 use rand::{Rng, SeedableRng};
 use seedloop::{Policy, Sim};
@@ -587,7 +592,7 @@ struct Config {
     quick: bool,
     samples: usize,
     target: Duration,
-    // Sections to run (substrings of "w1", "w3", "w4", "flatness"); empty = all.
+    // Sections to run (substrings of "w1" .. "w5", "flatness"); empty = all.
     filters: Vec<String>,
 }
 
@@ -1015,6 +1020,11 @@ fn main() {
         ));
     }
 
+    if config.wants("w5") {
+        // W5 TCP echo, beside turmoil.
+        w5::section(&config, &mut goals, &mut infos);
+    }
+
     if config.wants("flatness") {
         // Flatness: W1 with N tasks. Fifo, tokio and the floor executor are there for
         // reference: they show how much of a slope comes from the working set
@@ -1085,7 +1095,7 @@ fn main() {
     }
 
     println!();
-    println!("Goals (ratios of medians)");
+    println!("Goals (ratios of medians; W5's µs per round trip is a median itself)");
     for line in &goals {
         println!("{line}");
     }
