@@ -70,8 +70,10 @@ pub(crate) struct Network {
     pub listeners: BTreeMap<Endpoint, tcp::ListenerState>,
     pub udp_sockets: BTreeMap<Endpoint, udp::SocketState>,
     ports: BTreeMap<HostId, Ports>,
-    // Messages in flight, by slot; a delivery timer names its slot and generation.
-    in_flight: Vec<(u32, Option<Message>)>,
+    // Messages in flight, by slot, each with its slot's delivery waker (kept for the
+    // slot's next message: a delivery timer is never cancelled, so a slot's waker is
+    // woken exactly once per message it carried).
+    in_flight: Vec<(Option<Message>, Option<Waker>)>,
     free_messages: Vec<usize>,
     in_flight_count: usize,
     // Messages held by a partition or a clog, per directed link, in send order.
@@ -187,7 +189,6 @@ pub(crate) fn with_network<R>(shared: &Shared, f: impl FnOnce(&mut Network) -> R
 struct Delivery {
     run_id: u64,
     slot: usize,
-    generation: u32,
 }
 
 impl Wake for Delivery {
@@ -198,7 +199,7 @@ impl Wake for Delivery {
     fn wake_by_ref(self: &Arc<Self>) {
         context::try_with_current(|shared| {
             if shared.run_id() == self.run_id {
-                deliver(shared, self.slot, self.generation);
+                deliver(shared, self.slot);
             }
         });
     }
@@ -246,9 +247,23 @@ pub(crate) fn send(
     payload: Payload,
     not_before: u64,
 ) -> u64 {
+    send_then(shared, from, to, payload, not_before, |_, _| ())
+}
+
+/// [`send`], then `then(network, delivery instant)` in the same borrow.
+pub(crate) fn send_then(
+    shared: &Shared,
+    from: HostId,
+    to: HostId,
+    payload: Payload,
+    not_before: u64,
+    then: impl FnOnce(&mut Network, u64),
+) -> u64 {
     let deliver_at = (shared.now_nanos() + latency_nanos(shared, from, to)).max(not_before);
     let message = Message { from, to, payload };
+    let run_id = shared.run_id();
     let stored = with_network(shared, |network| {
+        then(network, deliver_at);
         if network.in_flight_count >= shared.net_config().max_in_flight {
             return None;
         }
@@ -256,16 +271,20 @@ pub(crate) fn send(
         let slot = match network.free_messages.pop() {
             Some(slot) => slot,
             None => {
-                network.in_flight.push((0, None));
+                network.in_flight.push((None, None));
                 network.in_flight.len() - 1
             }
         };
         let entry = &mut network.in_flight[slot];
-        entry.0 = entry.0.wrapping_add(1);
-        entry.1 = Some(message);
-        Some((slot, entry.0))
+        entry.0 = Some(message);
+        // One delivery waker per slot, reused: a slot holds one message at a time.
+        let waker = entry
+            .1
+            .get_or_insert_with(|| Waker::from(Arc::new(Delivery { run_id, slot })))
+            .clone();
+        Some(waker)
     });
-    let Some((slot, generation)) = stored else {
+    let Some(waker) = stored else {
         shared.fail_soon(FailureKind::LimitReached {
             what: "messages in flight on the simulated network (NetConfig::max_in_flight)"
                 .to_string(),
@@ -273,39 +292,30 @@ pub(crate) fn send(
         });
         return deliver_at;
     };
-    let waker = Waker::from(Arc::new(Delivery {
-        run_id: shared.run_id(),
-        slot,
-        generation,
-    }));
     // The timer is never cancelled: a message in flight arrives (or finds its socket
     // gone) whatever its sender does.
-    shared.register_timer(deliver_at, &waker);
+    shared.register_timer_owned(deliver_at, waker);
     deliver_at
 }
 
 /// A delivery timer fired.
-fn deliver(shared: &Shared, slot: usize, generation: u32) {
+fn deliver(shared: &Shared, slot: usize) {
     let message = with_network(shared, |network| {
         let entry = network.in_flight.get_mut(slot)?;
-        if entry.0 != generation {
-            return None;
-        }
-        let message = entry.1.take()?;
+        let message = entry.0.take()?;
         network.free_messages.push(slot);
         network.in_flight_count -= 1;
-        Some(message)
+        let blocked = network.blocked(message.from, message.to);
+        Some((message, blocked))
     });
-    if let Some(message) = message {
-        arrive(shared, message);
+    if let Some((message, blocked)) = message {
+        arrive(shared, message, blocked);
     }
 }
 
 /// A message reaches its link's end: held, dropped or handed to its socket.
-fn arrive(shared: &Shared, message: Message) {
+fn arrive(shared: &Shared, message: Message, (partitioned, clogged): (bool, bool)) {
     let reliable = matches!(message.payload, Payload::Tcp { .. });
-    let (partitioned, clogged) =
-        with_network(shared, |network| network.blocked(message.from, message.to));
     if clogged || (partitioned && reliable) {
         with_network(shared, |network| {
             network

@@ -101,6 +101,15 @@ impl Shared {
             .register(deadline_nanos, waker.clone(), owner)
     }
 
+    /// [`Shared::register_timer`] with a waker the caller gives away.
+    pub(crate) fn register_timer_owned(&self, deadline_nanos: u64, waker: Waker) -> TimerKey {
+        let owner = self.current.get().map_or(TaskId::MAIN, |task| task.id);
+        self.core
+            .borrow_mut()
+            .timers
+            .register(deadline_nanos, waker, owner)
+    }
+
     /// Points a live timer at `waker` (its future was polled by another waker).
     pub(crate) fn update_timer(&self, key: TimerKey, waker: &Waker) {
         let replaced = self.core.borrow_mut().timers.update_waker(key, waker);

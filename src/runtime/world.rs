@@ -11,7 +11,6 @@
 //! world across runs, looked up by type (never iterated, so no order can leak in).
 
 use std::any::{Any, TypeId};
-use std::collections::BTreeMap;
 
 /// A host's number: its index in the world, 0 for `main`.
 pub(crate) type HostId = u32;
@@ -106,15 +105,22 @@ impl Hosts {
 /// The layers' state, one value per type.
 #[derive(Default)]
 pub(crate) struct Extensions {
-    values: BTreeMap<TypeId, Box<dyn Any>>,
+    values: Vec<(TypeId, Box<dyn Any>)>,
 }
 
 impl Extensions {
     /// The value of type `T`, created with `T::default()` on first use.
     pub(crate) fn get<T: Default + 'static>(&mut self) -> &mut T {
-        self.values
-            .entry(TypeId::of::<T>())
-            .or_insert_with(|| Box::new(T::default()))
+        let id = TypeId::of::<T>();
+        let index = match self.values.iter().position(|(key, _)| *key == id) {
+            Some(index) => index,
+            None => {
+                self.values.push((id, Box::new(T::default())));
+                self.values.len() - 1
+            }
+        };
+        self.values[index]
+            .1
             .downcast_mut::<T>()
             .expect("an extension is stored under its own type")
     }

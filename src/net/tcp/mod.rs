@@ -98,7 +98,7 @@ impl End {
 
     /// Takes a stream segment; delivers it, and the early ones it lets through, in
     /// sequence. Returns whether data was delivered.
-    fn reassemble(&mut self, sequence: u64, segment: Segment, wakers: &mut Vec<Waker>) -> bool {
+    fn reassemble(&mut self, sequence: u64, segment: Segment, wakers: &mut Wakes) -> bool {
         let mut delivered = false;
         self.early.insert(sequence, segment);
         while let Some(next) = self.early.remove(&self.expected) {
@@ -142,6 +142,35 @@ pub(crate) struct ListenerState {
     pub(crate) note: u32,
 }
 
+/// Wakers to wake after the network's borrow: the first two without an allocation.
+#[derive(Default)]
+struct Wakes {
+    first: Option<Waker>,
+    second: Option<Waker>,
+    rest: Vec<Waker>,
+}
+
+impl Wakes {
+    fn extend(&mut self, waker: Option<Waker>) {
+        let Some(waker) = waker else { return };
+        if self.first.is_none() {
+            self.first = Some(waker);
+        } else if self.second.is_none() {
+            self.second = Some(waker);
+        } else {
+            self.rest.push(waker);
+        }
+    }
+
+    fn wake(self) {
+        self.first
+            .into_iter()
+            .chain(self.second)
+            .chain(self.rest)
+            .for_each(Waker::wake);
+    }
+}
+
 pub(crate) fn wake(wakers: Vec<Waker>) {
     for waker in wakers {
         waker.wake();
@@ -174,12 +203,18 @@ pub(crate) fn send_segment(
         from_end,
         segment,
     };
-    let delivered = network::send(shared, from, to, payload, not_before);
-    with_network(shared, |network| {
-        if let Some(connection) = network.connection(connection) {
-            connection.ends[from_end].last_delivery = delivered;
-        }
-    });
+    network::send_then(
+        shared,
+        from,
+        to,
+        payload,
+        not_before,
+        |network, delivered| {
+            if let Some(connection) = network.connection(connection) {
+                connection.ends[from_end].last_delivery = delivered;
+            }
+        },
+    );
     true
 }
 
@@ -192,7 +227,7 @@ pub(crate) fn note_of(shared: &Shared, connection: usize) -> Option<u32> {
 /// A segment reached the other end of `connection`.
 pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segment: Segment) {
     let to_end = 1 - from_end;
-    let mut wakers = Vec::new();
+    let mut wakers = Wakes::default();
     let mut answer = None;
     let mut deliver_note = None;
     let mut happened = None;
@@ -240,6 +275,13 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
                     answer = Some(Segment::Reset);
                 }
             }
+            Segment::Data(sequence, bytes) if sequence == end.expected && end.early.is_empty() => {
+                // In order, nothing waiting: no reassembly.
+                end.expected += 1;
+                end.received.extend(bytes);
+                deliver_note = Some(state.directions[from_end]);
+                wakers.extend(end.reader.take());
+            }
             Segment::Data(sequence, _) | Segment::End(sequence) => {
                 if end.reassemble(sequence, segment, &mut wakers) {
                     deliver_note = Some(state.directions[from_end]);
@@ -248,7 +290,11 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
             Segment::Reset => {
                 happened = Some((state.directions[from_end], "reset"));
                 end.reset = true;
-                end.wake_all(&mut wakers);
+                let mut all = Vec::new();
+                end.wake_all(&mut all);
+                for waker in all {
+                    wakers.extend(Some(waker));
+                }
                 if state.phase == Phase::Connecting {
                     state.phase = Phase::Refused;
                     wakers.extend(state.connector.take());
@@ -266,7 +312,7 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
     if let Some(answer) = answer {
         send_segment(shared, connection, to_end, answer);
     }
-    wake(wakers);
+    wakers.wake();
 }
 
 /// A host crashed: its listeners close, and every connection with an end on it is

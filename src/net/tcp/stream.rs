@@ -249,9 +249,11 @@ impl AsyncRead for TcpStream {
                 };
                 if !end.received.is_empty() {
                     let count = buffer.len().min(end.received.len());
-                    for (slot, byte) in buffer.iter_mut().zip(end.received.drain(..count)) {
-                        *slot = byte;
-                    }
+                    let (front, back) = end.received.as_slices();
+                    let first = front.len().min(count);
+                    buffer[..first].copy_from_slice(&front[..first]);
+                    buffer[first..count].copy_from_slice(&back[..count - first]);
+                    end.received.drain(..count);
                     peer.unread_by_peer -= count;
                     wakers.extend(peer.writer.take());
                     return Poll::Ready(Ok(count));
