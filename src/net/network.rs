@@ -176,13 +176,34 @@ impl Network {
     }
 }
 
-/// Runs `f` on the current run's network.
+thread_local! {
+    // The network of the run going on on this thread. Nothing of it outlives its run
+    // (the hosts live in the world), so it needs no place in the `Sim`: a thread runs
+    // one simulation at a time, and the first use in a new run starts it afresh. A
+    // thread-local is also the cheapest way to reach it on the per-message hot path.
+    static NETWORK: std::cell::RefCell<Network> = std::cell::RefCell::new(Network::default());
+}
+
+/// Runs `f` on the current run's network. `f` must not wake tasks or call back into
+/// the network.
+#[inline]
 pub(crate) fn with_network<R>(shared: &Shared, f: impl FnOnce(&mut Network) -> R) -> R {
     let run_id = shared.run_id();
-    shared.with_extension::<Network, R>(|network| {
+    NETWORK.with(|network| {
+        let mut network = network.borrow_mut();
         network.enter(run_id);
-        f(network)
+        f(&mut network)
     })
+}
+
+/// Keeps `cx`'s waker in `slot`, cloning it only when it changed (a socket is polled by
+/// the same task again and again).
+#[inline]
+pub(crate) fn register_waker(slot: &mut Option<Waker>, cx: &std::task::Context<'_>) {
+    match slot {
+        Some(waker) if waker.will_wake(cx.waker()) => {}
+        _ => *slot = Some(cx.waker().clone()),
+    }
 }
 
 /// The waker of a delivery timer: it names the message, never holds it.
@@ -294,7 +315,7 @@ pub(crate) fn send_then(
     };
     // The timer is never cancelled: a message in flight arrives (or finds its socket
     // gone) whatever its sender does.
-    shared.register_timer_owned(deliver_at, waker);
+    shared.register_world_timer(deliver_at, waker);
     deliver_at
 }
 

@@ -8,7 +8,7 @@
 //! truncated, as a real socket does.
 
 use super::addr::{resolve, Endpoint, ToAddress};
-use super::network::{self, udp_fate, with_network, Payload};
+use super::network::{self, register_waker, udp_fate, with_network, Payload};
 use crate::runtime::context;
 use crate::runtime::executor::{IoWait, Shared, Waiting};
 use crate::runtime::world::HostId;
@@ -265,7 +265,7 @@ impl UdpSocket {
                         Poll::Ready(Ok((count, from.socket_addr())))
                     }
                     None => {
-                        socket.receiver = Some(cx.waker().clone());
+                        register_waker(&mut socket.receiver, cx);
                         shared.set_waiting(Waiting::Io(IoWait::Receive, socket.note));
                         Poll::Pending
                     }

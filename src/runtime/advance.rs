@@ -7,6 +7,7 @@
 //! instant it did; past the run's time limit the run fails instead.
 
 use super::executor::{Shared, Stop};
+use super::timer::WORLD_TIMER;
 use crate::choices::Stream;
 use crate::failure::FailureKind;
 use crate::trace::EventKind;
@@ -45,7 +46,9 @@ impl Shared {
             let remaining = (due.len() - index) as u64;
             let chosen = index + core.choose(Stream::Timers, remaining) as usize;
             due.swap(index, chosen);
-            core.record(EventKind::TimerFire, Some(due[index].owner), None);
+            if due[index].owner != WORLD_TIMER {
+                core.record(EventKind::TimerFire, Some(due[index].owner), None);
+            }
         }
         core.stats.timers_fired += due.len() as u64;
         drop(core);

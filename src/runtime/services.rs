@@ -11,6 +11,7 @@ use super::context;
 use super::executor::{Shared, Site, Waiting};
 use super::primitives::WaitStart;
 use super::timer::TimerKey;
+use super::timer::WORLD_TIMER;
 use super::waker::TaskWake;
 use super::world::{HostError, HostId, MAIN_HOST};
 use crate::choices::Stream;
@@ -101,13 +102,14 @@ impl Shared {
             .register(deadline_nanos, waker.clone(), owner)
     }
 
-    /// [`Shared::register_timer`] with a waker the caller gives away.
-    pub(crate) fn register_timer_owned(&self, deadline_nanos: u64, waker: Waker) -> TimerKey {
-        let owner = self.current.get().map_or(TaskId::MAIN, |task| task.id);
+    /// Registers a timer of the simulated world (a message's delivery): it belongs to
+    /// no task, so it is not a task's way out of a wait cycle, and its firing is not a
+    /// trace event of its own (the delivery it causes is).
+    pub(crate) fn register_world_timer(&self, deadline_nanos: u64, waker: Waker) -> TimerKey {
         self.core
             .borrow_mut()
             .timers
-            .register(deadline_nanos, waker, owner)
+            .register(deadline_nanos, waker, WORLD_TIMER)
     }
 
     /// Points a live timer at `waker` (its future was polled by another waker).

@@ -16,6 +16,9 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::task::Waker;
 
+/// The owner of a timer that belongs to no task (a message's delivery).
+pub(crate) const WORLD_TIMER: TaskId = TaskId::new(u32::MAX);
+
 /// A registered timer, as held by the future that registered it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TimerKey {

@@ -1,5 +1,6 @@
-//! The world a `Sim` keeps across runs: its hosts, and the state of the layers above
-//! the runtime (the simulated network, later the disks).
+//! The world a `Sim` keeps across runs: its hosts, and the state the layers above the
+//! runtime keep per world (what a fault plan and the hosts' boot tasks hold, later the
+//! disks).
 //!
 //! A host is a set of tasks under one name: every task belongs to the host it was
 //! spawned on (a task's children stay on its host), and the main future runs on the

@@ -3,7 +3,7 @@
 use super::stream::TcpStream;
 use super::{io_error, note_of, send_segment, ListenerState, Segment};
 use crate::net::addr::{resolve, Endpoint, ToAddress};
-use crate::net::network::{with_network, Network};
+use crate::net::network::{register_waker, with_network, Network};
 use crate::runtime::context;
 use crate::runtime::executor::{IoWait, Waiting};
 use crate::trace::EventKind;
@@ -132,7 +132,7 @@ impl TcpListener {
                         Some(Ok((connection, peer)))
                     }
                     None => {
-                        listener.acceptor = Some(cx.waker().clone());
+                        register_waker(&mut listener.acceptor, cx);
                         shared.set_waiting(Waiting::Io(IoWait::Accept, listener.note));
                         None
                     }

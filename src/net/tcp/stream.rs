@@ -5,7 +5,7 @@ use super::{
     io_error, note_of, send_segment, wake, Connection, End, Phase, Segment, SEGMENT_BYTES,
 };
 use crate::net::addr::{resolve, Endpoint, ToAddress};
-use crate::net::network::with_network;
+use crate::net::network::{register_waker, with_network};
 use crate::runtime::context;
 use crate::runtime::executor::{IoWait, Shared, Waiting};
 use crate::trace::EventKind;
@@ -127,7 +127,7 @@ impl TcpStream {
                         Poll::Ready(Err(io_error(io::ErrorKind::TimedOut, "connect timed out")))
                     }
                     Phase::Connecting => {
-                        connection.connector = Some(cx.waker().clone());
+                        register_waker(&mut connection.connector, cx);
                         shared.set_waiting(Waiting::Io(IoWait::Connect, connection.note));
                         Poll::Pending
                     }
@@ -267,7 +267,7 @@ impl AsyncRead for TcpStream {
                 if end.ended || buffer.is_empty() {
                     return Poll::Ready(Ok(0));
                 }
-                end.reader = Some(cx.waker().clone());
+                register_waker(&mut end.reader, cx);
                 shared.set_waiting(Waiting::Io(IoWait::Read, note));
                 Poll::Pending
             });
@@ -305,7 +305,7 @@ impl AsyncWrite for TcpStream {
                 }
                 let free = window.saturating_sub(end.unread_by_peer);
                 if free == 0 && !buffer.is_empty() {
-                    end.writer = Some(cx.waker().clone());
+                    register_waker(&mut end.writer, cx);
                     shared.set_waiting(Waiting::Io(IoWait::Write, note));
                     return Ok(None);
                 }
