@@ -13,6 +13,26 @@ use std::task::{Context, Poll};
 
 /// A socket that accepts TCP connections (asyncio's `start_server`).
 ///
+/// A listener binds to the host of the task that binds it. To be sure a server
+/// listens before its clients connect, bind on the server's host and wait for it, then
+/// hand the listener to the accept loop:
+///
+/// ```
+/// use seedloop::net::{Host, TcpListener, TcpStream};
+/// seedloop::Sim::new(0)
+///     .run(async {
+///         let db = Host::new("db");
+///         let listener = db.spawn(TcpListener::bind("0.0.0.0:80")).await.unwrap().unwrap();
+///         let _server = db.spawn(async move {
+///             loop {
+///                 drop(listener.accept().await.unwrap());
+///             }
+///         });
+///         assert!(TcpStream::connect("db:80").await.is_ok(), "it listens already");
+///     })
+///     .unwrap();
+/// ```
+///
 /// # Examples
 ///
 /// ```
