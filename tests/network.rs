@@ -41,6 +41,17 @@ fn echo_server(host: &Host, address: &'static str) -> seedloop::JoinHandle<u64> 
     })
 }
 
+/// Connects to `address`, sends `message`, closes the write half, and returns what
+/// comes back until end of stream.
+async fn echoed(address: &str, message: &[u8]) -> Vec<u8> {
+    let mut client = TcpStream::connect(address).await.unwrap();
+    client.write_all(message).await.unwrap();
+    client.close().await.unwrap();
+    let mut echoed = Vec::new();
+    client.read_to_end(&mut echoed).await.unwrap();
+    echoed
+}
+
 #[test]
 fn a_byte_stream_arrives_intact_and_in_order_under_every_policy() {
     use proptest::prelude::*;
@@ -151,12 +162,7 @@ fn half_close_lets_the_peer_answer_after_end_of_stream() {
                 let db = Host::new("db");
                 let server = echo_server(&db, "0.0.0.0:7");
                 seedloop::yield_now().await;
-                let mut client = TcpStream::connect("db:7").await.unwrap();
-                client.write_all(b"hello").await.unwrap();
-                client.close().await.unwrap();
-                let mut echoed = Vec::new();
-                client.read_to_end(&mut echoed).await.unwrap();
-                assert_eq!(echoed, b"hello");
+                assert_eq!(echoed("db:7", b"hello").await, b"hello");
                 assert_eq!(server.await.unwrap(), 5);
             },
         );
@@ -230,12 +236,7 @@ fn a_crash_cancels_the_hosts_tasks_and_resets_their_peers_and_a_restart_serves_a
                 );
                 let again = echo_server(&db, "0.0.0.0:7");
                 seedloop::yield_now().await;
-                let mut client = TcpStream::connect("db:7").await.unwrap();
-                client.write_all(b"again").await.unwrap();
-                client.close().await.unwrap();
-                let mut echoed = Vec::new();
-                client.read_to_end(&mut echoed).await.unwrap();
-                assert_eq!(echoed, b"again");
+                assert_eq!(echoed("db:7", b"again").await, b"again");
                 assert_eq!(again.await.unwrap(), 5);
             },
         );
