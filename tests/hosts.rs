@@ -180,3 +180,17 @@ fn hosts_refuse_misuse_with_a_message_that_names_the_fix() {
         })
         .unwrap();
 }
+
+#[test]
+fn a_host_of_another_sim_is_refused_with_a_message() {
+    let mut first = Sim::new(0);
+    let db = first.run(async { Host::new("db") }).unwrap();
+    let result = Sim::new(0).run(async move {
+        let message = panic_message(|| db.crash());
+        assert!(
+            message.contains("belongs to the Sim that created it"),
+            "{message}"
+        );
+    });
+    result.unwrap();
+}

@@ -85,15 +85,23 @@ impl Hosts {
             .map(|index| index as HostId)
     }
 
+    #[track_caller]
+    fn entry(&self, host: HostId) -> &HostEntry {
+        self.entries
+            .get(host as usize)
+            .unwrap_or_else(|| unknown_host(host))
+    }
+
     pub(crate) fn name(&self, host: HostId) -> &str {
-        &self.entries[host as usize].name
+        &self.entry(host).name
     }
 
     pub(crate) fn is_up(&self, host: HostId) -> bool {
-        self.entries[host as usize].up
+        self.entry(host).up
     }
 
     pub(crate) fn set_up(&mut self, host: HostId, up: bool) {
+        self.entry(host);
         self.entries[host as usize].up = up;
     }
 
@@ -101,6 +109,14 @@ impl Hosts {
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
+}
+
+#[cold]
+#[track_caller]
+fn unknown_host(host: HostId) -> ! {
+    panic!(
+        "host number {host} does not exist in this simulation: a Host belongs to the Sim that created it (use Host::lookup in this Sim)"
+    )
 }
 
 /// The layers' state, one value per type.
