@@ -91,6 +91,11 @@ pub(crate) trait Choices {
     fn divergence(&self) -> Option<&str> {
         None
     }
+
+    /// Whether [`Choices::divergence`] can ever answer (the executor asks only then).
+    fn can_diverge(&self) -> bool {
+        false
+    }
 }
 
 /// Seeded ChaCha8 streams, one per [`Stream`], derived from one `u64` seed.
@@ -386,6 +391,10 @@ impl Choices for Recorded {
 
     fn divergence(&self) -> Option<&str> {
         self.diverged.as_deref()
+    }
+
+    fn can_diverge(&self) -> bool {
+        true
     }
 }
 

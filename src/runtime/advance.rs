@@ -44,8 +44,12 @@ impl Shared {
         // next timer in registration order.
         for index in 0..due.len() {
             let remaining = (due.len() - index) as u64;
-            let chosen = index + core.choose(Stream::Timers, remaining) as usize;
-            due.swap(index, chosen);
+            // The last timer has no choice left (a decision of one option draws
+            // nothing), so it costs no call.
+            if remaining > 1 {
+                let chosen = index + core.choose(Stream::Timers, remaining) as usize;
+                due.swap(index, chosen);
+            }
             if due[index].owner != WORLD_TIMER {
                 core.record(EventKind::TimerFire, Some(due[index].owner), None);
             }

@@ -109,6 +109,8 @@ pub(crate) struct Core {
     // A failure found where it could not be returned (a replayed decision that did not
     // match): the run stops with it before its next step.
     pub(super) stop: Option<Stop>,
+    // Whether the choice source can diverge from the program (a replayed recording).
+    checks_divergence: bool,
 }
 
 thread_local! {
@@ -196,6 +198,7 @@ impl Core {
         hosts: Hosts,
     ) -> Core {
         let target = TargetWatch::new(config.cancel_target.clone());
+        let checks_divergence = choices.can_diverge();
         Core {
             config,
             tasks: Slab::new(),
@@ -216,6 +219,7 @@ impl Core {
             primitives: Primitives::default(),
             sites: recycle::take(&SPARE_SITES),
             stop: None,
+            checks_divergence,
             hosts,
             task_hosts: Vec::new(),
         }
@@ -236,7 +240,7 @@ impl Core {
         if bound > 1 && self.config.record_schedule {
             self.decisions.push((stream, value));
         }
-        if self.stop.is_none() {
+        if self.checks_divergence && self.stop.is_none() {
             if let Some(divergence) = self.choices.divergence() {
                 // The run stops at its next step; the decision already taken stands.
                 self.stop = Some(Box::new(FailureKind::Nondeterminism {
