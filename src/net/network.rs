@@ -19,14 +19,12 @@ use super::tcp::{self, Connection};
 use super::udp;
 use crate::choices::Stream;
 use crate::failure::FailureKind;
-use crate::runtime::context;
 use crate::runtime::executor::Shared;
+use crate::runtime::waker::Wakeup;
 use crate::runtime::world::HostId;
 use crate::trace::EventKind;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io;
-use std::sync::Arc;
-use std::task::{Wake, Waker};
 
 /// What a message carries.
 #[derive(Debug)]
@@ -61,7 +59,7 @@ struct Ports {
 }
 
 /// The world's network.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Network {
     // The run whose sockets the state below belongs to.
     run_id: u64,
@@ -70,10 +68,9 @@ pub(crate) struct Network {
     pub listeners: BTreeMap<Endpoint, tcp::ListenerState>,
     pub udp_sockets: BTreeMap<Endpoint, udp::SocketState>,
     ports: BTreeMap<HostId, Ports>,
-    // Messages in flight, by slot, each with its slot's delivery waker (kept for the
-    // slot's next message: a delivery timer is never cancelled, so a slot's waker is
-    // woken exactly once per message it carried).
-    in_flight: Vec<(Option<Message>, Option<Waker>)>,
+    // Messages in flight, by slot; a slot's delivery timer is a world event that
+    // names the slot.
+    in_flight: Vec<Option<Message>>,
     free_messages: Vec<usize>,
     in_flight_count: usize,
     // Messages held by a partition or a clog, per directed link, in send order.
@@ -82,16 +79,61 @@ pub(crate) struct Network {
     partitioned: BTreeSet<(HostId, HostId)>,
     clogged: BTreeSet<(HostId, HostId)>,
     sockets: usize,
+    // Buffers of delivered segments, for the next ones.
+    spare_buffers: Vec<Vec<u8>>,
 }
 
+/// The most segment buffers kept for reuse (each holds at most one segment's bytes,
+/// so they stay under a few MiB).
+const MAX_SPARE_BUFFERS: usize = 256;
+
 impl Network {
+    /// A network with no sockets, no messages and whole links (of run 0: none).
+    const fn new() -> Network {
+        Network {
+            run_id: 0,
+            connections: Vec::new(),
+            listeners: BTreeMap::new(),
+            udp_sockets: BTreeMap::new(),
+            ports: BTreeMap::new(),
+            in_flight: Vec::new(),
+            free_messages: Vec::new(),
+            in_flight_count: 0,
+            held: BTreeMap::new(),
+            partitioned: BTreeSet::new(),
+            clogged: BTreeSet::new(),
+            sockets: 0,
+            spare_buffers: Vec::new(),
+        }
+    }
+
     /// Starts the run's state afresh when `run_id` is a new run.
+    #[inline]
     fn enter(&mut self, run_id: u64) {
         if self.run_id != run_id {
-            *self = Network {
-                run_id,
-                ..Network::default()
-            };
+            self.start(run_id);
+        }
+    }
+
+    #[cold]
+    fn start(&mut self, run_id: u64) {
+        *self = Network {
+            run_id,
+            ..Network::new()
+        };
+    }
+
+    /// An empty buffer for a segment's bytes, reused from a delivered segment when one
+    /// is spare: the network then allocates nothing per message.
+    pub(crate) fn buffer(&mut self) -> Vec<u8> {
+        self.spare_buffers.pop().unwrap_or_default()
+    }
+
+    /// Keeps a delivered segment's buffer for a later one (up to [`MAX_SPARE_BUFFERS`]).
+    pub(crate) fn recycle(&mut self, mut buffer: Vec<u8>) {
+        if self.spare_buffers.len() < MAX_SPARE_BUFFERS {
+            buffer.clear();
+            self.spare_buffers.push(buffer);
         }
     }
 
@@ -181,7 +223,7 @@ thread_local! {
     // (the hosts live in the world), so it needs no place in the `Sim`: a thread runs
     // one simulation at a time, and the first use in a new run starts it afresh. A
     // thread-local is also the cheapest way to reach it on the per-message hot path.
-    static NETWORK: std::cell::RefCell<Network> = std::cell::RefCell::new(Network::default());
+    static NETWORK: std::cell::RefCell<Network> = const { std::cell::RefCell::new(Network::new()) };
 }
 
 /// Runs `f` on the current run's network. `f` must not wake tasks or call back into
@@ -196,49 +238,53 @@ pub(crate) fn with_network<R>(shared: &Shared, f: impl FnOnce(&mut Network) -> R
     })
 }
 
-/// Keeps `cx`'s waker in `slot`, cloning it only when it changed (a socket is polled by
-/// the same task again and again).
-#[inline]
-pub(crate) fn register_waker(slot: &mut Option<Waker>, cx: &std::task::Context<'_>) {
-    match slot {
-        Some(waker) if waker.will_wake(cx.waker()) => {}
-        _ => *slot = Some(cx.waker().clone()),
+/// Tasks to wake once the network's borrow has ended: the first two without an
+/// allocation (a delivery wakes one reader, a read one writer).
+#[derive(Default)]
+pub(crate) struct Wakes {
+    first: Wakeup,
+    second: Wakeup,
+    rest: Vec<Wakeup>,
+}
+
+impl Wakes {
+    /// Adds a task to wake (nothing for `Wakeup::None`).
+    #[inline]
+    pub(crate) fn push(&mut self, wakeup: Wakeup) {
+        if wakeup.is_none() {
+        } else if self.first.is_none() {
+            self.first = wakeup;
+        } else if self.second.is_none() {
+            self.second = wakeup;
+        } else {
+            self.rest.push(wakeup);
+        }
+    }
+
+    /// Wakes them, in the order they were added.
+    #[inline]
+    pub(crate) fn wake(self, shared: &Shared) {
+        self.first.wake_in(shared);
+        self.second.wake_in(shared);
+        for wakeup in self.rest {
+            wakeup.wake_in(shared);
+        }
     }
 }
 
-/// The waker of a delivery timer: it names the message, never holds it.
-struct Delivery {
-    run_id: u64,
-    slot: usize,
-}
-
-impl Wake for Delivery {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        context::try_with_current(|shared| {
-            if shared.run_id() == self.run_id {
-                deliver(shared, self.slot);
-            }
-        });
-    }
-}
-
-/// A message's latency on the link `from` -> `to`, drawn from the network stream.
-fn latency_nanos(shared: &Shared, from: HostId, to: HostId) -> u64 {
+/// The latency range of the link `from` -> `to`: (minimum in nanoseconds, spread in
+/// whole microseconds above it; drawn in whole microseconds so timelines stay
+/// readable).
+fn latency_range(shared: &Shared, from: HostId, to: HostId) -> (u64, u64) {
     let config = shared.net_config();
     let link = if config.links.is_empty() {
         &config.defaults
     } else {
         config.link_config(&shared.host_name(from), &shared.host_name(to))
     };
-    // Drawn in whole microseconds above the minimum: timelines stay readable.
     let min = link.latency_min.as_nanos().min(u64::MAX as u128) as u64;
     let max = link.latency_max.as_nanos().min(u64::MAX as u128) as u64;
-    let spread_micros = max.saturating_sub(min) / 1000;
-    min + shared.choose(Stream::Network, spread_micros.saturating_add(1)) * 1000
+    (min, max.saturating_sub(min) / 1000)
 }
 
 /// Whether a datagram on `from` -> `to` is lost, or delivered twice: decision 0 (the
@@ -268,62 +314,60 @@ pub(crate) fn send(
     payload: Payload,
     not_before: u64,
 ) -> u64 {
-    send_then(shared, from, to, payload, not_before, |_, _| ())
+    with_network(shared, |network| {
+        network.send(shared, from, to, payload, not_before)
+    })
 }
 
-/// [`send`], then `then(network, delivery instant)` in the same borrow.
-pub(crate) fn send_then(
-    shared: &Shared,
-    from: HostId,
-    to: HostId,
-    payload: Payload,
-    not_before: u64,
-    then: impl FnOnce(&mut Network, u64),
-) -> u64 {
-    let deliver_at = (shared.now_nanos() + latency_nanos(shared, from, to)).max(not_before);
-    let message = Message { from, to, payload };
-    let run_id = shared.run_id();
-    let stored = with_network(shared, |network| {
-        then(network, deliver_at);
-        if network.in_flight_count >= shared.net_config().max_in_flight {
-            return None;
+impl Network {
+    /// [`send`], inside a borrow of the network (the hot path: a TCP write looks up its
+    /// connection and sends in one borrow).
+    #[inline]
+    pub(crate) fn send(
+        &mut self,
+        shared: &Shared,
+        from: HostId,
+        to: HostId,
+        payload: Payload,
+        not_before: u64,
+    ) -> u64 {
+        let max_in_flight = shared.net_config().max_in_flight;
+        if self.in_flight_count >= max_in_flight {
+            shared.fail_soon(FailureKind::LimitReached {
+                what: "messages in flight on the simulated network (NetConfig::max_in_flight)"
+                    .to_string(),
+                limit: max_in_flight as u64,
+            });
+            return shared.now_nanos().max(not_before);
         }
-        network.in_flight_count += 1;
-        let slot = match network.free_messages.pop() {
+        self.in_flight_count += 1;
+        let slot = match self.free_messages.pop() {
             Some(slot) => slot,
             None => {
-                network.in_flight.push((None, None));
-                network.in_flight.len() - 1
+                self.in_flight.push(None);
+                self.in_flight.len() - 1
             }
         };
-        let entry = &mut network.in_flight[slot];
-        entry.0 = Some(message);
-        // One delivery waker per slot, reused: a slot holds one message at a time.
-        let waker = entry
-            .1
-            .get_or_insert_with(|| Waker::from(Arc::new(Delivery { run_id, slot })))
-            .clone();
-        Some(waker)
-    });
-    let Some(waker) = stored else {
-        shared.fail_soon(FailureKind::LimitReached {
-            what: "messages in flight on the simulated network (NetConfig::max_in_flight)"
-                .to_string(),
-            limit: shared.net_config().max_in_flight as u64,
-        });
-        return deliver_at;
-    };
-    // The timer is never cancelled: a message in flight arrives (or finds its socket
-    // gone) whatever its sender does.
-    shared.register_world_timer(deliver_at, waker);
-    deliver_at
+        self.in_flight[slot] = Some(Message { from, to, payload });
+        let (min_nanos, spread_micros) = latency_range(shared, from, to);
+        // The timer is never cancelled: a message in flight arrives (or finds its
+        // socket gone) whatever its sender does.
+        shared.register_world_timer_after(
+            Stream::Network,
+            min_nanos,
+            spread_micros,
+            not_before,
+            deliver,
+            slot as u64,
+        )
+    }
 }
 
-/// A delivery timer fired.
-fn deliver(shared: &Shared, slot: usize) {
+/// A delivery timer fired (a world event of the run that sent the message).
+fn deliver(shared: &Shared, slot: u64) {
+    let slot = slot as usize;
     let message = with_network(shared, |network| {
-        let entry = network.in_flight.get_mut(slot)?;
-        let message = entry.0.take()?;
+        let message = network.in_flight.get_mut(slot)?.take()?;
         network.free_messages.push(slot);
         network.in_flight_count -= 1;
         let blocked = network.blocked(message.from, message.to);

@@ -8,15 +8,16 @@
 //! truncated, as a real socket does.
 
 use super::addr::{resolve, Endpoint, ToAddress};
-use super::network::{self, register_waker, udp_fate, with_network, Payload};
+use super::network::{self, udp_fate, with_network, Payload, Wakes};
 use crate::runtime::context;
 use crate::runtime::executor::{IoWait, Shared, Waiting};
+use crate::runtime::waker::Wakeup;
 use crate::runtime::world::HostId;
 use crate::trace::EventKind;
 use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 /// The most datagrams a socket holds unreceived; more are dropped.
 const QUEUE_DATAGRAMS: usize = 1024;
@@ -25,7 +26,7 @@ const QUEUE_DATAGRAMS: usize = 1024;
 #[derive(Debug, Default)]
 pub(crate) struct SocketState {
     queue: VecDeque<(Endpoint, Vec<u8>)>,
-    receiver: Option<Waker>,
+    receiver: Wakeup,
     note: u32,
 }
 
@@ -43,11 +44,9 @@ pub(crate) fn arrive(shared: &Shared, from: Endpoint, to: Endpoint, data: Vec<u8
         Ok((socket.receiver.take(), socket.note))
     });
     match outcome {
-        Ok((waker, note)) => {
+        Ok((wakeup, note)) => {
             shared.record_noted(EventKind::Deliver, note);
-            if let Some(waker) = waker {
-                waker.wake();
-            }
+            wakeup.wake_in(shared);
         }
         Err(why) => {
             let note = format!(
@@ -63,24 +62,22 @@ pub(crate) fn arrive(shared: &Shared, from: Endpoint, to: Endpoint, data: Vec<u8
 
 /// A host crashed: its sockets are unbound.
 pub(crate) fn host_crashed(shared: &Shared, host: HostId) {
-    let wakers: Vec<Waker> = with_network(shared, |network| {
+    let mut wakes = Wakes::default();
+    with_network(shared, |network| {
         let bound: Vec<Endpoint> = network
             .udp_sockets
             .keys()
             .filter(|endpoint| endpoint.host == host)
             .copied()
             .collect();
-        bound
-            .into_iter()
-            .filter_map(|endpoint| {
-                network.close_socket();
-                network.udp_sockets.remove(&endpoint)?.receiver
-            })
-            .collect()
+        for endpoint in bound {
+            network.close_socket();
+            if let Some(socket) = network.udp_sockets.remove(&endpoint) {
+                wakes.push(socket.receiver);
+            }
+        }
     });
-    for waker in wakers {
-        waker.wake();
-    }
+    wakes.wake(shared);
 }
 
 /// A UDP socket.
@@ -265,7 +262,7 @@ impl UdpSocket {
                         Poll::Ready(Ok((count, from.socket_addr())))
                     }
                     None => {
-                        register_waker(&mut socket.receiver, cx);
+                        shared.register_wakeup(&mut socket.receiver, cx.waker());
                         shared.set_waiting(Waiting::Io(IoWait::Receive, socket.note));
                         Poll::Pending
                     }

@@ -7,7 +7,7 @@
 //! instant it did; past the run's time limit the run fails instead.
 
 use super::executor::{Shared, Stop};
-use super::timer::WORLD_TIMER;
+use super::timer::{TimerAction, WORLD_TIMER};
 use crate::choices::Stream;
 use crate::failure::FailureKind;
 use crate::trace::EventKind;
@@ -57,7 +57,10 @@ impl Shared {
         core.stats.timers_fired += due.len() as u64;
         drop(core);
         for timer in due.drain(..) {
-            timer.waker.wake();
+            match timer.action {
+                TimerAction::Wake(waker) => waker.wake(),
+                TimerAction::World(event) => (event.fire)(self, event.argument),
+            }
         }
         self.core.borrow_mut().due = due;
         Ok(true)

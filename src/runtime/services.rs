@@ -11,8 +11,8 @@ use super::context;
 use super::executor::{Shared, Site, Waiting};
 use super::primitives::WaitStart;
 use super::timer::TimerKey;
-use super::timer::WORLD_TIMER;
-use super::waker::TaskWake;
+use super::timer::{TimerAction, WorldEvent, WORLD_TIMER};
+use super::waker::{TaskWake, Wakeup};
 use super::world::{HostError, HostId, MAIN_HOST};
 use crate::choices::Stream;
 use crate::id::TaskId;
@@ -96,20 +96,44 @@ impl Shared {
     /// Registers a timer for the running task (the main future outside a task).
     pub(crate) fn register_timer(&self, deadline_nanos: u64, waker: &Waker) -> TimerKey {
         let owner = self.current.get().map_or(TaskId::MAIN, |task| task.id);
-        self.core
-            .borrow_mut()
-            .timers
-            .register(deadline_nanos, waker.clone(), owner)
+        self.core.borrow_mut().timers.register(
+            deadline_nanos,
+            TimerAction::Wake(waker.clone()),
+            owner,
+        )
     }
 
-    /// Registers a timer of the simulated world (a message's delivery): it belongs to
-    /// no task, so it is not a task's way out of a wait cycle, and its firing is not a
-    /// trace event of its own (the delivery it causes is).
-    pub(crate) fn register_world_timer(&self, deadline_nanos: u64, waker: Waker) -> TimerKey {
-        self.core
-            .borrow_mut()
-            .timers
-            .register(deadline_nanos, waker, WORLD_TIMER)
+    /// Registers a timer of the simulated world (a message's delivery) that runs
+    /// `fire(self, argument)` after a drawn delay: `min_nanos` plus a whole number of
+    /// microseconds up to `spread_micros`, drawn from `stream` (decision 0 is
+    /// `min_nanos`), and no earlier than `not_before_nanos`. Returns the instant it
+    /// fires. The timer belongs to no task, so it is not a task's way out of a wait
+    /// cycle, and its firing is not a trace event of its own (what `fire` does is). It
+    /// ends with the run: a world event never fires in another run than the one that
+    /// registered it. One borrow of the executor's state for the clock, the draw and
+    /// the timer: the network sends every message through here.
+    pub(crate) fn register_world_timer_after(
+        &self,
+        stream: Stream,
+        min_nanos: u64,
+        spread_micros: u64,
+        not_before_nanos: u64,
+        fire: fn(&Shared, u64),
+        argument: u64,
+    ) -> u64 {
+        let mut core = self.core.borrow_mut();
+        let drawn = core.choose(stream, spread_micros.saturating_add(1));
+        let deadline = core
+            .now_nanos
+            .saturating_add(min_nanos)
+            .saturating_add(drawn.saturating_mul(1000))
+            .max(not_before_nanos);
+        core.timers.register(
+            deadline,
+            TimerAction::World(WorldEvent { fire, argument }),
+            WORLD_TIMER,
+        );
+        deadline
     }
 
     /// Points a live timer at `waker` (its future was polled by another waker).
@@ -206,6 +230,19 @@ impl Shared {
             slot: task.slot,
             generation: self.current_generation.get(),
         })
+    }
+
+    /// Keeps in `slot` how to wake the running task, polled with `waker`: its own
+    /// wake-up handle, or a clone of a combinator's waker, replaced only when it
+    /// changed (a socket is polled by the same task again and again).
+    #[inline]
+    pub(crate) fn register_wakeup(&self, slot: &mut Wakeup, waker: &Waker) {
+        match (self.own_wake(waker), &*slot) {
+            (Some(wake), Wakeup::Own(current)) if wake == *current => {}
+            (Some(wake), _) => *slot = Wakeup::Own(wake),
+            (None, Wakeup::Foreign(current)) if current.will_wake(waker) => {}
+            (None, _) => *slot = Wakeup::Foreign(waker.clone()),
+        }
     }
 
     /// Declares that the running task waits on `primitive`, through its own waker

@@ -10,11 +10,19 @@
 //! Timers due at the same instant are popped together, in registration order; the
 //! executor then draws the order they fire in from the choices (decision 0 = that
 //! registration order).
+//!
+//! A timer does one of two things when it fires: wake a waker (a task's sleep), or run
+//! a world event, a plain function of the executor with one number (a message's
+//! delivery). A world event costs no allocation, no reference count and no
+//! thread-local lookup to find the executor again, which matters because the network
+//! fires one per message.
 
 use crate::id::TaskId;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::task::Waker;
+
+use super::executor::Shared;
 
 /// The owner of a timer that belongs to no task (a message's delivery).
 pub(crate) const WORLD_TIMER: TaskId = TaskId::new(u32::MAX);
@@ -26,16 +34,31 @@ pub(crate) struct TimerKey {
     registration: u64,
 }
 
+/// A world event: `fire(executor, argument)` runs when its timer fires, with no
+/// borrow of the executor's state held. It belongs to no task.
+#[derive(Clone, Copy)]
+pub(crate) struct WorldEvent {
+    pub fire: fn(&Shared, u64),
+    pub argument: u64,
+}
+
+/// What a timer does when it fires.
+pub(crate) enum TimerAction {
+    Wake(Waker),
+    World(WorldEvent),
+}
+
 struct TimerSlot {
-    // Invariant: `registration` is 0 exactly when the slot is free.
+    // Invariant: `registration` is 0 exactly when the slot is free, and then `action`
+    // is `None`.
     registration: u64,
-    waker: Option<Waker>,
+    action: Option<TimerAction>,
     owner: TaskId,
 }
 
 /// A timer that is due.
 pub(crate) struct DueTimer {
-    pub waker: Waker,
+    pub action: TimerAction,
     pub owner: TaskId,
 }
 
@@ -52,7 +75,7 @@ impl Timers {
     pub(crate) fn register(
         &mut self,
         deadline_nanos: u64,
-        waker: Waker,
+        action: TimerAction,
         owner: TaskId,
     ) -> TimerKey {
         self.next_registration += 1;
@@ -62,7 +85,7 @@ impl Timers {
             None => {
                 self.slots.push(TimerSlot {
                     registration: 0,
-                    waker: None,
+                    action: None,
                     owner,
                 });
                 (self.slots.len() - 1) as u32
@@ -72,7 +95,7 @@ impl Timers {
         debug_assert_eq!(entry.registration, 0, "timer slot {slot} reused while live");
         *entry = TimerSlot {
             registration,
-            waker: Some(waker),
+            action: Some(action),
             owner,
         };
         self.live += 1;
@@ -94,9 +117,10 @@ impl Timers {
             return None;
         }
         let slot = &mut self.slots[key.slot as usize];
-        match &slot.waker {
-            Some(current) if current.will_wake(waker) => None,
-            _ => slot.waker.replace(waker.clone()),
+        match &mut slot.action {
+            Some(TimerAction::Wake(current)) if current.will_wake(waker) => None,
+            Some(TimerAction::Wake(current)) => Some(std::mem::replace(current, waker.clone())),
+            _ => None,
         }
     }
 
@@ -105,19 +129,22 @@ impl Timers {
         if !self.is_live(key) {
             return None;
         }
-        let waker = self.release(key.slot);
+        let action = self.release(key.slot);
         if self.heap.len() > 2 * self.live + 1024 {
             self.compact();
         }
-        waker
+        match action {
+            Some(TimerAction::Wake(waker)) => Some(waker),
+            _ => None,
+        }
     }
 
-    fn release(&mut self, slot: u32) -> Option<Waker> {
+    fn release(&mut self, slot: u32) -> Option<TimerAction> {
         let entry = &mut self.slots[slot as usize];
         entry.registration = 0;
         self.free.push(slot);
         self.live -= 1;
-        entry.waker.take()
+        entry.action.take()
     }
 
     #[cold]
@@ -150,8 +177,8 @@ impl Timers {
                 continue;
             }
             let owner = self.slots[slot as usize].owner;
-            if let Some(waker) = self.release(slot) {
-                due.push(DueTimer { waker, owner });
+            if let Some(action) = self.release(slot) {
+                due.push(DueTimer { action, owner });
             }
         }
     }
@@ -169,7 +196,10 @@ impl Timers {
         let wakers = self
             .slots
             .iter_mut()
-            .filter_map(|s| s.waker.take())
+            .filter_map(|slot| match slot.action.take() {
+                Some(TimerAction::Wake(waker)) => Some(waker),
+                _ => None,
+            })
             .collect();
         *self = Timers::default();
         wakers

@@ -15,9 +15,10 @@
 //! No `unsafe` is needed: `std::task::Wake` builds the waker from the `Arc`.
 
 use super::context;
+use super::executor::Shared;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::Wake;
+use std::task::{Wake, Waker};
 use std::thread::ThreadId;
 
 thread_local! {
@@ -73,6 +74,54 @@ impl TaskWake {
                 shared.wake(self.slot, self.generation);
             }
         });
+    }
+}
+
+/// How a resource (a wait queue, a socket) wakes a task that waits on it.
+#[derive(Debug, Default)]
+pub(crate) enum Wakeup {
+    #[default]
+    None,
+    // Its task's own waker, kept as a handle (see [`TaskWake`]).
+    Own(TaskWake),
+    // A combinator's waker, or any waker outside a simulation.
+    Foreign(Waker),
+}
+
+impl Wakeup {
+    /// Wakes the task (looking the simulation up: for callers that do not hold it).
+    pub(crate) fn wake(self) {
+        match self {
+            Wakeup::None => {}
+            Wakeup::Own(wake) => wake.wake(),
+            Wakeup::Foreign(waker) => waker.wake(),
+        }
+    }
+
+    /// Wakes the task through `shared`, the simulation going on (no thread-local
+    /// lookup for a task's own wake-up: the network's hot path). Must be called with
+    /// no borrow held that a foreign waker could need.
+    #[inline]
+    pub(crate) fn wake_in(self, shared: &Shared) {
+        match self {
+            Wakeup::None => {}
+            Wakeup::Own(wake) => {
+                if shared.run_id() == wake.run_id {
+                    shared.wake(wake.slot, wake.generation);
+                }
+            }
+            Wakeup::Foreign(waker) => waker.wake(),
+        }
+    }
+
+    /// Takes the wakeup out, leaving `None`.
+    #[inline]
+    pub(crate) fn take(&mut self) -> Wakeup {
+        std::mem::take(self)
+    }
+
+    pub(crate) fn is_none(&self) -> bool {
+        matches!(self, Wakeup::None)
     }
 }
 

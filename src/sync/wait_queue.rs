@@ -31,11 +31,11 @@ use crate::id::Site;
 use crate::runtime::context;
 use crate::runtime::primitives::WaitStart;
 use crate::runtime::services::DeclaredWait;
-use crate::runtime::waker::TaskWake;
+use crate::runtime::waker::Wakeup;
 use crate::scheduler::TaskRef;
 use crate::trace::EventKind;
 use std::collections::VecDeque;
-use std::task::{Context, Waker};
+use std::task::Context;
 
 /// A waiter's ticket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,25 +50,6 @@ enum WaiterState {
     Waiting,
     Granted,
     Closed,
-}
-
-/// How to wake a waiter.
-enum Wakeup {
-    None,
-    // Its task's own waker, kept as a handle (see the module docs).
-    Own(TaskWake),
-    // A combinator's waker, or any waker outside a simulation.
-    Foreign(Waker),
-}
-
-impl Wakeup {
-    fn wake(self) {
-        match self {
-            Wakeup::None => {}
-            Wakeup::Own(wake) => wake.wake(),
-            Wakeup::Foreign(waker) => waker.wake(),
-        }
-    }
 }
 
 struct WaiterSlot {
@@ -324,23 +305,17 @@ impl WaitQueue {
         let slot = &mut self.slots[index as usize];
         let probe = &self.probe;
         let inside = context::try_with_current(|shared| {
-            let own = shared.own_wake(cx.waker());
             let was_own = matches!(slot.wakeup, Wakeup::Own(_));
-            match (own, &slot.wakeup) {
-                (Some(wake), Wakeup::Own(current)) if wake == *current => {}
-                (Some(wake), _) => slot.wakeup = Wakeup::Own(wake),
-                (None, Wakeup::Foreign(waker)) if waker.will_wake(cx.waker()) => {}
-                (None, _) => slot.wakeup = Wakeup::Foreign(cx.waker().clone()),
-            }
-            if was_own != own.is_some() {
+            shared.register_wakeup(&mut slot.wakeup, cx.waker());
+            let own = matches!(slot.wakeup, Wakeup::Own(_));
+            if was_own != own {
                 if let Some(declared) = slot.declared.take() {
                     shared.end_wait(declared);
                 }
-                let check_cycle = own.is_some() && probe.holds();
-                slot.declared =
-                    shared.declare_wait(probe.number(shared), own.is_some(), check_cycle);
+                let check_cycle = own && probe.holds();
+                slot.declared = shared.declare_wait(probe.number(shared), own, check_cycle);
             } else {
-                shared.note_wait(probe.number(shared), own.is_some() && probe.holds());
+                shared.note_wait(probe.number(shared), own && probe.holds());
             }
             shared.note_site(site);
         });

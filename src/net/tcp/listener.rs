@@ -3,7 +3,7 @@
 use super::stream::TcpStream;
 use super::{io_error, note_of, send_segment, ListenerState, Segment};
 use crate::net::addr::{resolve, Endpoint, ToAddress};
-use crate::net::network::{register_waker, with_network, Network};
+use crate::net::network::{with_network, Network};
 use crate::runtime::context;
 use crate::runtime::executor::{IoWait, Waiting};
 use crate::trace::EventKind;
@@ -152,7 +152,7 @@ impl TcpListener {
                         Some(Ok((connection, peer)))
                     }
                     None => {
-                        register_waker(&mut listener.acceptor, cx);
+                        shared.register_wakeup(&mut listener.acceptor, cx.waker());
                         shared.set_waiting(Waiting::Io(IoWait::Accept, listener.note));
                         None
                     }

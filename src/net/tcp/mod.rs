@@ -16,13 +16,13 @@
 //! with a reset too.
 
 use super::addr::Endpoint;
-use super::network::{self, with_network, Payload};
+use super::network::{with_network, Payload, Wakes};
 use crate::runtime::executor::Shared;
+use crate::runtime::waker::Wakeup;
 use crate::runtime::world::HostId;
 use crate::trace::EventKind;
 use std::collections::VecDeque;
 use std::io;
-use std::task::Waker;
 
 /// The most bytes one segment carries.
 pub(crate) const SEGMENT_BYTES: usize = 4096;
@@ -73,8 +73,8 @@ pub(crate) struct End {
     // The sequence number this end delivers next, and segments that arrived early.
     pub(crate) expected: u64,
     pub(crate) early: std::collections::BTreeMap<u64, Segment>,
-    pub(crate) reader: Option<Waker>,
-    pub(crate) writer: Option<Waker>,
+    pub(crate) reader: Wakeup,
+    pub(crate) writer: Wakeup,
 }
 
 impl End {
@@ -91,8 +91,8 @@ impl End {
             next_sequence: 0,
             expected: 0,
             early: std::collections::BTreeMap::new(),
-            reader: None,
-            writer: None,
+            reader: Wakeup::None,
+            writer: Wakeup::None,
         }
     }
 
@@ -110,14 +110,14 @@ impl End {
                 }
                 _ => self.ended = true,
             }
-            wakers.extend(self.reader.take());
+            wakers.push(self.reader.take());
         }
         delivered
     }
 
-    pub(crate) fn wake_all(&mut self, wakers: &mut Vec<Waker>) {
-        wakers.extend(self.reader.take());
-        wakers.extend(self.writer.take());
+    pub(crate) fn wake_all(&mut self, wakers: &mut Wakes) {
+        wakers.push(self.reader.take());
+        wakers.push(self.writer.take());
     }
 }
 
@@ -126,7 +126,7 @@ impl End {
 pub(crate) struct Connection {
     pub(crate) ends: [End; 2],
     pub(crate) phase: Phase,
-    pub(crate) connector: Option<Waker>,
+    pub(crate) connector: Wakeup,
     // The trace note naming the connection: "connection 3 (main:49152 -> db:80)".
     pub(crate) note: u32,
     // The notes naming each direction, by sending end: "connection 3 main:49152 ->
@@ -138,43 +138,8 @@ pub(crate) struct Connection {
 #[derive(Debug, Default)]
 pub(crate) struct ListenerState {
     pub(crate) queue: VecDeque<usize>,
-    pub(crate) acceptor: Option<Waker>,
+    pub(crate) acceptor: Wakeup,
     pub(crate) note: u32,
-}
-
-/// Wakers to wake after the network's borrow: the first two without an allocation.
-#[derive(Default)]
-struct Wakes {
-    first: Option<Waker>,
-    second: Option<Waker>,
-    rest: Vec<Waker>,
-}
-
-impl Wakes {
-    fn extend(&mut self, waker: Option<Waker>) {
-        let Some(waker) = waker else { return };
-        if self.first.is_none() {
-            self.first = Some(waker);
-        } else if self.second.is_none() {
-            self.second = Some(waker);
-        } else {
-            self.rest.push(waker);
-        }
-    }
-
-    fn wake(self) {
-        self.first
-            .into_iter()
-            .chain(self.second)
-            .chain(self.rest)
-            .for_each(Waker::wake);
-    }
-}
-
-pub(crate) fn wake(wakers: Vec<Waker>) {
-    for waker in wakers {
-        waker.wake();
-    }
 }
 
 /// Sends segment `segment` from end `from_end` of `connection`; returns whether the
@@ -185,37 +150,42 @@ pub(crate) fn send_segment(
     from_end: usize,
     segment: Segment,
 ) -> bool {
-    let Some((from, to, not_before)) = with_network(shared, |network| {
-        let connection = network.connection(connection)?;
+    with_network(shared, |network| {
+        network.send_segment(shared, connection, from_end, segment)
+    })
+}
+
+impl super::network::Network {
+    /// [`send_segment`], inside a borrow of the network.
+    pub(crate) fn send_segment(
+        &mut self,
+        shared: &Shared,
+        index: usize,
+        from_end: usize,
+        segment: Segment,
+    ) -> bool {
+        let Some(connection) = self.connection(index) else {
+            return false;
+        };
         let end = &connection.ends[from_end];
-        Some((
+        let (from, to) = (
             end.endpoint.host,
             connection.ends[1 - from_end].endpoint.host,
-            // Strictly after the previous message: timers due at the same instant
-            // fire in a drawn order, which would reorder the stream.
-            end.last_delivery.saturating_add(1),
-        ))
-    }) else {
-        return false;
-    };
-    let payload = Payload::Tcp {
-        connection,
-        from_end,
-        segment,
-    };
-    network::send_then(
-        shared,
-        from,
-        to,
-        payload,
-        not_before,
-        |network, delivered| {
-            if let Some(connection) = network.connection(connection) {
-                connection.ends[from_end].last_delivery = delivered;
-            }
-        },
-    );
-    true
+        );
+        // Strictly after the previous message: timers due at the same instant fire in
+        // a drawn order, which would reorder the stream.
+        let not_before = end.last_delivery.saturating_add(1);
+        let payload = Payload::Tcp {
+            connection: index,
+            from_end,
+            segment,
+        };
+        let delivered = self.send(shared, from, to, payload, not_before);
+        if let Some(connection) = self.connection(index) {
+            connection.ends[from_end].last_delivery = delivered;
+        }
+        true
+    }
 }
 
 pub(crate) fn note_of(shared: &Shared, connection: usize) -> Option<u32> {
@@ -248,7 +218,7 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
                 match network.listeners.get_mut(&endpoint) {
                     Some(listener) => {
                         listener.queue.push_back(connection);
-                        wakers.extend(listener.acceptor.take());
+                        wakers.push(listener.acceptor.take());
                         answer = Some(Segment::Accepted);
                     }
                     None => {
@@ -264,7 +234,7 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
                     } else {
                         Phase::Refused
                     };
-                    wakers.extend(state.connector.take());
+                    wakers.push(state.connector.take());
                 } else if matches!(segment, Segment::Accepted) {
                     // The connect gave up (timed out) meanwhile: reset the accepted end.
                     answer = Some(Segment::Reset);
@@ -278,9 +248,10 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
             Segment::Data(sequence, bytes) if sequence == end.expected && end.early.is_empty() => {
                 // In order, nothing waiting: no reassembly.
                 end.expected += 1;
-                end.received.extend(bytes);
+                end.received.extend(&bytes);
                 deliver_note = Some(state.directions[from_end]);
-                wakers.extend(end.reader.take());
+                wakers.push(end.reader.take());
+                network.recycle(bytes);
             }
             Segment::Data(sequence, _) | Segment::End(sequence) => {
                 if end.reassemble(sequence, segment, &mut wakers) {
@@ -290,14 +261,10 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
             Segment::Reset => {
                 happened = Some((state.directions[from_end], "reset"));
                 end.reset = true;
-                let mut all = Vec::new();
-                end.wake_all(&mut all);
-                for waker in all {
-                    wakers.extend(Some(waker));
-                }
+                end.wake_all(&mut wakers);
                 if state.phase == Phase::Connecting {
                     state.phase = Phase::Refused;
-                    wakers.extend(state.connector.take());
+                    wakers.push(state.connector.take());
                 }
             }
         }
@@ -312,13 +279,13 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
     if let Some(answer) = answer {
         send_segment(shared, connection, to_end, answer);
     }
-    wakers.wake();
+    wakers.wake(shared);
 }
 
 /// A host crashed: its listeners close, and every connection with an end on it is
 /// reset (the peer is told by a reset that travels like any message).
 pub(crate) fn host_crashed(shared: &Shared, host: HostId) {
-    let mut wakers = Vec::new();
+    let mut wakers = Wakes::default();
     let resets = with_network(shared, |network| {
         let listeners: Vec<Endpoint> = network
             .listeners
@@ -357,7 +324,7 @@ pub(crate) fn host_crashed(shared: &Shared, host: HostId) {
     for (connection, side) in resets {
         send_segment(shared, connection, side, Segment::Reset);
     }
-    wake(wakers);
+    wakers.wake(shared);
 }
 
 pub(crate) fn io_error(kind: io::ErrorKind, message: &str) -> io::Error {

@@ -1,19 +1,18 @@
 //! [`TcpStream`]: one end of a connection, a `futures::io::{AsyncRead, AsyncWrite}`.
 
 use super::listener::stale;
-use super::{
-    io_error, note_of, send_segment, wake, Connection, End, Phase, Segment, SEGMENT_BYTES,
-};
+use super::{io_error, note_of, send_segment, Connection, End, Phase, Segment, SEGMENT_BYTES};
 use crate::net::addr::{resolve, Endpoint, ToAddress};
-use crate::net::network::{register_waker, with_network};
+use crate::net::network::{with_network, Wakes};
 use crate::runtime::context;
 use crate::runtime::executor::{IoWait, Shared, Waiting};
+use crate::runtime::waker::Wakeup;
 use crate::trace::EventKind;
 use futures::io::{AsyncRead, AsyncWrite};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 /// A TCP connection between two hosts (asyncio's `open_connection`), a
 /// `futures::io::{AsyncRead, AsyncWrite}`.
@@ -127,7 +126,7 @@ impl TcpStream {
                         Poll::Ready(Err(io_error(io::ErrorKind::TimedOut, "connect timed out")))
                     }
                     Phase::Connecting => {
-                        register_waker(&mut connection.connector, cx);
+                        shared.register_wakeup(&mut connection.connector, cx.waker());
                         shared.set_waiting(Waiting::Io(IoWait::Connect, connection.note));
                         Poll::Pending
                     }
@@ -170,18 +169,18 @@ impl TcpStream {
     fn with_end<R>(
         &self,
         shared: &Shared,
-        f: impl FnOnce(&mut Connection, &mut Vec<Waker>) -> R,
+        f: impl FnOnce(&mut Connection, &mut Wakes) -> R,
     ) -> Option<R> {
         if shared.run_id() != self.run_id {
             return None;
         }
-        let mut wakers = Vec::new();
+        let mut wakers = Wakes::default();
         let result = with_network(shared, |network| {
             network
                 .connection(self.connection)
                 .map(|connection| f(connection, &mut wakers))
         });
-        wake(wakers);
+        wakers.wake(shared);
         result
     }
 }
@@ -217,7 +216,7 @@ fn open(shared: &Shared, address: &str) -> io::Result<TcpStream> {
         network.add_connection(Connection {
             ends: [End::new(local), End::new(remote)],
             phase: Phase::Connecting,
-            connector: None,
+            connector: Wakeup::None,
             note,
             directions,
         })
@@ -255,7 +254,7 @@ impl AsyncRead for TcpStream {
                     buffer[first..count].copy_from_slice(&back[..count - first]);
                     end.received.drain(..count);
                     peer.unread_by_peer -= count;
-                    wakers.extend(peer.writer.take());
+                    wakers.push(peer.writer.take());
                     return Poll::Ready(Ok(count));
                 }
                 if end.reset {
@@ -267,7 +266,7 @@ impl AsyncRead for TcpStream {
                 if end.ended || buffer.is_empty() {
                     return Poll::Ready(Ok(0));
                 }
-                register_waker(&mut end.reader, cx);
+                shared.register_wakeup(&mut end.reader, cx.waker());
                 shared.set_waiting(Waiting::Io(IoWait::Read, note));
                 Poll::Pending
             });
@@ -305,7 +304,7 @@ impl AsyncWrite for TcpStream {
                 }
                 let free = window.saturating_sub(end.unread_by_peer);
                 if free == 0 && !buffer.is_empty() {
-                    register_waker(&mut end.writer, cx);
+                    shared.register_wakeup(&mut end.writer, cx.waker());
                     shared.set_waiting(Waiting::Io(IoWait::Write, note));
                     return Ok(None);
                 }
@@ -321,11 +320,15 @@ impl AsyncWrite for TcpStream {
                 Some(Ok(None)) => return Poll::Pending,
                 Some(Ok(Some(allowed))) => allowed,
             };
-            for (index, chunk) in buffer[..count].chunks(SEGMENT_BYTES).enumerate() {
-                shared.record_noted(EventKind::Send, note);
-                let segment = Segment::Data(first + index as u64, chunk.to_vec());
-                send_segment(shared, this.connection, this.end, segment);
-            }
+            with_network(shared, |network| {
+                for (index, chunk) in buffer[..count].chunks(SEGMENT_BYTES).enumerate() {
+                    shared.record_noted(EventKind::Send, note);
+                    let mut bytes = network.buffer();
+                    bytes.extend_from_slice(chunk);
+                    let segment = Segment::Data(first + index as u64, bytes);
+                    network.send_segment(shared, this.connection, this.end, segment);
+                }
+            });
             Poll::Ready(Ok(count))
         })
     }
