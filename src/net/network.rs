@@ -80,12 +80,34 @@ pub(crate) struct Network {
     clogged: BTreeSet<(HostId, HostId)>,
     sockets: usize,
     // Buffers of delivered segments, for the next ones.
-    spare_buffers: Vec<Vec<u8>>,
+    spare_buffers: SpareBuffers,
+    // The run's latency range when no link has its own (see `latency_range`).
+    default_latency: (u64, u64),
 }
 
 /// The most segment buffers kept for reuse (each holds at most one segment's bytes,
 /// so they stay under a few MiB).
 const MAX_SPARE_BUFFERS: usize = 256;
+
+/// Buffers of segments that were read, kept for the next segments sent: the network
+/// then allocates nothing per message.
+#[derive(Debug)]
+pub(crate) struct SpareBuffers(Vec<Vec<u8>>);
+
+impl SpareBuffers {
+    /// An empty buffer, reused when one is spare.
+    pub(crate) fn take(&mut self) -> Vec<u8> {
+        self.0.pop().unwrap_or_default()
+    }
+
+    /// Keeps a buffer whose bytes were read (up to [`MAX_SPARE_BUFFERS`]).
+    pub(crate) fn give(&mut self, mut buffer: Vec<u8>) {
+        if self.0.len() < MAX_SPARE_BUFFERS {
+            buffer.clear();
+            self.0.push(buffer);
+        }
+    }
+}
 
 impl Network {
     /// A network with no sockets, no messages and whole links (of run 0: none).
@@ -103,38 +125,40 @@ impl Network {
             partitioned: BTreeSet::new(),
             clogged: BTreeSet::new(),
             sockets: 0,
-            spare_buffers: Vec::new(),
+            spare_buffers: SpareBuffers(Vec::new()),
+            default_latency: (0, 0),
         }
     }
 
-    /// Starts the run's state afresh when `run_id` is a new run.
+    /// Starts the run's state afresh when `shared` is a new run.
     #[inline]
-    fn enter(&mut self, run_id: u64) {
-        if self.run_id != run_id {
-            self.start(run_id);
+    fn enter(&mut self, shared: &Shared) {
+        if self.run_id != shared.run_id() {
+            self.start(shared);
         }
     }
 
     #[cold]
-    fn start(&mut self, run_id: u64) {
+    fn start(&mut self, shared: &Shared) {
         *self = Network {
-            run_id,
+            run_id: shared.run_id(),
+            default_latency: link_latency(&shared.net_config().defaults),
             ..Network::new()
         };
     }
 
-    /// An empty buffer for a segment's bytes, reused from a delivered segment when one
-    /// is spare: the network then allocates nothing per message.
+    /// An empty buffer for a segment's bytes (see [`SpareBuffers`]).
     pub(crate) fn buffer(&mut self) -> Vec<u8> {
-        self.spare_buffers.pop().unwrap_or_default()
+        self.spare_buffers.take()
     }
 
-    /// Keeps a delivered segment's buffer for a later one (up to [`MAX_SPARE_BUFFERS`]).
-    pub(crate) fn recycle(&mut self, mut buffer: Vec<u8>) {
-        if self.spare_buffers.len() < MAX_SPARE_BUFFERS {
-            buffer.clear();
-            self.spare_buffers.push(buffer);
-        }
+    /// Connection `index`, and the spare buffers that its reads give back.
+    pub(crate) fn connection_and_spares(
+        &mut self,
+        index: usize,
+    ) -> Option<(&mut Connection, &mut SpareBuffers)> {
+        let connection = self.connections.get_mut(index)?.as_mut()?;
+        Some((connection, &mut self.spare_buffers))
     }
 
     /// Takes a port on `host`: `port`, or an ephemeral one for 0.
@@ -230,61 +254,67 @@ thread_local! {
 /// the network.
 #[inline]
 pub(crate) fn with_network<R>(shared: &Shared, f: impl FnOnce(&mut Network) -> R) -> R {
-    let run_id = shared.run_id();
     NETWORK.with(|network| {
         let mut network = network.borrow_mut();
-        network.enter(run_id);
+        network.enter(shared);
         f(&mut network)
     })
 }
 
-/// Tasks to wake once the network's borrow has ended: the first two without an
-/// allocation (a delivery wakes one reader, a read one writer).
+/// Tasks to wake once the network's borrow has ended: the first without an
+/// allocation (a delivery wakes one reader, a read at most one writer).
 #[derive(Default)]
 pub(crate) struct Wakes {
     first: Wakeup,
-    second: Wakeup,
     rest: Vec<Wakeup>,
 }
 
 impl Wakes {
     /// Adds a task to wake (nothing for `Wakeup::None`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, wakeup: Wakeup) {
         if wakeup.is_none() {
         } else if self.first.is_none() {
             self.first = wakeup;
-        } else if self.second.is_none() {
-            self.second = wakeup;
         } else {
             self.rest.push(wakeup);
         }
     }
 
     /// Wakes them, in the order they were added.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn wake(self, shared: &Shared) {
-        self.first.wake_in(shared);
-        self.second.wake_in(shared);
-        for wakeup in self.rest {
-            wakeup.wake_in(shared);
+        let Wakes { first, rest } = self;
+        // `rest` is empty unless `first` is set.
+        if !first.is_none() {
+            first.wake_in(shared);
+            if !rest.is_empty() {
+                for wakeup in rest {
+                    wakeup.wake_in(shared);
+                }
+            }
         }
     }
 }
 
-/// The latency range of the link `from` -> `to`: (minimum in nanoseconds, spread in
-/// whole microseconds above it; drawn in whole microseconds so timelines stay
-/// readable).
-fn latency_range(shared: &Shared, from: HostId, to: HostId) -> (u64, u64) {
-    let config = shared.net_config();
-    let link = if config.links.is_empty() {
-        &config.defaults
-    } else {
-        config.link_config(&shared.host_name(from), &shared.host_name(to))
-    };
+/// A link's latency range: (minimum in nanoseconds, spread in whole microseconds above
+/// it; drawn in whole microseconds so timelines stay readable).
+fn link_latency(link: &crate::config::LinkConfig) -> (u64, u64) {
     let min = link.latency_min.as_nanos().min(u64::MAX as u128) as u64;
     let max = link.latency_max.as_nanos().min(u64::MAX as u128) as u64;
     (min, max.saturating_sub(min) / 1000)
+}
+
+impl Network {
+    /// The latency range of the link `from` -> `to` (see [`link_latency`]).
+    #[inline]
+    fn latency_range(&self, shared: &Shared, from: HostId, to: HostId) -> (u64, u64) {
+        let config = shared.net_config();
+        if config.links.is_empty() {
+            return self.default_latency;
+        }
+        link_latency(config.link_config(&shared.host_name(from), &shared.host_name(to)))
+    }
 }
 
 /// Whether a datagram on `from` -> `to` is lost, or delivered twice: decision 0 (the
@@ -349,7 +379,7 @@ impl Network {
             }
         };
         self.in_flight[slot] = Some(Message { from, to, payload });
-        let (min_nanos, spread_micros) = latency_range(shared, from, to);
+        let (min_nanos, spread_micros) = self.latency_range(shared, from, to);
         // The timer is never cancelled: a message in flight arrives (or finds its
         // socket gone) whatever its sender does.
         shared.register_world_timer_after(

@@ -1,8 +1,9 @@
 //! The timer heap.
 //!
 //! Each registered timer occupies a slot (its waker, the task that registered it, and
-//! a registration number) and has one entry `(deadline, registration number, slot)` in
-//! a min-heap. Cancelling a timer frees its slot and leaves the heap entry behind; a
+//! a registration number) and has one entry in a min-heap: one `u128` that packs the
+//! deadline, the registration number and the slot, so that ordering entries (by
+//! deadline, then registration) is one integer comparison. Cancelling a timer frees its slot and leaves the heap entry behind; a
 //! heap entry whose slot no longer carries its registration number is stale and is
 //! skipped when popped. When stale entries outnumber live ones the heap is rebuilt, so
 //! code that sets many timeouts that never fire does not grow it without bound.
@@ -62,9 +63,34 @@ pub(crate) struct DueTimer {
     pub owner: TaskId,
 }
 
+/// Bits of a heap entry's low half that hold the slot; the registration number takes
+/// the rest.
+const SLOT_BITS: u32 = 24;
+/// The most timers registered at once (slots).
+const MAX_TIMER_SLOTS: usize = 1 << SLOT_BITS;
+/// The most timers one run registers (registration numbers).
+const MAX_REGISTRATIONS: u64 = 1 << (64 - SLOT_BITS);
+
+/// A heap entry: deadline, then registration number, then slot, high bits first.
+#[inline]
+fn heap_entry(deadline_nanos: u64, registration: u64, slot: u32) -> u128 {
+    (u128::from(deadline_nanos) << 64) | u128::from(registration << SLOT_BITS | u64::from(slot))
+}
+
+/// A heap entry's (deadline, registration number, slot).
+#[inline]
+fn parts(entry: u128) -> (u64, u64, u32) {
+    let low = entry as u64;
+    (
+        (entry >> 64) as u64,
+        low >> SLOT_BITS,
+        (low & ((1 << SLOT_BITS) - 1)) as u32,
+    )
+}
+
 #[derive(Default)]
 pub(crate) struct Timers {
-    heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
+    heap: BinaryHeap<Reverse<u128>>,
     slots: Vec<TimerSlot>,
     free: Vec<u32>,
     next_registration: u64,
@@ -80,9 +106,17 @@ impl Timers {
     ) -> TimerKey {
         self.next_registration += 1;
         let registration = self.next_registration;
+        assert!(
+            registration < MAX_REGISTRATIONS,
+            "a run registered {MAX_REGISTRATIONS} timers: lower max_steps or max_time"
+        );
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
+                assert!(
+                    self.slots.len() < MAX_TIMER_SLOTS,
+                    "more than {MAX_TIMER_SLOTS} timers are pending at once"
+                );
                 self.slots.push(TimerSlot {
                     registration: 0,
                     action: None,
@@ -100,7 +134,7 @@ impl Timers {
         };
         self.live += 1;
         self.heap
-            .push(Reverse((deadline_nanos, registration, slot)));
+            .push(Reverse(heap_entry(deadline_nanos, registration, slot)));
         TimerKey { slot, registration }
     }
 
@@ -150,14 +184,16 @@ impl Timers {
     #[cold]
     fn compact(&mut self) {
         let slots = &self.slots;
-        self.heap.retain(|Reverse((_, registration, slot))| {
-            slots[*slot as usize].registration == *registration
+        self.heap.retain(|&Reverse(entry)| {
+            let (_, registration, slot) = parts(entry);
+            slots[slot as usize].registration == registration
         });
     }
 
     /// The earliest live deadline, discarding stale entries on the way.
     pub(crate) fn next_deadline(&mut self) -> Option<u64> {
-        while let Some(&Reverse((deadline, registration, slot))) = self.heap.peek() {
+        while let Some(&Reverse(entry)) = self.heap.peek() {
+            let (deadline, registration, slot) = parts(entry);
             if self.slots[slot as usize].registration == registration {
                 return Some(deadline);
             }
@@ -168,7 +204,8 @@ impl Timers {
 
     /// Removes every live timer due at exactly `deadline`, in registration order.
     pub(crate) fn pop_due(&mut self, deadline: u64, due: &mut Vec<DueTimer>) {
-        while let Some(&Reverse((at, registration, slot))) = self.heap.peek() {
+        while let Some(&Reverse(entry)) = self.heap.peek() {
+            let (at, registration, slot) = parts(entry);
             if at != deadline {
                 break;
             }
@@ -203,5 +240,30 @@ impl Timers {
             .collect();
         *self = Timers::default();
         wakers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{heap_entry, parts, MAX_REGISTRATIONS, MAX_TIMER_SLOTS};
+
+    /// An entry unpacks to what was packed, and entries order by deadline, then by
+    /// registration, whatever their slots.
+    #[test]
+    fn heap_entries_pack_losslessly_and_order_by_deadline_then_registration() {
+        let last_slot = (MAX_TIMER_SLOTS - 1) as u32;
+        let last_registration = MAX_REGISTRATIONS - 1;
+        for (deadline, registration, slot) in [
+            (0, 1, 0),
+            (u64::MAX, last_registration, last_slot),
+            (17, 3, last_slot),
+        ] {
+            assert_eq!(
+                parts(heap_entry(deadline, registration, slot)),
+                (deadline, registration, slot)
+            );
+        }
+        assert!(heap_entry(5, 9, 0) < heap_entry(6, 1, 0));
+        assert!(heap_entry(5, 1, last_slot) < heap_entry(5, 2, 0));
     }
 }

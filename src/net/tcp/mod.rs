@@ -16,7 +16,7 @@
 //! with a reset too.
 
 use super::addr::Endpoint;
-use super::network::{with_network, Payload, Wakes};
+use super::network::{with_network, Payload, SpareBuffers, Wakes};
 use crate::runtime::executor::Shared;
 use crate::runtime::waker::Wakeup;
 use crate::runtime::world::HostId;
@@ -49,12 +49,54 @@ pub(crate) enum Phase {
     TimedOut,
 }
 
+/// Bytes delivered to an end and not read yet: the delivered segments' buffers, in
+/// order, and how much of the first was read. A read copies once, from the segments
+/// to the reader's buffer, and gives each buffer it empties back to the network.
+#[derive(Debug, Default)]
+pub(crate) struct Received {
+    segments: VecDeque<Vec<u8>>,
+    read: usize,
+}
+
+impl Received {
+    fn push(&mut self, bytes: Vec<u8>) {
+        if !bytes.is_empty() {
+            self.segments.push_back(bytes);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    /// Copies as many bytes as fit into `buffer`; returns how many.
+    pub(crate) fn read(&mut self, buffer: &mut [u8], spares: &mut SpareBuffers) -> usize {
+        let mut count = 0;
+        while count < buffer.len() {
+            let Some(front) = self.segments.front() else {
+                break;
+            };
+            let available = &front[self.read..];
+            let taken = available.len().min(buffer.len() - count);
+            buffer[count..count + taken].copy_from_slice(&available[..taken]);
+            count += taken;
+            self.read += taken;
+            if self.read == front.len() {
+                self.read = 0;
+                let spent = self.segments.pop_front().expect("front exists");
+                spares.give(spent);
+            }
+        }
+        count
+    }
+}
+
 /// One end of a connection.
 #[derive(Debug)]
 pub(crate) struct End {
     pub(crate) endpoint: Endpoint,
     // Bytes delivered to this end and not read yet.
-    pub(crate) received: VecDeque<u8>,
+    pub(crate) received: Received,
     // The peer's end of stream arrived (after all its data).
     pub(crate) ended: bool,
     // A reset arrived, or this end's host crashed.
@@ -81,7 +123,7 @@ impl End {
     pub(crate) fn new(endpoint: Endpoint) -> End {
         End {
             endpoint,
-            received: VecDeque::new(),
+            received: Received::default(),
             ended: false,
             reset: false,
             closed: false,
@@ -105,7 +147,7 @@ impl End {
             self.expected += 1;
             match next {
                 Segment::Data(_, bytes) => {
-                    self.received.extend(bytes);
+                    self.received.push(bytes);
                     delivered = true;
                 }
                 _ => self.ended = true,
@@ -248,10 +290,9 @@ pub(crate) fn arrive(shared: &Shared, connection: usize, from_end: usize, segmen
             Segment::Data(sequence, bytes) if sequence == end.expected && end.early.is_empty() => {
                 // In order, nothing waiting: no reassembly.
                 end.expected += 1;
-                end.received.extend(&bytes);
+                end.received.push(bytes);
                 deliver_note = Some(state.directions[from_end]);
                 wakers.push(end.reader.take());
-                network.recycle(bytes);
             }
             Segment::Data(sequence, _) | Segment::End(sequence) => {
                 if end.reassemble(sequence, segment, &mut wakers) {

@@ -3,7 +3,7 @@
 use super::listener::stale;
 use super::{io_error, note_of, send_segment, Connection, End, Phase, Segment, SEGMENT_BYTES};
 use crate::net::addr::{resolve, Endpoint, ToAddress};
-use crate::net::network::{with_network, Wakes};
+use crate::net::network::{with_network, SpareBuffers, Wakes};
 use crate::runtime::context;
 use crate::runtime::executor::{IoWait, Shared, Waiting};
 use crate::runtime::waker::Wakeup;
@@ -169,7 +169,7 @@ impl TcpStream {
     fn with_end<R>(
         &self,
         shared: &Shared,
-        f: impl FnOnce(&mut Connection, &mut Wakes) -> R,
+        f: impl FnOnce(&mut Connection, &mut Wakes, &mut SpareBuffers) -> R,
     ) -> Option<R> {
         if shared.run_id() != self.run_id {
             return None;
@@ -177,8 +177,8 @@ impl TcpStream {
         let mut wakers = Wakes::default();
         let result = with_network(shared, |network| {
             network
-                .connection(self.connection)
-                .map(|connection| f(connection, &mut wakers))
+                .connection_and_spares(self.connection)
+                .map(|(connection, spares)| f(connection, &mut wakers, spares))
         });
         wakers.wake(shared);
         result
@@ -238,7 +238,7 @@ impl AsyncRead for TcpStream {
     ) -> Poll<io::Result<usize>> {
         let this = &*self;
         context::with_current("seedloop::net::TcpStream::poll_read", |shared| {
-            let polled = this.with_end(shared, |connection, wakers| {
+            let polled = this.with_end(shared, |connection, wakers, spares| {
                 let note = connection.note;
                 let [first, second] = &mut connection.ends;
                 let (end, peer) = if this.end == 0 {
@@ -247,12 +247,7 @@ impl AsyncRead for TcpStream {
                     (second, first)
                 };
                 if !end.received.is_empty() {
-                    let count = buffer.len().min(end.received.len());
-                    let (front, back) = end.received.as_slices();
-                    let first = front.len().min(count);
-                    buffer[..first].copy_from_slice(&front[..first]);
-                    buffer[first..count].copy_from_slice(&back[..count - first]);
-                    end.received.drain(..count);
+                    let count = end.received.read(buffer, spares);
                     peer.unread_by_peer -= count;
                     wakers.push(peer.writer.take());
                     return Poll::Ready(Ok(count));
@@ -284,7 +279,7 @@ impl AsyncWrite for TcpStream {
         let this = &*self;
         context::with_current("seedloop::net::TcpStream::poll_write", |shared| {
             let window = shared.net_config().window_bytes;
-            let allowed = this.with_end(shared, |connection, _| {
+            let allowed = this.with_end(shared, |connection, _, _| {
                 let note = connection.directions[this.end];
                 let end = &mut connection.ends[this.end];
                 if end.reset {
@@ -351,7 +346,7 @@ impl TcpStream {
     /// Sends the end of stream once.
     fn close_write(&self, shared: &Shared) {
         let send = self
-            .with_end(shared, |connection, _| {
+            .with_end(shared, |connection, _, _| {
                 let end = &mut connection.ends[self.end];
                 let send = !end.closed && !end.reset && connection.phase == Phase::Established;
                 end.closed = true;
