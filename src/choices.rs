@@ -45,16 +45,22 @@ pub enum Stream {
     Faults,
     /// Randomness the user's program asks for (`seedloop::rand`).
     User,
+    /// The simulated disks: which unsynced writes a crash keeps, I/O errors, latency.
+    Disk,
+    /// Simulated thread-pool jobs (`task::spawn_blocking`): how long each one takes.
+    Blocking,
 }
 
 impl Stream {
     /// Every stream, in a fixed order.
-    pub const ALL: [Stream; 5] = [
+    pub const ALL: [Stream; 7] = [
         Stream::Scheduler,
         Stream::Timers,
         Stream::Network,
         Stream::Faults,
         Stream::User,
+        Stream::Disk,
+        Stream::Blocking,
     ];
 
     fn index(self) -> usize {
@@ -69,6 +75,8 @@ impl Stream {
             Stream::Network => 3,
             Stream::Faults => 4,
             Stream::User => 5,
+            Stream::Disk => 6,
+            Stream::Blocking => 7,
         }
     }
 }
@@ -101,7 +109,7 @@ pub(crate) trait Choices {
 /// Seeded ChaCha8 streams, one per [`Stream`], derived from one `u64` seed.
 #[derive(Clone, Debug)]
 pub(crate) struct Seeded {
-    streams: [ChaCha8Rng; 5],
+    streams: [ChaCha8Rng; Stream::ALL.len()],
 }
 
 impl Seeded {
@@ -333,8 +341,9 @@ pub(crate) struct ProductionOrder(pub(crate) Seeded);
 impl Choices for ProductionOrder {
     fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
         match stream {
-            Stream::Scheduler | Stream::Timers | Stream::Network | Stream::Faults => 0,
             Stream::User => self.0.choose(stream, bound),
+            // Everything the program does not ask for itself: the production order.
+            _ => 0,
         }
     }
 
