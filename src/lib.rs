@@ -51,6 +51,7 @@
 //! | [`trace`] | fixed-size event records, hash, stable snapshot text |
 //! | [`rand`] | seeded randomness for the program under test |
 //! | [`net`] | simulated hosts (crash, restart) and the network between them |
+//! | [`fs`] | a simulated disk per host: page cache, sync, what a crash keeps |
 //!
 //! ## Layers
 //!
@@ -65,8 +66,8 @@
 //!    diagnostics, timers, wakers; the services the layers above call)
 //! 6. `time` (sleep, timeout, interval), `rand` (seeded randomness)
 //! 7. `task` (spawn, groups, gather/wait), `sync` (the primitives on one wait queue)
-//! 8. `net` (simulated hosts and the network between them), `fault` (buggify, fault
-//!    plans)
+//! 8. `net` (simulated hosts and the network between them), `fs` (a disk per host),
+//!    `fault` (buggify, fault plans)
 //! 9. `harness` (sweeps, the cancellation explorer, the environment)
 //!
 //! ## Determinism rules for code under test
@@ -84,6 +85,7 @@ mod clock;
 mod config;
 mod failure;
 pub mod fault;
+pub mod fs;
 pub mod harness;
 mod id;
 pub mod net;

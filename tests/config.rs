@@ -4,6 +4,7 @@
 mod common;
 
 use seedloop::fault::FaultPlan;
+use seedloop::fs::DiskConfig;
 use seedloop::harness::env::EnvConfig;
 use seedloop::net::NetConfig;
 use seedloop::sync::Lock;
@@ -69,6 +70,7 @@ fn every_knob(config: Config) -> Config {
         .detect_wait_cycles(false)
         .net(NetConfig::default().latency(Duration::from_millis(3), Duration::from_millis(9)))
         .faults(FaultPlan::default().mean_gap(Duration::from_secs(7)))
+        .disk(DiskConfig::default().strict_directories(true))
 }
 
 #[test]
@@ -91,6 +93,7 @@ fn every_knob_is_away_from_its_default() {
     assert_ne!(set.detect_wait_cycles, default.detect_wait_cycles);
     assert_ne!(set.net, default.net);
     assert_ne!(set.faults, default.faults);
+    assert_ne!(set.disk, default.disk);
 }
 
 #[test]
@@ -115,7 +118,8 @@ fn failure_sim_replays_every_knob() {
         .max_wait_steps(1_000)
         .detect_wait_cycles(false)
         .net(NetConfig::default().latency(Duration::from_millis(3), Duration::from_millis(9)))
-        .faults(FaultPlan::default().mean_gap(Duration::from_secs(7)));
+        .faults(FaultPlan::default().mean_gap(Duration::from_secs(7)))
+        .disk(DiskConfig::default().strict_directories(true));
     let failure = check.try_run(knob_sensitive_program).unwrap_err();
     assert_eq!(failure.kind.name(), "starvation", "{failure}");
     let mut expected = every_knob(Config::new(4));
@@ -205,7 +209,8 @@ fn sim_with_config_keeps_the_config() {
         .max_wait_steps(1_000)
         .detect_wait_cycles(false)
         .net(NetConfig::default().latency(Duration::from_millis(3), Duration::from_millis(9)))
-        .faults(FaultPlan::default().mean_gap(Duration::from_secs(7)));
+        .faults(FaultPlan::default().mean_gap(Duration::from_secs(7)))
+        .disk(DiskConfig::default().strict_directories(true));
     assert_eq!(sim.config(), &built);
     assert_eq!(Sim::new(3).config(), &Config::new(3));
     assert_eq!(Config::default(), Config::new(0));

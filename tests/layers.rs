@@ -14,7 +14,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("runtime", &["runtime"]),
     ("time and randomness", &["time", "rand"]),
     ("tasks and synchronization", &["task", "sync"]),
-    ("simulated I/O and faults", &["net", "fault"]),
+    ("simulated I/O and faults", &["net", "fs", "fault"]),
     ("harness", &["harness"]),
 ];
 

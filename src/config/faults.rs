@@ -45,6 +45,9 @@ pub struct FaultPlan {
     pub active: Duration,
     /// Hosts that never crash (`main` never does).
     pub spare: Vec<String>,
+    /// The probability that a disk read, write or sync fails with an I/O error, on
+    /// top of [`DiskConfig`](crate::fs::DiskConfig)'s own rates, for the whole run.
+    pub disk_errors: f64,
 }
 
 impl Default for FaultPlan {
@@ -57,11 +60,33 @@ impl Default for FaultPlan {
             partition_time: (Duration::from_secs(1), Duration::from_secs(10)),
             active: Duration::from_secs(120),
             spare: Vec::new(),
+            disk_errors: 0.0,
         }
     }
 }
 
 impl FaultPlan {
+    /// The probability that a disk read, write or sync fails (default 0), on top of
+    /// [`DiskConfig`](crate::fs::DiskConfig)'s own rates, for the whole run.
+    ///
+    /// ```
+    /// let plan = seedloop::fault::FaultPlan::default().disk_errors(0.01);
+    /// assert_eq!(plan.disk_errors, 0.01);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `rate` is not between 0 and 1.
+    #[track_caller]
+    pub fn disk_errors(mut self, rate: f64) -> FaultPlan {
+        assert!(
+            (0.0..=1.0).contains(&rate),
+            "FaultPlan::disk_errors must be a probability between 0 and 1, got {rate}"
+        );
+        self.disk_errors = rate;
+        self
+    }
+
     /// The mean time between two draws (default 5 s).
     ///
     /// # Panics

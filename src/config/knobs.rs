@@ -28,6 +28,7 @@ macro_rules! config_knobs {
             detect_wait_cycles(detect: bool);
             net(net: $crate::config::NetConfig);
             faults(plan: $crate::config::FaultPlan);
+            disk(disk: $crate::config::DiskConfig);
         }
     };
 }

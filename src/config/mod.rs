@@ -17,11 +17,13 @@ use crate::scheduler::{Policy, DEFAULT_PCT_HORIZON, MAX_PCT_HORIZON};
 use crate::trace::{DEFAULT_TRACE_LIMIT, TAIL_LIMIT};
 use std::time::Duration;
 
+mod disk;
 mod faults;
 mod knobs;
 mod net;
 mod replay_line;
 
+pub use disk::DiskConfig;
 pub use faults::FaultPlan;
 pub(crate) use knobs::{config_knobs, forward_knobs};
 pub use net::{LinkConfig, NetConfig};
@@ -139,6 +141,8 @@ pub struct Config {
     pub net: NetConfig,
     /// See [`Config::faults`].
     pub faults: Option<FaultPlan>,
+    /// See [`Config::disk`].
+    pub disk: DiskConfig,
     /// Whether a sweep ([`crate::Check`], [`crate::CancelExplorer`]) runs this
     /// configuration: its replay line is then the sweep's `SEEDLOOP_*` variables and the
     /// test to re-run. The sweeps set it.
@@ -174,6 +178,7 @@ impl Config {
             detect_wait_cycles: true,
             net: NetConfig::default(),
             faults: None,
+            disk: DiskConfig::default(),
             from_sweep: false,
         }
     }
@@ -188,6 +193,19 @@ impl Config {
     /// ```
     pub fn net(mut self, net: NetConfig) -> Config {
         self.net = net;
+        self
+    }
+
+    /// Every host's simulated disk: size, latency, error rates, directory semantics
+    /// (default [`DiskConfig::default`]: 1 GiB, no errors, syncs of 50 to 500 µs).
+    ///
+    /// ```
+    /// use seedloop::fs::DiskConfig;
+    /// let config = seedloop::Config::new(1).disk(DiskConfig::default().strict_directories(true));
+    /// assert!(config.disk.strict_directories);
+    /// ```
+    pub fn disk(mut self, disk: DiskConfig) -> Config {
+        self.disk = disk;
         self
     }
 

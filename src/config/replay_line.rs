@@ -141,6 +141,9 @@ impl Config {
             // Too many fields to print usefully: the failure's config has them.
             knob("net", "failure.config.net.clone()".to_string());
         }
+        if self.disk != defaults.disk {
+            knob("disk", "failure.config.disk.clone()".to_string());
+        }
         expression
     }
 }

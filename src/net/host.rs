@@ -222,6 +222,9 @@ impl Host {
                 // The network first: the sockets the dropped tasks own are reset, not
                 // closed gracefully by their drops.
                 network::host_crashed(shared, self.id);
+                // The disk loses power before the tasks are dropped: what their drops
+                // write is lost with the machine.
+                crate::fs::host_crashed(shared, self.id);
             }
             shared.crash_host(self.id);
         })

@@ -29,7 +29,7 @@ use super::waker::WakerOrigin;
 use super::world::{Extensions, HostId, Hosts, MAIN_HOST};
 use super::Stats;
 use crate::choices::{Choices, Stream};
-use crate::config::{FaultPlan, NetConfig};
+use crate::config::{DiskConfig, FaultPlan, NetConfig};
 use crate::failure::FailureKind;
 use crate::id::TaskId;
 use crate::recycle;
@@ -149,6 +149,7 @@ pub(crate) struct Shared {
     // The network's conditions and the fault plan for this run (from its `Config`).
     pub(super) net_config: NetConfig,
     pub(super) fault_plan: Option<FaultPlan>,
+    pub(super) disk_config: DiskConfig,
     pub(super) current: Cell<Option<TaskRef>>,
     // The running task's own waker, by identity: `yield_now` and the wait queues
     // compare `cx.waker()` with it to tell the task's own waker from a combinator's.
@@ -358,6 +359,7 @@ impl Shared {
         extensions: Extensions,
         net_config: NetConfig,
         fault_plan: Option<FaultPlan>,
+        disk_config: DiskConfig,
     ) -> Rc<Shared> {
         quiet_panics::install();
         Rc::new(Shared {
@@ -365,6 +367,7 @@ impl Shared {
             extensions: RefCell::new(extensions),
             net_config,
             fault_plan,
+            disk_config,
             wakes: RefCell::new(recycle::take(&SPARE_WAKES)),
             timer_cancels: RefCell::new(Vec::new()),
             deferred: Cell::new(false),

@@ -253,6 +253,7 @@ impl Sim {
             extensions,
             self.config.net.clone(),
             self.config.faults.clone(),
+            self.config.disk.clone(),
         );
         let mut output = None;
         let result = {

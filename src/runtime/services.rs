@@ -72,6 +72,11 @@ impl Shared {
         &self.net_config
     }
 
+    /// The run's disk configuration.
+    pub(crate) fn disk_config(&self) -> &crate::config::DiskConfig {
+        &self.disk_config
+    }
+
     /// The run's fault plan, if any.
     pub(crate) fn fault_plan(&self) -> Option<&crate::config::FaultPlan> {
         self.fault_plan.as_ref()

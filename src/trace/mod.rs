@@ -94,11 +94,18 @@ pub enum EventKind {
     Send,
     /// Data arrived on the connection or socket the note `other` names.
     Deliver,
+    /// A simulated disk event, described by the note `other` (a file created, renamed
+    /// or removed, a directory synced, a fault injected, what a crash kept and lost).
+    Disk,
+    /// `task` wrote to the file the note `other` names (into its host's page cache).
+    DiskWrite,
+    /// `task` synced the file the note `other` names: its writes are durable.
+    DiskSync,
 }
 
 impl EventKind {
-    /// Whether the event belongs to the simulated world (hosts and network): its
-    /// argument is a note ([`Trace::note`]).
+    /// Whether the event belongs to the simulated world (hosts, network and disks):
+    /// its argument is a note ([`Trace::note`]).
     pub fn is_net(self) -> bool {
         matches!(
             self,
@@ -107,6 +114,9 @@ impl EventKind {
                 | EventKind::Net
                 | EventKind::Send
                 | EventKind::Deliver
+                | EventKind::Disk
+                | EventKind::DiskWrite
+                | EventKind::DiskSync
         )
     }
 
@@ -313,7 +323,8 @@ impl Trace {
 
     /// The text an event of the simulated world ([`EventKind::Crash`],
     /// [`EventKind::Restart`], [`EventKind::Net`], [`EventKind::Send`],
-    /// [`EventKind::Deliver`]) refers to: a host's name, or what happened.
+    /// [`EventKind::Deliver`], and the disk's events) refers to: a host's name, a
+    /// connection or file, or what happened.
     pub fn note(&self, event: &Event) -> Option<&str> {
         if !event.kind.is_net() {
             return None;

@@ -118,6 +118,9 @@ impl Trace {
             EventKind::Net => write!(f, "{}", self.note_text(event)),
             EventKind::Send => write!(f, "sent on {}", self.note_text(event)),
             EventKind::Deliver => write!(f, "delivered on {}", self.note_text(event)),
+            EventKind::Disk => write!(f, "disk: {}", self.note_text(event)),
+            EventKind::DiskWrite => write!(f, "wrote {}", self.note_text(event)),
+            EventKind::DiskSync => write!(f, "synced {}", self.note_text(event)),
         }
     }
 
