@@ -52,7 +52,8 @@ fn measure(sync_every: usize) -> (Duration, Duration) {
     }
     samples.sort();
     let mut sim = seedloop::Sim::new(1);
-    sim.run(write_ahead_log(sync_every)).expect("the workload failed");
+    sim.run(write_ahead_log(sync_every))
+        .expect("the workload failed");
     (samples[SAMPLES / 2], sim.stats().elapsed)
 }
 
@@ -75,7 +76,10 @@ fn main() {
         "  real time per operation            {:>10.0} ns   (append or sync)",
         every_10.as_nanos() as f64 / operations
     );
-    println!("  virtual time of an iteration       {:>10.1} ms", virtual_10.as_secs_f64() * 1e3);
+    println!(
+        "  virtual time of an iteration       {:>10.1} ms",
+        virtual_10.as_secs_f64() * 1e3
+    );
     let per_sync = (every_1.as_nanos() as f64 - never.as_nanos() as f64) / APPENDS as f64;
     println!("  real cost of one simulated fsync   {per_sync:>10.0} ns   (sync after every append, minus never)");
 }
