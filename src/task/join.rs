@@ -282,6 +282,26 @@ impl<T> JoinHandle<T> {
         self.cell.borrow().finished
     }
 
+    /// Lets the task run on by itself: the handle is dropped without cancelling it,
+    /// even while it is being awaited (tokio's rule for a dropped `JoinHandle`). The
+    /// task's result is lost.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// seedloop::Sim::new(0).run(async {
+    ///     let worker = seedloop::spawn(seedloop::time::sleep(Duration::from_secs(1)));
+    ///     // A timeout gives up on the task; detaching keeps it running.
+    ///     let mut worker = Some(worker);
+    ///     let waited = seedloop::time::timeout(Duration::from_millis(1), worker.as_mut().unwrap()).await;
+    ///     assert!(waited.is_err());
+    ///     worker.take().unwrap().detach();
+    ///     seedloop::time::sleep(Duration::from_secs(2)).await;
+    /// }).unwrap();
+    /// ```
+    pub fn detach(mut self) {
+        self.awaited = false;
+    }
+
     /// Cancels the task: its future is dropped at its current await point, inside the
     /// simulation, when the scheduler next picks it (a task cancelling itself stops at
     /// its next await). Returns `false`, changing nothing, when the task has already
