@@ -40,7 +40,7 @@
 //! |---|---|
 //! | [`Config`] (`config`) | every knob of a run, carried by `Sim`, the sweeps and `Failure` |
 //! | [`Sim`] (`runtime`) | the runner: `run`, trace, stats; the executor |
-//! | [`task`] | `spawn`, `Builder`, `JoinHandle`, `yield_now`, `current`; `TaskGroup`, `gather`, `wait`, `as_completed`, `shield` |
+//! | [`task`] | `spawn`, `Builder`, `JoinHandle`, `yield_now`, `current`; `spawn_blocking`; `TaskGroup`, `gather`, `wait`, `as_completed`, `shield` |
 //! | [`time`] | virtual `Instant`, `sleep`, `sleep_until`, `timeout`, `interval` |
 //! | [`sync`] | `Lock`, `Semaphore`, `Event`, `Condition`, `Queue`, `Barrier`, `Promise`; `Fairness` |
 //! | [`Check`], [`check`] | seed sweeps; [`harness::env`] has every `SEEDLOOP_*` variable |
@@ -105,7 +105,7 @@ pub use runtime::{Sim, Stats};
 pub use scheduler::{
     ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON, MAX_PCT_DEPTH, MAX_PCT_HORIZON,
 };
-pub use task::{spawn, yield_now, JoinError, JoinHandle};
+pub use task::{spawn, spawn_blocking, yield_now, JoinError, JoinHandle};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

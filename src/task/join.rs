@@ -261,6 +261,9 @@ pub struct JoinHandle<T> {
     cell: JoinCell<T>,
     key: TaskKey,
     awaited: bool,
+    // A blocking job's handle never cancels on drop: a dropped job still runs, as a
+    // thread pool's job does (`spawn_blocking`).
+    detach_on_drop: bool,
 }
 
 impl<T> JoinHandle<T> {
@@ -269,7 +272,14 @@ impl<T> JoinHandle<T> {
             cell: cell.0,
             key,
             awaited: false,
+            detach_on_drop: false,
         }
+    }
+
+    /// The handle of a task that dropping the handle never cancels, even mid-await.
+    pub(crate) fn detached_on_drop(mut self) -> JoinHandle<T> {
+        self.detach_on_drop = true;
+        self
     }
 
     /// The task's id.
@@ -386,7 +396,7 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if self.awaited && !self.is_finished() {
+        if self.awaited && !self.detach_on_drop && !self.is_finished() {
             self.cancel();
         }
     }
