@@ -50,7 +50,7 @@
 //! | [`choices`] | the one source of decisions: seeded ChaCha streams or a byte tape |
 //! | [`trace`] | fixed-size event records, hash, stable snapshot text |
 //! | [`rand`] | seeded randomness for the program under test |
-//! | [`net`] | simulated hosts (crash, restart) and the network between them |
+//! | [`net`] | simulated hosts (crash, restart), the network between them, fake external services |
 //!
 //! ## Layers
 //!
@@ -65,8 +65,8 @@
 //!    diagnostics, timers, wakers; the services the layers above call)
 //! 6. `time` (sleep, timeout, interval), `rand` (seeded randomness)
 //! 7. `task` (spawn, groups, gather/wait), `sync` (the primitives on one wait queue)
-//! 8. `net` (simulated hosts and the network between them), `fault` (buggify, fault
-//!    plans)
+//! 8. `net` (simulated hosts, the network between them, fake services), `fault`
+//!    (buggify, fault plans)
 //! 9. `harness` (sweeps, the cancellation explorer, the environment)
 //!
 //! ## Determinism rules for code under test
