@@ -255,7 +255,7 @@ impl AsyncRead for TcpStream {
                 if end.reset {
                     return Poll::Ready(Err(io_error(
                         io::ErrorKind::ConnectionReset,
-                        "connection reset by peer (its host crashed, or it was gone)",
+                        "connection reset by peer (its host crashed, its stream was gone, or it reset the connection)",
                     )));
                 }
                 if end.ended || buffer.is_empty() {
