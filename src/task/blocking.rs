@@ -10,7 +10,7 @@
 //! result. Jobs that finish at the same instant are timers due together: they fire,
 //! and their closures run, in a drawn order that a seed replays.
 //!
-//! The pool has no size limit (tokio's is 512 threads, asyncio's a few dozen): a job
+//! The pool has no size limit (tokio's default is 512 threads, asyncio's at most 32): a job
 //! never waits for a free thread, so its duration is the whole of its delay. The
 //! closure itself takes no virtual time, as any code between two awaits.
 //!

@@ -243,6 +243,8 @@ pub(crate) struct JoinCellOf<T>(JoinCell<T>);
 /// cancelled, a `timeout` expired, a `select` took another branch), cancels the task,
 /// as asyncio cancels the task an awaiter was waiting on. Either way the task's result
 /// is lost with the handle. A handle dropped once the task has ended changes nothing.
+/// The handle of a blocking job ([`super::spawn_blocking`]) is the exception: dropping
+/// it never cancels the job, as a thread pool's job keeps running.
 ///
 /// # Examples
 ///
