@@ -40,7 +40,7 @@
 //! |---|---|
 //! | [`Config`] (`config`) | every knob of a run, carried by `Sim`, the sweeps and `Failure` |
 //! | [`Sim`] (`runtime`) | the runner: `run`, trace, stats; the executor |
-//! | [`task`] | `spawn`, `Builder`, `JoinHandle`, `yield_now`, `current`; `TaskGroup`, `gather`, `wait`, `as_completed`, `shield` |
+//! | [`task`] | `spawn`, `Builder`, `JoinHandle`, `yield_now`, `current`; `spawn_blocking`; `TaskGroup`, `gather`, `wait`, `as_completed`, `shield` |
 //! | [`time`] | virtual `Instant`, `sleep`, `sleep_until`, `timeout`, `interval` |
 //! | [`sync`] | `Lock`, `Semaphore`, `Event`, `Condition`, `Queue`, `Barrier`, `Promise`; `Fairness` |
 //! | [`Check`], [`check`] | seed sweeps; [`harness::env`] has every `SEEDLOOP_*` variable |
@@ -50,7 +50,7 @@
 //! | [`choices`] | the one source of decisions: seeded ChaCha streams or a byte tape |
 //! | [`trace`] | fixed-size event records, hash, stable snapshot text |
 //! | [`rand`] | seeded randomness for the program under test |
-//! | [`net`] | simulated hosts (crash, restart) and the network between them |
+//! | [`net`] | simulated hosts (crash, restart), the network between them, fake external services |
 //! | [`fs`] | a simulated disk per host: page cache, sync, what a crash keeps |
 //!
 //! ## Layers
@@ -66,8 +66,8 @@
 //!    diagnostics, timers, wakers; the services the layers above call)
 //! 6. `time` (sleep, timeout, interval), `rand` (seeded randomness)
 //! 7. `task` (spawn, groups, gather/wait), `sync` (the primitives on one wait queue)
-//! 8. `net` (simulated hosts and the network between them), `fs` (a disk per host),
-//!    `fault` (buggify, fault plans)
+//! 8. `net` (simulated hosts, the network between them, fake services), `fs` (a disk
+//!    per host), `fault` (buggify, fault plans)
 //! 9. `harness` (sweeps, the cancellation explorer, the environment)
 //!
 //! ## Determinism rules for code under test
@@ -107,7 +107,7 @@ pub use runtime::{Sim, Stats};
 pub use scheduler::{
     ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON, MAX_PCT_DEPTH, MAX_PCT_HORIZON,
 };
-pub use task::{spawn, yield_now, JoinError, JoinHandle};
+pub use task::{spawn, spawn_blocking, yield_now, JoinError, JoinHandle};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -390,3 +390,20 @@ fn a_simulated_write_to_an_absolute_path_leaves_no_real_file() {
         real.display()
     );
 }
+
+#[test]
+fn the_production_order_injects_no_disk_error_even_at_a_rate_of_one() {
+    let failing = DiskConfig::default()
+        .read_error_rate(1.0)
+        .write_error_rate(1.0)
+        .sync_error_rate(1.0);
+    passes(
+        || Sim::new(3).policy(Policy::Fifo).disk(failing.clone()),
+        || async {
+            let mut file = File::create("f").await.unwrap();
+            file.write_all(b"x").await.unwrap();
+            file.sync_all().await.unwrap();
+            assert_eq!(fs::read("f").await.unwrap(), b"x");
+        },
+    );
+}

@@ -704,3 +704,37 @@ fn a_new_run_starts_with_every_link_whole() {
     })
     .unwrap();
 }
+
+#[test]
+fn the_production_order_loses_no_datagram_even_at_a_loss_rate_of_one() {
+    // Decision 0 is never a fault: at a rate of 1 a draw of 0 used to lose anyway.
+    let (_, result) = run_twice(
+        || {
+            Sim::new(21)
+                .policy(Policy::Fifo)
+                .net(NetConfig::default().udp_loss(1.0).udp_duplicate(1.0))
+        },
+        || async {
+            let b = Host::new("b");
+            let receiver = b.spawn(async {
+                let socket = UdpSocket::bind("0.0.0.0:9").await.unwrap();
+                let mut buffer = [0; 8];
+                let mut received = 0u32;
+                while seedloop::time::timeout(secs(1), socket.recv_from(&mut buffer))
+                    .await
+                    .is_ok()
+                {
+                    received += 1;
+                }
+                received
+            });
+            seedloop::yield_now().await;
+            let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+            for index in 0..10u32 {
+                socket.send_to(&index.to_le_bytes(), "b:9").await.unwrap();
+            }
+            receiver.await.unwrap()
+        },
+    );
+    assert_eq!(result.unwrap(), 10, "each datagram arrives once");
+}

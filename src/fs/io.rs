@@ -127,7 +127,7 @@ pub(crate) fn drawn(shared: &Shared, rate: f64) -> bool {
     const SCALE: u64 = 1 << 20;
     rate > 0.0 && {
         let draw = shared.choose(Stream::Disk, SCALE);
-        (draw as f64) >= (1.0 - rate) * SCALE as f64
+        draw > 0 && (draw as f64) >= (1.0 - rate) * SCALE as f64
     }
 }
 

@@ -152,6 +152,11 @@ impl Host {
         })
     }
 
+    /// Its id in the simulated world.
+    pub(super) fn id(&self) -> HostId {
+        self.id
+    }
+
     /// Its name, which is also its address.
     pub fn name(&self) -> &str {
         &self.name

@@ -1,6 +1,7 @@
 //! The simulated network: [`Host`]s (simulated machines), TCP ([`TcpListener`],
-//! [`TcpStream`]) and UDP ([`UdpSocket`]) between them, and faults on the links
-//! ([`partition`], [`heal`], [`clog`]).
+//! [`TcpStream`]) and UDP ([`UdpSocket`]) between them, faults on the links
+//! ([`partition`], [`heal`], [`clog`]), and fake external services ([`FakeService`],
+//! [`ServiceClient`]).
 //!
 //! Nothing here touches a real socket: a simulated bind of port 80 needs no privilege
 //! and opens nothing. A host's name is its address (`db:80`); every message between
@@ -20,6 +21,7 @@ mod addr;
 mod faults;
 mod host;
 pub(crate) mod network;
+mod service;
 mod tcp;
 mod udp;
 
@@ -27,5 +29,6 @@ pub use crate::config::{LinkConfig, NetConfig};
 pub use addr::ToAddress;
 pub use faults::{clog, heal, heal_one_way, partition, partition_one_way, unclog};
 pub use host::Host;
+pub use service::{FakeService, ServiceClient, MAX_FRAME_BYTES};
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;

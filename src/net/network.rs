@@ -328,7 +328,7 @@ pub(crate) fn udp_fate(shared: &Shared, from: HostId, to: HostId) -> (bool, bool
         rate > 0.0 && {
             let draw = shared.choose(Stream::Network, SCALE);
             // The top `rate` of the range: 0 never loses.
-            (draw as f64) >= (1.0 - rate) * SCALE as f64
+            draw > 0 && (draw as f64) >= (1.0 - rate) * SCALE as f64
         }
     };
     (happens(loss), happens(duplicate))

@@ -243,6 +243,8 @@ pub(crate) struct JoinCellOf<T>(JoinCell<T>);
 /// cancelled, a `timeout` expired, a `select` took another branch), cancels the task,
 /// as asyncio cancels the task an awaiter was waiting on. Either way the task's result
 /// is lost with the handle. A handle dropped once the task has ended changes nothing.
+/// The handle of a blocking job ([`super::spawn_blocking`]) is the exception: dropping
+/// it never cancels the job, as a thread pool's job keeps running.
 ///
 /// # Examples
 ///
@@ -261,6 +263,9 @@ pub struct JoinHandle<T> {
     cell: JoinCell<T>,
     key: TaskKey,
     awaited: bool,
+    // A blocking job's handle never cancels on drop: a dropped job still runs, as a
+    // thread pool's job does (`spawn_blocking`).
+    detach_on_drop: bool,
 }
 
 impl<T> JoinHandle<T> {
@@ -269,7 +274,14 @@ impl<T> JoinHandle<T> {
             cell: cell.0,
             key,
             awaited: false,
+            detach_on_drop: false,
         }
+    }
+
+    /// The handle of a task that dropping the handle never cancels, even mid-await.
+    pub(crate) fn detached_on_drop(mut self) -> JoinHandle<T> {
+        self.detach_on_drop = true;
+        self
     }
 
     /// The task's id.
@@ -406,7 +418,7 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if self.awaited && !self.is_finished() {
+        if self.awaited && !self.detach_on_drop && !self.is_finished() {
             self.cancel();
         }
     }

@@ -1,4 +1,5 @@
-//! Tasks: [`spawn`], [`Builder`], [`yield_now`], [`JoinHandle`], [`current`].
+//! Tasks: [`spawn`], [`Builder`], [`yield_now`], [`JoinHandle`], [`current`];
+//! [`spawn_blocking`] for blocking work.
 //!
 //! A task is a future the simulation polls on its own (asyncio's `create_task`). Tasks
 //! need no `Send` bound: a simulation is one thread. They are numbered in spawn order
@@ -6,12 +7,14 @@
 //! Cancellation drops a task's future at its current await point, inside the
 //! simulation, so `Drop` code may still use the clock, spawn, and release resources.
 
+mod blocking;
 mod gather;
 mod group;
 mod join;
 mod wait;
 
 pub use crate::id::TaskId;
+pub use blocking::{spawn_blocking, MAX_BLOCKING_DURATION, MIN_BLOCKING_DURATION};
 pub use gather::{gather, gather_settled, Gather, GatherSettled};
 pub use group::{GroupError, GroupFailure, TaskGroup};
 pub use join::{JoinError, JoinHandle};

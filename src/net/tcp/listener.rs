@@ -5,7 +5,8 @@ use super::{io_error, note_of, send_segment, ListenerState, Segment};
 use crate::net::addr::{resolve, Endpoint, ToAddress};
 use crate::net::network::{with_network, Network};
 use crate::runtime::context;
-use crate::runtime::executor::{IoWait, Waiting};
+use crate::runtime::executor::{IoWait, Shared, Waiting};
+use crate::runtime::world::HostId;
 use crate::trace::EventKind;
 use std::io;
 use std::net::SocketAddr;
@@ -91,31 +92,41 @@ impl TcpListener {
                     "a listener binds to its own host's address",
                 ));
             }
-            let endpoint = with_network(shared, |network| -> io::Result<Endpoint> {
-                let port = network.take_port(endpoint.host, endpoint.port)?;
-                if let Err(error) = network.open_socket(shared) {
-                    network.release_port(Endpoint { port, ..endpoint });
-                    return Err(error);
-                }
-                Ok(Endpoint { port, ..endpoint })
-            })?;
-            let note = shared.record_note(
-                EventKind::Net,
-                &format!("listening on {}", endpoint.label(shared)),
-            );
-            with_network(shared, |network| {
-                network.listeners.insert(
-                    endpoint,
-                    ListenerState {
-                        note,
-                        ..ListenerState::default()
-                    },
-                )
-            });
-            Ok(TcpListener {
+            TcpListener::bind_endpoint(shared, endpoint)
+        })
+    }
+
+    /// Listens on `port` of `host`, whichever host the calling task is on: a service
+    /// started for a host from outside it (`net::FakeService`) listens at once.
+    pub(crate) fn bind_on(shared: &Shared, host: HostId, port: u16) -> io::Result<TcpListener> {
+        TcpListener::bind_endpoint(shared, Endpoint { host, port })
+    }
+
+    fn bind_endpoint(shared: &Shared, endpoint: Endpoint) -> io::Result<TcpListener> {
+        let endpoint = with_network(shared, |network| -> io::Result<Endpoint> {
+            let port = network.take_port(endpoint.host, endpoint.port)?;
+            if let Err(error) = network.open_socket(shared) {
+                network.release_port(Endpoint { port, ..endpoint });
+                return Err(error);
+            }
+            Ok(Endpoint { port, ..endpoint })
+        })?;
+        let note = shared.record_note(
+            EventKind::Net,
+            &format!("listening on {}", endpoint.label(shared)),
+        );
+        with_network(shared, |network| {
+            network.listeners.insert(
                 endpoint,
-                run_id: shared.run_id(),
-            })
+                ListenerState {
+                    note,
+                    ..ListenerState::default()
+                },
+            )
+        });
+        Ok(TcpListener {
+            endpoint,
+            run_id: shared.run_id(),
         })
     }
 

@@ -255,7 +255,7 @@ impl AsyncRead for TcpStream {
                 if end.reset {
                     return Poll::Ready(Err(io_error(
                         io::ErrorKind::ConnectionReset,
-                        "connection reset by peer (its host crashed, or it was gone)",
+                        "connection reset by peer (its host crashed, its stream was gone, or it reset the connection)",
                     )));
                 }
                 if end.ended || buffer.is_empty() {
@@ -343,6 +343,26 @@ impl AsyncWrite for TcpStream {
 }
 
 impl TcpStream {
+    /// Aborts the connection (a close with `SO_LINGER` 0): no end of stream is sent
+    /// but a reset, so the peer reads the data sent before it, then `ConnectionReset`,
+    /// and its writes fail with `ConnectionReset`. A fake service fails a request so.
+    pub(crate) fn reset(self) {
+        context::try_with_current(|shared| {
+            let send = self
+                .with_end(shared, |connection, _, _| {
+                    let end = &mut connection.ends[self.end];
+                    // Marked reset, the drop below sends no end of stream.
+                    let send = !end.reset && connection.phase == Phase::Established;
+                    end.reset = true;
+                    send
+                })
+                .unwrap_or(false);
+            if send {
+                send_segment(shared, self.connection, self.end, Segment::Reset);
+            }
+        });
+    }
+
     /// Sends the end of stream once.
     fn close_write(&self, shared: &Shared) {
         let send = self
