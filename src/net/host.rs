@@ -162,6 +162,20 @@ impl Host {
         &self.name
     }
 
+    /// The IP address its name resolves to (`10.0.0.1` for the first host, `main`).
+    ///
+    /// ```
+    /// use seedloop::net::Host;
+    /// seedloop::Sim::new(0).run(async {
+    ///     let db = Host::new("db");
+    ///     assert_eq!(db.ip(), std::net::Ipv4Addr::new(10, 0, 0, 2));
+    ///     assert_eq!(Host::current().ip(), std::net::Ipv4Addr::new(10, 0, 0, 1));
+    /// }).unwrap();
+    /// ```
+    pub fn ip(&self) -> std::net::Ipv4Addr {
+        super::addr::host_ip(self.id)
+    }
+
     /// Whether it is up (not crashed).
     #[track_caller]
     pub fn is_up(&self) -> bool {

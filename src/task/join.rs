@@ -70,6 +70,20 @@ impl JoinError {
     pub fn is_failed(&self) -> bool {
         matches!(self, JoinError::Failed)
     }
+
+    /// The panic's message, if the task panicked.
+    ///
+    /// ```
+    /// let error = seedloop::JoinError::Panicked("boom".to_string());
+    /// assert_eq!(error.panic_message(), Some("boom"));
+    /// assert_eq!(seedloop::JoinError::Cancelled.panic_message(), None);
+    /// ```
+    pub fn panic_message(&self) -> Option<&str> {
+        match self {
+            JoinError::Panicked(message) => Some(message),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for JoinError {
@@ -294,6 +308,11 @@ impl<T> JoinHandle<T> {
         self.cell.borrow().finished
     }
 
+    /// A handle that can cancel the task, without its result.
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle { key: self.key }
+    }
+
     /// Lets the task run on by itself: the handle is dropped without cancelling it,
     /// even while it is being awaited (tokio's rule for a dropped `JoinHandle`). The
     /// task's result is lost.
@@ -396,6 +415,37 @@ impl<T> JoinHandle<T> {
 }
 
 /// Requests cancellation of the task `key` names; returns whether it was alive.
+/// A handle that can cancel a task but not join it (tokio's `AbortHandle`): it does
+/// not own the result, so it is not generic, and dropping it does nothing.
+///
+/// # Examples
+///
+/// ```
+/// seedloop::Sim::new(0).run(async {
+///     let handle = seedloop::spawn(std::future::pending::<()>());
+///     let abort = handle.abort_handle();
+///     assert!(abort.cancel());
+///     assert!(handle.await.unwrap_err().is_cancelled());
+///     assert!(!abort.cancel(), "the task has ended");
+/// }).unwrap();
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct AbortHandle {
+    key: TaskKey,
+}
+
+impl AbortHandle {
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.key.id
+    }
+
+    /// Cancels the task (see [`JoinHandle::cancel`]); `false` when it has ended.
+    pub fn cancel(&self) -> bool {
+        cancel_key(self.key)
+    }
+}
+
 pub(crate) fn cancel_key(key: TaskKey) -> bool {
     context::try_with_current(|shared| shared.run_id() == key.run_id && shared.cancel(key))
         .unwrap_or(false)

@@ -17,7 +17,7 @@ pub use crate::id::TaskId;
 pub use blocking::{spawn_blocking, MAX_BLOCKING_DURATION, MIN_BLOCKING_DURATION};
 pub use gather::{gather, gather_settled, Gather, GatherSettled};
 pub use group::{GroupError, GroupFailure, TaskGroup};
-pub use join::{JoinError, JoinHandle};
+pub use join::{AbortHandle, JoinError, JoinHandle};
 pub use wait::{as_completed, shield, wait, AsCompleted, ReturnWhen, Shield, Wait};
 
 use crate::runtime::context;
@@ -82,6 +82,7 @@ pub struct Builder {
     name: Option<String>,
     // The host to spawn on (`net::Host::spawn`); the spawning task's host when unset.
     host: Option<crate::runtime::world::HostId>,
+    catch_panics: bool,
 }
 
 impl Builder {
@@ -93,6 +94,24 @@ impl Builder {
     /// Names the task (shown in traces and failure reports).
     pub fn name(mut self, name: impl Into<String>) -> Builder {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Whether a panic in the task is caught (default no). A caught panic does not
+    /// fail the run: the task ends and its handle returns
+    /// [`JoinError::Panicked`] with the message, as tokio's `JoinHandle` does (the
+    /// panic is still a trace event). An uncaught one fails the run.
+    ///
+    /// ```
+    /// use seedloop::task::Builder;
+    /// seedloop::Sim::new(0).run(async {
+    ///     let handle = Builder::new().catch_panics(true).spawn(async { panic!("boom") });
+    ///     let error = handle.await.unwrap_err();
+    ///     assert_eq!(error.panic_message(), Some("boom"));
+    /// }).unwrap();
+    /// ```
+    pub fn catch_panics(mut self, catch: bool) -> Builder {
+        self.catch_panics = catch;
         self
     }
 
@@ -109,7 +128,8 @@ impl Builder {
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.spawn_with("seedloop::spawn", future, join::Plain, false)
+        let catch_panics = self.catch_panics;
+        self.spawn_with("seedloop::spawn", future, join::Plain, catch_panics)
     }
 
     /// Spawns `future`, its output turned into the handle's result by `completion`.
@@ -314,4 +334,37 @@ impl fmt::Debug for YieldNow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("YieldNow").finish()
     }
+}
+
+/// The branch a `select` over `branches` futures polls first: a scheduling decision
+/// of the simulation (drawn from the scheduler's stream, so a seed replays it and the
+/// production order, [`Policy::Fifo`](crate::Policy::Fifo), polls the first branch
+/// first). Outside a simulation, 0. For combinators that, like tokio's `select!`, must
+/// not always favour one branch: seedloop's tokio facade uses it.
+///
+/// # Examples
+///
+/// ```
+/// seedloop::Sim::new(0).policy(seedloop::Policy::Fifo).run(async {
+///     assert_eq!(seedloop::task::select_start(3), 0);
+/// }).unwrap();
+/// let mut starts = std::collections::BTreeSet::new();
+/// for seed in 0..20 {
+///     seedloop::Sim::new(seed).run(async {
+///         starts.insert(seedloop::task::select_start(3));
+///     }).unwrap();
+/// }
+/// assert_eq!(starts.len(), 3, "every branch goes first on some seed");
+/// ```
+///
+/// # Panics
+///
+/// When `branches` is 0.
+#[track_caller]
+pub fn select_start(branches: usize) -> usize {
+    assert!(branches > 0, "seedloop::task::select_start: a select needs at least one branch");
+    context::try_with_current(|shared| {
+        shared.choose(crate::choices::Stream::Scheduler, branches as u64) as usize
+    })
+    .unwrap_or(0)
 }
