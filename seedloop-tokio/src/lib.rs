@@ -48,6 +48,12 @@
 //! Anything of tokio's that this crate does not provide is a compile error (the item
 //! does not exist) or, where a type exists but the call cannot work in a simulation
 //! (`Handle::block_on`), a panic that names it. Nothing ever runs on a real runtime.
+//! A misspelt macro argument is a compile error that names the accepted ones:
+//!
+//! ```compile_fail
+//! #[seedloop_tokio::test(crate = "seedloop_tokio", flavour = "current_thread")]
+//! async fn misspelt() {}
+//! ```
 
 mod io_adapter;
 
