@@ -44,7 +44,10 @@ fn is_punct(token: &TokenTree, character: char) -> bool {
 }
 
 /// Reads `item` as an `async fn` with no parameters; `what` names the macro in errors.
-pub(crate) fn parse_async_function(item: TokenStream, what: &str) -> Result<AsyncFunction, TokenStream> {
+pub(crate) fn parse_async_function(
+    item: TokenStream,
+    what: &str,
+) -> Result<AsyncFunction, TokenStream> {
     let tokens: Vec<TokenTree> = item.into_iter().collect();
     let mut index = 0;
     let mut attributes = Vec::new();
@@ -65,7 +68,9 @@ pub(crate) fn parse_async_function(item: TokenStream, what: &str) -> Result<Asyn
             }
         }
     }
-    let span = tokens.get(index).map_or_else(Span::call_site, TokenTree::span);
+    let span = tokens
+        .get(index)
+        .map_or_else(Span::call_site, TokenTree::span);
     if !(tokens.get(index).is_some_and(|t| is_ident(t, "async"))
         && tokens.get(index + 1).is_some_and(|t| is_ident(t, "fn")))
     {
@@ -73,7 +78,10 @@ pub(crate) fn parse_async_function(item: TokenStream, what: &str) -> Result<Asyn
     }
     index += 2;
     let Some(TokenTree::Ident(name)) = tokens.get(index).cloned() else {
-        return Err(error(span, &format!("{what}: expected the function's name")));
+        return Err(error(
+            span,
+            &format!("{what}: expected the function's name"),
+        ));
     };
     index += 1;
     match tokens.get(index) {
@@ -94,17 +102,26 @@ pub(crate) fn parse_async_function(item: TokenStream, what: &str) -> Result<Asyn
         }
     }
     let Some(TokenTree::Group(body)) = tokens.last().cloned() else {
-        return Err(error(span, &format!("{what}: expected the function's body")));
+        return Err(error(
+            span,
+            &format!("{what}: expected the function's body"),
+        ));
     };
     if body.delimiter() != Delimiter::Brace {
-        return Err(error(body.span(), &format!("{what}: expected the function's body")));
+        return Err(error(
+            body.span(),
+            &format!("{what}: expected the function's body"),
+        ));
     }
     let between = &tokens[index..tokens.len() - 1];
     let return_type = match between {
         [] => None,
         [dash, arrow, rest @ ..] if is_punct(dash, '-') && is_punct(arrow, '>') => {
             if rest.iter().any(|token| is_ident(token, "where")) {
-                return Err(error(span, &format!("{what}: `where` clauses are not supported")));
+                return Err(error(
+                    span,
+                    &format!("{what}: `where` clauses are not supported"),
+                ));
             }
             Some(rest.iter().cloned().collect())
         }
@@ -162,5 +179,7 @@ pub(crate) fn string_value(token: &TokenTree) -> Option<String> {
         return None;
     };
     let text = literal.to_string();
-    text.strip_prefix('"')?.strip_suffix('"').map(str::to_string)
+    text.strip_prefix('"')?
+        .strip_suffix('"')
+        .map(str::to_string)
 }

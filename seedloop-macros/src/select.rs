@@ -67,22 +67,42 @@ fn parse_branches(tokens: &[TokenTree]) -> Result<(Vec<Branch>, Option<TokenStre
         }
         let start = index;
         let (pattern, future, condition) = if is_ident(&tokens[index], "else") {
-            if !tokens.get(index + 1).is_some_and(|_| is_fat_arrow(tokens, index + 1)) {
-                return Err(error(tokens[index].span(), "select!: expected `else => handler`"));
+            if !tokens
+                .get(index + 1)
+                .is_some_and(|_| is_fat_arrow(tokens, index + 1))
+            {
+                return Err(error(
+                    tokens[index].span(),
+                    "select!: expected `else => handler`",
+                ));
             }
             index += 1;
             (None, TokenStream::new(), None)
         } else {
             let equals = (index..tokens.len())
                 .find(|&i| is_lone_equals(tokens, i))
-                .ok_or_else(|| error(tokens[start].span(), "select!: expected `pattern = future => handler`"))?;
+                .ok_or_else(|| {
+                    error(
+                        tokens[start].span(),
+                        "select!: expected `pattern = future => handler`",
+                    )
+                })?;
             let arrow = (equals..tokens.len())
                 .find(|&i| is_fat_arrow(tokens, i))
-                .ok_or_else(|| error(tokens[equals].span(), "select!: expected `=>` after the future"))?;
-            let guard = (equals..arrow)
-                .find(|&i| is_punct(&tokens[i], ',') && tokens.get(i + 1).is_some_and(|t| is_ident(t, "if")));
+                .ok_or_else(|| {
+                    error(
+                        tokens[equals].span(),
+                        "select!: expected `=>` after the future",
+                    )
+                })?;
+            let guard = (equals..arrow).find(|&i| {
+                is_punct(&tokens[i], ',') && tokens.get(i + 1).is_some_and(|t| is_ident(t, "if"))
+            });
             let (future, condition) = match guard {
-                Some(comma) => (collect(&tokens[equals + 1..comma]), Some(collect(&tokens[comma + 2..arrow]))),
+                Some(comma) => (
+                    collect(&tokens[equals + 1..comma]),
+                    Some(collect(&tokens[comma + 2..arrow])),
+                ),
                 None => (collect(&tokens[equals + 1..arrow]), None),
             };
             index = arrow;
@@ -98,7 +118,12 @@ fn parse_branches(tokens: &[TokenTree]) -> Result<(Vec<Branch>, Option<TokenStre
                     index += 1;
                 }
             }
-            None => return Err(error(Span::call_site(), "select!: expected a handler after `=>`")),
+            None => {
+                return Err(error(
+                    Span::call_site(),
+                    "select!: expected a handler after `=>`",
+                ))
+            }
         }
         let handler = collect(&tokens[handler_start..index]);
         match pattern {
@@ -109,7 +134,10 @@ fn parse_branches(tokens: &[TokenTree]) -> Result<(Vec<Branch>, Option<TokenStre
                 handler,
             }),
             None if otherwise.is_some() => {
-                return Err(error(tokens[start].span(), "select!: only one `else` branch"))
+                return Err(error(
+                    tokens[start].span(),
+                    "select!: only one `else` branch",
+                ))
             }
             None => otherwise = Some(handler),
         }
@@ -126,7 +154,12 @@ fn expand(input: TokenStream) -> Result<TokenStream, TokenStream> {
     let semicolon = tokens
         .iter()
         .position(|t| is_punct(t, ';'))
-        .ok_or_else(|| error(Span::call_site(), "select!: internal input without a facade path"))?;
+        .ok_or_else(|| {
+            error(
+                Span::call_site(),
+                "select!: internal input without a facade path",
+            )
+        })?;
     let root = collect(&tokens[..semicolon]);
     let mut rest = &tokens[semicolon + 1..];
     let biased = rest.first().is_some_and(|t| is_ident(t, "biased"))
@@ -136,10 +169,16 @@ fn expand(input: TokenStream) -> Result<TokenStream, TokenStream> {
     }
     let (branches, otherwise) = parse_branches(rest)?;
     if branches.is_empty() {
-        return Err(error(Span::call_site(), "select!: needs at least one `pattern = future => handler` branch"));
+        return Err(error(
+            Span::call_site(),
+            "select!: needs at least one `pattern = future => handler` branch",
+        ));
     }
     if branches.len() > MAX_BRANCHES {
-        return Err(error(Span::call_site(), &format!("select!: at most {MAX_BRANCHES} branches")));
+        return Err(error(
+            Span::call_site(),
+            &format!("select!: at most {MAX_BRANCHES} branches"),
+        ));
     }
     let count = branches.len();
     let mut code = String::new();
@@ -172,7 +211,9 @@ fn expand(input: TokenStream) -> Result<TokenStream, TokenStream> {
         ));
     }
     let generics: Vec<String> = (0..count).map(|index| format!("T{index}")).collect();
-    let variants: Vec<String> = (0..count).map(|index| format!("Branch{index}(T{index})")).collect();
+    let variants: Vec<String> = (0..count)
+        .map(|index| format!("Branch{index}(T{index})"))
+        .collect();
     code.push_str(&format!(
         "enum __SeedloopOutput<{}> {{ {}, Disabled }}",
         generics.join(", "),
@@ -224,7 +265,9 @@ fn expand(input: TokenStream) -> Result<TokenStream, TokenStream> {
     }
     let otherwise = match otherwise {
         Some(handler) => format!("{{ {} }}", splice(handler)),
-        None => "::core::panic!(\"all branches are disabled and there is no else branch\")".to_string(),
+        None => {
+            "::core::panic!(\"all branches are disabled and there is no else branch\")".to_string()
+        }
     };
     // A branch only returns an output that matched its pattern, so the patterns are
     // irrefutable here; the last arm tells the compiler so.
@@ -251,9 +294,15 @@ fn replace(stream: TokenStream, pieces: &[TokenStream]) -> TokenStream {
     let mut output = Vec::new();
     let mut index = 0;
     while index < tokens.len() {
-        if let (Some(TokenTree::Punct(open)), Some(TokenTree::Literal(number)), Some(TokenTree::Punct(close))) =
-            (tokens.get(index), tokens.get(index + 1), tokens.get(index + 2))
-        {
+        if let (
+            Some(TokenTree::Punct(open)),
+            Some(TokenTree::Literal(number)),
+            Some(TokenTree::Punct(close)),
+        ) = (
+            tokens.get(index),
+            tokens.get(index + 1),
+            tokens.get(index + 2),
+        ) {
             if open.as_char() == '@' && close.as_char() == '@' {
                 if let Ok(piece) = number.to_string().parse::<usize>() {
                     output.extend(pieces[piece].clone());

@@ -22,12 +22,19 @@ fn facade_root(arguments: TokenStream, what: &str) -> Result<TokenStream, TokenS
         match argument.key.to_string().as_str() {
             "flavor" | "worker_threads" | "start_paused" => {}
             "crate" => {
-                let name = argument.value.as_ref().and_then(string_value).ok_or_else(|| {
-                    error(argument.key.span(), "`crate` takes a string: crate = \"seedloop_tokio\"")
-                })?;
-                root = format!("::{name}").parse().map_err(|_| {
-                    error(argument.key.span(), "`crate` must name a crate")
-                })?;
+                let name = argument
+                    .value
+                    .as_ref()
+                    .and_then(string_value)
+                    .ok_or_else(|| {
+                        error(
+                            argument.key.span(),
+                            "`crate` takes a string: crate = \"seedloop_tokio\"",
+                        )
+                    })?;
+                root = format!("::{name}")
+                    .parse()
+                    .map_err(|_| error(argument.key.span(), "`crate` must name a crate"))?;
             }
             other => {
                 return Err(error(
@@ -52,7 +59,11 @@ fn body_future(function: &AsyncFunction) -> TokenStream {
     }
     block.extend("=".parse::<TokenStream>().expect("valid tokens"));
     block.extend(inner);
-    block.extend(". await ; __seedloop_output".parse::<TokenStream>().expect("valid tokens"));
+    block.extend(
+        ". await ; __seedloop_output"
+            .parse::<TokenStream>()
+            .expect("valid tokens"),
+    );
     let mut future: TokenStream = "async move".parse().expect("valid tokens");
     future.extend([TokenTree::Group(Group::new(Delimiter::Brace, block))]);
     future
@@ -69,12 +80,19 @@ fn expand(
     let mut output = TokenStream::new();
     output.extend(function.attributes.iter().cloned());
     if test {
-        output.extend("#[::core::prelude::v1::test]".parse::<TokenStream>().expect("valid tokens"));
+        output.extend(
+            "#[::core::prelude::v1::test]"
+                .parse::<TokenStream>()
+                .expect("valid tokens"),
+        );
     }
     output.extend(function.visibility.iter().cloned());
     output.extend("fn".parse::<TokenStream>().expect("valid tokens"));
     output.extend([TokenTree::Ident(function.name.clone())]);
-    output.extend([TokenTree::Group(Group::new(Delimiter::Parenthesis, TokenStream::new()))]);
+    output.extend([TokenTree::Group(Group::new(
+        Delimiter::Parenthesis,
+        TokenStream::new(),
+    ))]);
     if !test {
         if let Some(return_type) = &function.return_type {
             output.extend("->".parse::<TokenStream>().expect("valid tokens"));
@@ -95,7 +113,10 @@ fn expand(
     arguments.extend(body_future(&function));
     let mut call = root;
     call.extend(callee.parse::<TokenStream>().expect("valid tokens"));
-    call.extend([TokenTree::Group(Group::new(Delimiter::Parenthesis, arguments))]);
+    call.extend([TokenTree::Group(Group::new(
+        Delimiter::Parenthesis,
+        arguments,
+    ))]);
     output.extend([TokenTree::Group(Group::new(Delimiter::Brace, call))]);
     Ok(output)
 }

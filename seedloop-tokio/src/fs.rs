@@ -52,7 +52,10 @@ pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
             format!("{}: exists", path.display()),
         ));
     }
-    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
         if !seedloop::fs::metadata(parent).await?.is_dir() {
             return Err(io::ErrorKind::NotADirectory.into());
         }

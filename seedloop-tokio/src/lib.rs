@@ -1,6 +1,6 @@
 //! # seedloop-tokio: tokio's API inside a seedloop simulation
 //!
-//! Code written for tokio runs unchanged under [seedloop](seedloop)'s deterministic
+//! Code written for tokio runs unchanged under [seedloop]'s deterministic
 //! simulation when the test build names this crate `tokio`: `tokio::spawn` spawns a
 //! simulation task, `tokio::time` reads the virtual clock, `tokio::net` talks over the
 //! simulated network between simulated hosts, `tokio::fs` writes to the simulated disk,

@@ -28,10 +28,15 @@ impl<T: seedloop::net::ToAddress> ToSocketAddrs for T {}
 /// `NotFound` when no host has that name.
 ///
 /// Cancel safety: cancel safe.
-pub async fn lookup_host(address: impl ToSocketAddrs) -> io::Result<impl Iterator<Item = SocketAddr>> {
+pub async fn lookup_host(
+    address: impl ToSocketAddrs,
+) -> io::Result<impl Iterator<Item = SocketAddr>> {
     let text = address.to_address();
     let (host, port) = text.rsplit_once(':').ok_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, format!("{text}: expected host:port"))
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{text}: expected host:port"),
+        )
     })?;
     let port: u16 = port.parse().map_err(|_| {
         io::Error::new(io::ErrorKind::InvalidInput, format!("{text}: invalid port"))
@@ -40,7 +45,10 @@ pub async fn lookup_host(address: impl ToSocketAddrs) -> io::Result<impl Iterato
         return Ok(std::iter::once(SocketAddr::new(ip, port)));
     }
     let host = seedloop::net::Host::lookup(host).ok_or_else(|| {
-        io::Error::new(io::ErrorKind::NotFound, format!("{host}: no simulated host has this name"))
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{host}: no simulated host has this name"),
+        )
     })?;
     Ok(std::iter::once(SocketAddr::new(host.ip().into(), port)))
 }
@@ -101,7 +109,9 @@ impl TcpStream {
     ///
     /// Cancel safety: cancel safe (a connection made meanwhile is closed).
     pub async fn connect(address: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        Ok(TcpStream::new(seedloop::net::TcpStream::connect(address).await?))
+        Ok(TcpStream::new(
+            seedloop::net::TcpStream::connect(address).await?,
+        ))
     }
 
     /// This end's address.
@@ -126,7 +136,10 @@ impl TcpStream {
 
     /// Borrowed read and write halves.
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
-        (ReadHalf { inner: &self.inner }, WriteHalf { inner: &self.inner })
+        (
+            ReadHalf { inner: &self.inner },
+            WriteHalf { inner: &self.inner },
+        )
     }
 
     /// Owned read and write halves; dropping the write half closes the write

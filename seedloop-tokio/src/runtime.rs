@@ -12,7 +12,9 @@ use std::io;
 pub(crate) fn seed_from_environment() -> u64 {
     match std::env::var("SEEDLOOP_SEED") {
         Ok(text) => text.trim().parse().unwrap_or_else(|_| {
-            panic!("SEEDLOOP_SEED={text:?} is not a seed: give a whole number, like SEEDLOOP_SEED=42")
+            panic!(
+                "SEEDLOOP_SEED={text:?} is not a seed: give a whole number, like SEEDLOOP_SEED=42"
+            )
         }),
         Err(_) => 0,
     }

@@ -16,10 +16,10 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-/// tokio's `task_local!`: needs no runtime, so it is tokio's own.
-pub use tokio::task_local;
 pub use tokio::task::futures::TaskLocalFuture;
 pub use tokio::task::LocalKey;
+/// tokio's `task_local!`: needs no runtime, so it is tokio's own.
+pub use tokio::task_local;
 
 /// A task's id (tokio's `task::Id`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -416,7 +416,9 @@ impl<T> Drop for JoinSet<T> {
 
 impl<T> fmt::Debug for JoinSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinSet").field("len", &self.tasks.len()).finish()
+        f.debug_struct("JoinSet")
+            .field("len", &self.tasks.len())
+            .finish()
     }
 }
 

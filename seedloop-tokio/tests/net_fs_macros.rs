@@ -7,10 +7,18 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufR
 
 fn run<T, Fut: std::future::Future<Output = T>>(seed: u64, program: impl Fn() -> Fut) -> T {
     let mut first = Sim::new(seed).policy(Policy::Random);
-    let output = first.run(program()).unwrap_or_else(|failure| panic!("{failure}"));
+    let output = first
+        .run(program())
+        .unwrap_or_else(|failure| panic!("{failure}"));
     let mut second = Sim::new(seed).policy(Policy::Random);
-    second.run(program()).unwrap_or_else(|failure| panic!("{failure}"));
-    assert_eq!(first.trace().to_string(), second.trace().to_string(), "a seed replays");
+    second
+        .run(program())
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    assert_eq!(
+        first.trace().to_string(),
+        second.trace().to_string(),
+        "a seed replays"
+    );
     output
 }
 
@@ -26,11 +34,18 @@ fn tcp_streams_speak_tokio_io_across_hosts_and_split_into_halves() {
                 let (reader, mut writer) = stream.into_split();
                 let mut lines = BufReader::new(reader).lines();
                 while let Some(line) = lines.next_line().await.unwrap() {
-                    writer.write_all(format!("{}\n", line.to_uppercase()).as_bytes()).await.unwrap();
+                    writer
+                        .write_all(format!("{}\n", line.to_uppercase()).as_bytes())
+                        .await
+                        .unwrap();
                 }
                 // Dropping the write half closes it: the client reads end of stream.
             });
-            let address = tokio::net::lookup_host("server:80").await.unwrap().next().unwrap();
+            let address = tokio::net::lookup_host("server:80")
+                .await
+                .unwrap()
+                .next()
+                .unwrap();
             assert_eq!(address.ip(), server.ip());
             let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
             let (mut read_half, mut write_half) = client.split();
@@ -47,7 +62,9 @@ fn tcp_streams_speak_tokio_io_across_hosts_and_split_into_halves() {
 #[test]
 fn connection_errors_have_tokios_kinds_and_udp_works() {
     run(1, || async {
-        let refused = tokio::net::TcpStream::connect("localhost:9").await.unwrap_err();
+        let refused = tokio::net::TcpStream::connect("localhost:9")
+            .await
+            .unwrap_err();
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
         let a = tokio::net::UdpSocket::bind("0.0.0.0:5000").await.unwrap();
         let b = tokio::net::UdpSocket::bind("0.0.0.0:5001").await.unwrap();
@@ -77,7 +94,9 @@ fn files_read_write_seek_and_list_on_the_simulated_disk() {
         file.read_to_string(&mut rest).await.unwrap();
         assert_eq!(rest, "two");
         tokio::fs::write("/data/config", "x=1").await.unwrap();
-        tokio::fs::rename("/data/config", "/data/config.old").await.unwrap();
+        tokio::fs::rename("/data/config", "/data/config.old")
+            .await
+            .unwrap();
         let mut listing = tokio::fs::read_dir("/data").await.unwrap();
         let mut names = Vec::new();
         while let Some(entry) = listing.next_entry().await.unwrap() {
@@ -85,7 +104,10 @@ fn files_read_write_seek_and_list_on_the_simulated_disk() {
         }
         assert_eq!(names, ["config.old", "log"]);
         assert!(!tokio::fs::try_exists("/data/config").await.unwrap());
-        assert_eq!(tokio::fs::read_to_string("/data/config.old").await.unwrap(), "x=1");
+        assert_eq!(
+            tokio::fs::read_to_string("/data/config.old").await.unwrap(),
+            "x=1"
+        );
     });
 }
 
@@ -124,7 +146,10 @@ fn a_failing_tokio_test_reports_the_seed_and_a_replay_line() {
     let report = panic.downcast_ref::<String>().unwrap();
     assert!(report.contains("lost update"), "{report}");
     assert!(report.contains("SEEDLOOP_SEED="), "{report}");
-    assert!(report.contains("racy"), "the test's name is in the replay line: {report}");
+    assert!(
+        report.contains("racy"),
+        "the test's name is in the replay line: {report}"
+    );
 }
 
 #[test]

@@ -13,9 +13,13 @@ fn run_twice<T: PartialEq + std::fmt::Debug, Fut: std::future::Future<Output = T
     program: impl Fn() -> Fut,
 ) -> T {
     let mut first = Sim::new(seed).policy(policy.clone());
-    let a = first.run(program()).unwrap_or_else(|failure| panic!("{failure}"));
+    let a = first
+        .run(program())
+        .unwrap_or_else(|failure| panic!("{failure}"));
     let mut second = Sim::new(seed).policy(policy);
-    let b = second.run(program()).unwrap_or_else(|failure| panic!("{failure}"));
+    let b = second
+        .run(program())
+        .unwrap_or_else(|failure| panic!("{failure}"));
     assert_eq!(first.trace().to_string(), second.trace().to_string());
     assert_eq!(a, b);
     a
@@ -87,7 +91,9 @@ fn dropping_a_join_handle_detaches_the_task_even_mid_await() {
             *flag.borrow_mut() = true;
         });
         // A timeout polls the handle, then drops it: tokio detaches, never cancels.
-        assert!(tokio::time::timeout(Duration::from_secs(1), handle).await.is_err());
+        assert!(tokio::time::timeout(Duration::from_secs(1), handle)
+            .await
+            .is_err());
         tokio::time::sleep(Duration::from_secs(10)).await;
         assert!(*done.borrow());
     });
@@ -122,7 +128,9 @@ fn spawn_blocking_and_task_locals_work() {
     }
     run_twice(5, Policy::Random, || async {
         let started = tokio::time::Instant::now();
-        let sum = tokio::task::spawn_blocking(|| (1..=10u32).sum::<u32>()).await.unwrap();
+        let sum = tokio::task::spawn_blocking(|| (1..=10u32).sum::<u32>())
+            .await
+            .unwrap();
         assert_eq!(sum, 55);
         assert!(started.elapsed() >= seedloop::task::MIN_BLOCKING_DURATION);
         let seen = REQUEST

@@ -7,12 +7,24 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 
-fn run<T, Fut: std::future::Future<Output = T>>(seed: u64, policy: Policy, program: impl Fn() -> Fut) -> T {
+fn run<T, Fut: std::future::Future<Output = T>>(
+    seed: u64,
+    policy: Policy,
+    program: impl Fn() -> Fut,
+) -> T {
     let mut first = Sim::new(seed).policy(policy.clone());
-    let output = first.run(program()).unwrap_or_else(|failure| panic!("{failure}"));
+    let output = first
+        .run(program())
+        .unwrap_or_else(|failure| panic!("{failure}"));
     let mut second = Sim::new(seed).policy(policy);
-    second.run(program()).unwrap_or_else(|failure| panic!("{failure}"));
-    assert_eq!(first.trace().to_string(), second.trace().to_string(), "a seed replays");
+    second
+        .run(program())
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    assert_eq!(
+        first.trace().to_string(),
+        second.trace().to_string(),
+        "a seed replays"
+    );
     output
 }
 
@@ -58,11 +70,17 @@ async fn ticks_with_a_stall(behavior: MissedTickBehavior) -> Vec<u64> {
 fn interval_missed_tick_behaviours_match_tokio() {
     // tokio's documentation: Burst catches up at once, Delay restarts the period at
     // the late tick, Skip waits for the next tick of the original schedule.
-    let burst = run(0, Policy::Fifo, || ticks_with_a_stall(MissedTickBehavior::Burst));
+    let burst = run(0, Policy::Fifo, || {
+        ticks_with_a_stall(MissedTickBehavior::Burst)
+    });
     assert_eq!(burst, [0, 35, 35, 35, 40]);
-    let delay = run(0, Policy::Fifo, || ticks_with_a_stall(MissedTickBehavior::Delay));
+    let delay = run(0, Policy::Fifo, || {
+        ticks_with_a_stall(MissedTickBehavior::Delay)
+    });
     assert_eq!(delay, [0, 35, 45, 55, 65]);
-    let skip = run(0, Policy::Fifo, || ticks_with_a_stall(MissedTickBehavior::Skip));
+    let skip = run(0, Policy::Fifo, || {
+        ticks_with_a_stall(MissedTickBehavior::Skip)
+    });
     assert_eq!(skip, [0, 35, 40, 50, 60]);
 }
 
@@ -94,10 +112,18 @@ fn select_takes_each_ready_branch_on_some_seeds_and_replays_its_choice() {
     let mut taken = BTreeSet::new();
     for seed in 0..20 {
         taken.insert(run(seed, Policy::Random, || both_ready(false)));
-        assert_eq!(run(seed, Policy::Random, || both_ready(true)), "a", "biased");
+        assert_eq!(
+            run(seed, Policy::Random, || both_ready(true)),
+            "a",
+            "biased"
+        );
     }
     assert_eq!(taken, BTreeSet::from(["a", "b"]));
-    assert_eq!(run(7, Policy::Fifo, || both_ready(false)), "a", "the production order");
+    assert_eq!(
+        run(7, Policy::Fifo, || both_ready(false)),
+        "a",
+        "the production order"
+    );
 }
 
 #[test]

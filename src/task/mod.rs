@@ -362,7 +362,10 @@ impl fmt::Debug for YieldNow {
 /// When `branches` is 0.
 #[track_caller]
 pub fn select_start(branches: usize) -> usize {
-    assert!(branches > 0, "seedloop::task::select_start: a select needs at least one branch");
+    assert!(
+        branches > 0,
+        "seedloop::task::select_start: a select needs at least one branch"
+    );
     context::try_with_current(|shared| {
         shared.choose(crate::choices::Stream::Scheduler, branches as u64) as usize
     })

@@ -67,7 +67,11 @@ async fn member(stream: TcpStream, id: u64, room: Room, delivery: Delivery) {
     let _ = sender.send(format!("welcome {name}")).await;
     let writing = tokio::spawn(async move {
         while let Some(line) = receiver.recv().await {
-            if writer.write_all(format!("{line}\n").as_bytes()).await.is_err() {
+            if writer
+                .write_all(format!("{line}\n").as_bytes())
+                .await
+                .is_err()
+            {
                 break;
             }
         }

@@ -5,7 +5,9 @@ use tokio_chat::{serve, Delivery};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let address = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7878".to_string());
+    let address = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:7878".to_string());
     let listener = tokio::net::TcpListener::bind(&address).await?;
     println!("chat on {}", listener.local_addr()?);
     serve(listener, Delivery::SkipGone).await;
