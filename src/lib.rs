@@ -109,6 +109,49 @@ pub use scheduler::{
 };
 pub use task::{spawn, spawn_blocking, yield_now, JoinError, JoinHandle};
 
+/// An `async fn` test run as a sweep of seeds: `#[seedloop::test]` (100 seeds, the
+/// `SEEDLOOP_*` variables apply) or `#[seedloop::test(seeds = 1000, policy = "pct:3",
+/// max_steps = 50_000, max_time = "10s")]`. It expands to a `#[test]`; other
+/// attributes (`#[ignore]`, `#[should_panic]`, doc comments) are kept. A failing seed
+/// panics with the failure's report and a replay line naming the test; a pass prints
+/// one line of what ran (seen with `--nocapture`). The body may return
+/// `Result<(), E: Debug>`; an `Err` fails the run. A misspelt argument is a compile
+/// error naming the accepted ones.
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+///
+/// #[seedloop::test(seeds = 50, policy = "pct:2")]
+/// async fn both_increments_are_counted() {
+///     let count = Rc::new(Cell::new(0));
+///     let tasks: Vec<_> = (0..2)
+///         .map(|_| {
+///             let count = count.clone();
+///             seedloop::spawn(async move { count.set(count.get() + 1) })
+///         })
+///         .collect();
+///     for task in tasks {
+///         task.await.unwrap();
+///     }
+///     assert_eq!(count.get(), 2);
+/// }
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[seedloop::test(seed = 5)] // `seeds`, not `seed`
+/// async fn misspelt() {}
+/// # fn main() {}
+/// ```
+pub use seedloop_macros::seedloop_test as test;
+
+/// What the macros expand to. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::harness::test_attribute::{run_test, TestOutput};
+}
+
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -1,16 +1,23 @@
-//! Procedural macros for seedloop's tokio facade (`seedloop-tokio`), re-exported there
-//! as `tokio::test`, `tokio::main` and `tokio::select!`. Use them through the facade;
-//! see its documentation.
+//! Procedural macros of seedloop (`#[seedloop::test]`) and of its tokio facade
+//! (`seedloop-tokio`: `tokio::test`, `tokio::main`, `tokio::select!`). Use them
+//! through those crates; see their documentation.
 //!
 //! They read their input directly from the token stream (no parser crate), see
 //! `function.rs`: the build stays small, and the generated code is tokio's shape with
 //! the runtime replaced by a simulation.
 
 mod function;
+mod seedloop_test;
 mod select;
 mod tokio_attributes;
 
 use proc_macro::TokenStream;
+
+/// `#[seedloop::test]`: an async test run as a sweep of seeds. See `seedloop::test`.
+#[proc_macro_attribute]
+pub fn seedloop_test(arguments: TokenStream, item: TokenStream) -> TokenStream {
+    seedloop_test::test(arguments, item)
+}
 
 /// `#[tokio::test]` on a simulation: the test runs as a seed sweep. See
 /// `seedloop_tokio::test`.

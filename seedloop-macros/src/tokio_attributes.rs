@@ -49,13 +49,15 @@ fn facade_root(arguments: TokenStream, what: &str) -> Result<TokenStream, TokenS
 
 /// `async move { let output: Return = async move { body }.await; output }`: the body's
 /// type is spelled out when there is one, so that `?` in it infers its error type.
-fn body_future(function: &AsyncFunction) -> TokenStream {
+pub(crate) fn body_future(function: &AsyncFunction) -> TokenStream {
     let mut inner: TokenStream = "async move".parse().expect("valid tokens");
     inner.extend([TokenTree::Group(function.body.clone())]);
     let mut block: TokenStream = "let __seedloop_output".parse().expect("valid tokens");
-    if let Some(return_type) = &function.return_type {
-        block.extend(":".parse::<TokenStream>().expect("valid tokens"));
-        block.extend(return_type.clone());
+    block.extend(":".parse::<TokenStream>().expect("valid tokens"));
+    match &function.return_type {
+        Some(return_type) => block.extend(return_type.clone()),
+        // A function without a return type returns `()`, even if its body diverges.
+        None => block.extend("()".parse::<TokenStream>().expect("valid tokens")),
     }
     block.extend("=".parse::<TokenStream>().expect("valid tokens"));
     block.extend(inner);

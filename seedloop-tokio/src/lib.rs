@@ -132,26 +132,10 @@ pub mod __seedloop {
         }
     }
 
-    /// What a test body may return.
-    pub trait TestOutput {
-        /// Panics (failing the run) on an error.
-        fn check(self);
-    }
+    pub use seedloop::__private::TestOutput;
 
-    impl TestOutput for () {
-        fn check(self) {}
-    }
-
-    impl<E: std::fmt::Debug> TestOutput for Result<(), E> {
-        #[track_caller]
-        fn check(self) {
-            if let Err(error) = self {
-                panic!("the test returned an error: {error:?}");
-            }
-        }
-    }
-
-    /// `#[tokio::test]`: the body as a sweep named for the test.
+    /// `#[tokio::test]`: the body as a sweep named for the test (what
+    /// `#[seedloop::test]` runs, with the default sweep).
     #[track_caller]
     pub fn run_test<F, Fut>(path: &str, make: F)
     where
@@ -159,15 +143,7 @@ pub mod __seedloop {
         Fut: Future,
         Fut::Output: TestOutput,
     {
-        // `cargo test` filters by the path without the crate's name.
-        let name = path.split_once("::").map_or(path, |(_, rest)| rest);
-        let result = seedloop::Check::new().name(name).try_run(|| {
-            let body = make();
-            async move { body.await.check() }
-        });
-        if let Err(failure) = result {
-            panic!("{failure}");
-        }
+        seedloop::__private::run_test(path, seedloop::Check::new(), make)
     }
 
     /// `#[tokio::main]`: the body once, on the environment's seed.

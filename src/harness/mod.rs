@@ -6,6 +6,8 @@ pub(crate) mod check;
 pub mod env;
 pub(crate) mod explore;
 pub(crate) mod sweep;
+#[doc(hidden)]
+pub mod test_attribute;
 
 pub use check::{Summary, DEFAULT_SEEDS};
 pub use explore::ExploreSummary;
