@@ -6,16 +6,22 @@
 
 use crate::choices::Stream;
 use crate::runtime::context;
-use rand::distr::{Distribution, StandardUniform};
-use rand::{Rng, RngCore};
 
-/// A handle to the simulation's user random stream; implements [`rand::RngCore`], so
-/// every [`rand::Rng`] method works on it. Its methods panic outside a simulation.
+/// The `rand` traits and distributions seedloop's values work with, re-exported so
+/// that a program needs no `rand` dependency of its own (whose version would have to
+/// match seedloop's): `use seedloop::rand::Rng;` gives `random_range`, `random_bool`,
+/// `fill`, ...; `SliceRandom` gives `shuffle` and `choose`.
+pub use rand::distr::{self, Distribution, StandardUniform};
+pub use rand::seq::{IndexedRandom, SliceRandom};
+pub use rand::{Rng, RngCore};
+
+/// A handle to the simulation's user random stream; implements [`RngCore`], so every
+/// [`Rng`] method works on it. Its methods panic outside a simulation.
 ///
 /// # Examples
 ///
 /// ```
-/// use rand::Rng;
+/// use seedloop::rand::Rng; // no `rand` dependency needed
 /// let roll = seedloop::Sim::new(3).run(async { seedloop::rand::rng().random_range(1..=6) }).unwrap();
 /// let again = seedloop::Sim::new(3).run(async { seedloop::rand::rng().random_range(1..=6) }).unwrap();
 /// assert_eq!(roll, again);

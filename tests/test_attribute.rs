@@ -77,3 +77,16 @@ fn the_replay_line_names_the_test() {
         "{report}"
     );
 }
+
+/// `seedloop::rand` carries the `rand` traits its values need: no `rand` dependency.
+#[seedloop::test(seeds = 5)]
+async fn rand_traits_come_with_seedloop() {
+    use seedloop::rand::{Rng, SliceRandom};
+    let mut rng = seedloop::rand::rng();
+    let roll = rng.random_range(1..=6);
+    assert!((1..=6).contains(&roll));
+    let mut cards = [1, 2, 3, 4];
+    cards.shuffle(&mut rng);
+    cards.sort();
+    assert_eq!(cards, [1, 2, 3, 4]);
+}
