@@ -102,7 +102,7 @@ pub use config::{CancelAt, Config, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT
 pub use failure::{BlockedTask, CancelPoint, Failure, FailureKind, FailureReport, REPORT_EVENTS};
 pub use harness::check::{check, Check};
 pub use harness::explore::{explore_cancellation, CancelExplorer};
-pub use harness::{ExploreSummary, Summary};
+pub use harness::{fuzz, ExploreSummary, Summary};
 pub use runtime::{Sim, Stats};
 pub use scheduler::{
     ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON, MAX_PCT_DEPTH, MAX_PCT_HORIZON,

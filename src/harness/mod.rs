@@ -5,6 +5,7 @@
 pub(crate) mod check;
 pub mod env;
 pub(crate) mod explore;
+pub mod fuzz;
 pub(crate) mod sweep;
 #[doc(hidden)]
 pub mod test_attribute;
