@@ -150,6 +150,35 @@ pub use seedloop_macros::seedloop_test as test;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::harness::test_attribute::{run_test, TestOutput};
+    #[cfg(feature = "insta")]
+    pub use insta;
+}
+
+/// Snapshots a trace view with insta, in the top-level `snapshots/` folder of the
+/// crate under test, as `<name>.snap` (review with `cargo insta review`). Feature
+/// `insta` (on by default).
+///
+/// ```
+/// use seedloop::trace::EventKind;
+/// let mut sim = seedloop::Sim::new(0);
+/// sim.run(async { seedloop::yield_now().await }).unwrap();
+/// let view = sim.trace().view().kinds(&[EventKind::Yield]).without_steps();
+/// # let _ = || {
+/// seedloop::assert_trace_snapshot!("main_yields", view);
+/// # };
+/// ```
+#[cfg(feature = "insta")]
+#[macro_export]
+macro_rules! assert_trace_snapshot {
+    ($name:expr, $view:expr $(,)?) => {{
+        let text = ::std::string::ToString::to_string(&$view);
+        $crate::__private::insta::with_settings!({
+            snapshot_path => ::std::path::Path::new(::std::env!("CARGO_MANIFEST_DIR")).join("snapshots"),
+            prepend_module_to_snapshot => false,
+        }, {
+            $crate::__private::insta::assert_snapshot!($name, text);
+        });
+    }};
 }
 
 /// The README's examples, compiled and run as doctests.

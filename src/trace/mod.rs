@@ -16,9 +16,11 @@
 //! side tables are here; the text is written in `render.rs`.
 
 mod render;
+mod view;
 
 pub use render::TraceTail;
 pub(crate) use render::VirtualTime;
+pub use view::TraceView;
 
 use crate::id::TaskId;
 use std::fmt;

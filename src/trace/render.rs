@@ -38,11 +38,23 @@ impl Trace {
     }
 
     fn write_who(&self, f: &mut fmt::Formatter<'_>, task: u32) -> fmt::Result {
+        self.write_task(f, task, true)
+    }
+
+    /// A task as `task N (name)`, or (without `ids`) by its name alone when it has
+    /// one: names do not shift when an unrelated task is added to a program.
+    pub(super) fn write_task(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        task: u32,
+        ids: bool,
+    ) -> fmt::Result {
         if task == NONE {
             return write!(f, "-");
         }
         match self.task_name(TaskId::new(task)) {
-            Some(name) => write!(f, "task {task} ({name})"),
+            Some(name) if ids => write!(f, "task {task} ({name})"),
+            Some(name) => write!(f, "{name}"),
             None => write!(f, "task {task}"),
         }
     }
@@ -77,17 +89,28 @@ impl Trace {
         // Pad the task column so that snapshots line up.
         let who = WhoColumn(self, event.task);
         write!(f, "{:<who_width$} ", who.to_string())?;
+        self.write_what(f, event, true)
+    }
+
+    /// What an event says happened (the last column), naming tasks with or without
+    /// their ids.
+    pub(super) fn write_what(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        event: &Event,
+        ids: bool,
+    ) -> fmt::Result {
         match event.kind {
             EventKind::Spawn => {
                 write!(f, "spawn ")?;
-                self.write_who(f, event.other)
+                self.write_task(f, event.other, ids)
             }
             EventKind::Poll => write!(f, "poll"),
             EventKind::Yield => write!(f, "yield"),
             EventKind::Wake if event.other == NONE => write!(f, "woken"),
             EventKind::Wake => {
                 write!(f, "woken by ")?;
-                self.write_who(f, event.other)
+                self.write_task(f, event.other, ids)
             }
             EventKind::TimerFire => write!(f, "timer fired"),
             EventKind::Advance => write!(f, "clock advanced"),
@@ -95,7 +118,7 @@ impl Trace {
             EventKind::CancelRequest if event.other == NONE => write!(f, "cancel requested"),
             EventKind::CancelRequest => {
                 write!(f, "cancel requested by ")?;
-                self.write_who(f, event.other)
+                self.write_task(f, event.other, ids)
             }
             EventKind::Cancelled => write!(f, "cancelled"),
             EventKind::Panic => write!(
