@@ -94,6 +94,12 @@ pub(crate) trait Choices {
     /// needs a uniform pick and lets the scheduler use faster unordered structures.
     fn is_ordered(&self) -> bool;
 
+    /// How many scheduler decisions were not the FIFO pick, when that is meaningful
+    /// (ordered sources: decision 0 is the FIFO pick).
+    fn preemptions(&self) -> Option<u64> {
+        None
+    }
+
     /// How a recording stopped matching the program's requests, once it has (only a
     /// replayed recording can): the run then fails as nondeterministic.
     fn divergence(&self) -> Option<&str> {
@@ -196,6 +202,8 @@ fn uniform_below(rng: &mut ChaCha8Rng, bound: u32) -> u32 {
 pub struct Tape {
     bytes: Vec<u8>,
     position: usize,
+    // Scheduler decisions that were not the FIFO pick.
+    preemptions: u64,
 }
 
 impl Tape {
@@ -208,7 +216,11 @@ impl Tape {
     /// assert_eq!(tape.to_hex(), "0703");
     /// ```
     pub fn new(bytes: Vec<u8>) -> Tape {
-        Tape { bytes, position: 0 }
+        Tape {
+            bytes,
+            position: 0,
+            preemptions: 0,
+        }
     }
 
     /// How many bytes have been read so far.
@@ -299,7 +311,7 @@ fn bytes_for_bound(bound: u64) -> usize {
 }
 
 impl Choices for Tape {
-    fn choose(&mut self, _stream: Stream, bound: u64) -> u64 {
+    fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
         debug_assert!(bound >= 1, "a decision needs at least one option");
         if bound <= 1 {
             return 0;
@@ -310,11 +322,75 @@ impl Choices for Tape {
             self.position += 1;
             value |= (byte as u64) << (8 * index);
         }
-        value % bound
+        let value = value % bound;
+        if stream == Stream::Scheduler && value != 0 {
+            self.preemptions += 1;
+        }
+        value
     }
 
     fn is_ordered(&self) -> bool {
         true
+    }
+
+    fn preemptions(&self) -> Option<u64> {
+        Some(self.preemptions)
+    }
+}
+
+/// A schedule as deviations from the FIFO order (`seedloop::proptest`): at the
+/// scheduler's `k`-th choice point (a decision among two or more ready tasks, counted
+/// from 0), pick the candidate a deviation names (1 = the second oldest, clamped to
+/// the youngest); everywhere else, the FIFO pick. Every other ordering decision (timer
+/// ties, latencies, faults) is the production order's 0; the program's own random
+/// values come from the seed.
+#[derive(Clone, Debug)]
+pub(crate) struct Deviating {
+    picks: std::collections::BTreeMap<u64, u64>,
+    choice_points: u64,
+    preemptions: u64,
+    user: Seeded,
+}
+
+impl Deviating {
+    pub(crate) fn new(deviations: &[(u64, u64)], seed: u64) -> Deviating {
+        Deviating {
+            picks: deviations
+                .iter()
+                .copied()
+                .filter(|&(_, pick)| pick > 0)
+                .collect(),
+            choice_points: 0,
+            preemptions: 0,
+            user: Seeded::new(seed),
+        }
+    }
+}
+
+impl Choices for Deviating {
+    fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
+        match stream {
+            Stream::User => self.user.choose(stream, bound),
+            Stream::Scheduler if bound > 1 => {
+                let point = self.choice_points;
+                self.choice_points += 1;
+                let pick = self
+                    .picks
+                    .get(&point)
+                    .map_or(0, |&pick| pick.min(bound - 1));
+                self.preemptions += u64::from(pick != 0);
+                pick
+            }
+            _ => 0,
+        }
+    }
+
+    fn is_ordered(&self) -> bool {
+        true
+    }
+
+    fn preemptions(&self) -> Option<u64> {
+        Some(self.preemptions)
     }
 }
 

@@ -102,6 +102,9 @@ pub use config::{CancelAt, Config, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT
 pub use failure::{BlockedTask, CancelPoint, Failure, FailureKind, FailureReport, REPORT_EVENTS};
 pub use harness::check::{check, Check};
 pub use harness::explore::{explore_cancellation, CancelExplorer};
+/// Schedules as proptest values (feature `proptest`, on by default).
+#[cfg(feature = "proptest")]
+pub use harness::proptest;
 pub use harness::{fuzz, ExploreSummary, Summary};
 pub use runtime::{Sim, Stats};
 pub use scheduler::{

@@ -64,6 +64,7 @@ fn every_knob(config: Config) -> Config {
         .name("config::every_knob")
         .replay_command("cargo run --example knobs")
         .tape(vec![3, 1, 4, 1, 5, 9, 2, 6])
+        .deviations(vec![(2, 1)])
         .cancel_at("worker", 1)
         .max_wait(Duration::from_secs(10))
         .max_wait_steps(1_000)
@@ -87,6 +88,7 @@ fn every_knob_is_away_from_its_default() {
     assert_ne!(set.name, default.name);
     assert_ne!(set.replay_command, default.replay_command);
     assert_ne!(set.tape, default.tape);
+    assert_ne!(set.deviations, default.deviations);
     assert_ne!(set.cancel_at, default.cancel_at);
     assert_ne!(set.max_wait, default.max_wait);
     assert_ne!(set.max_wait_steps, default.max_wait_steps);
@@ -113,6 +115,7 @@ fn failure_sim_replays_every_knob() {
         .name("config::every_knob")
         .replay_command("cargo run --example knobs")
         .tape(vec![3, 1, 4, 1, 5, 9, 2, 6])
+        .deviations(vec![(2, 1)])
         .cancel_at("worker", 1)
         .max_wait(Duration::from_secs(10))
         .max_wait_steps(1_000)
@@ -204,6 +207,7 @@ fn sim_with_config_keeps_the_config() {
         .name("config::every_knob")
         .replay_command("cargo run --example knobs")
         .tape(vec![3, 1, 4, 1, 5, 9, 2, 6])
+        .deviations(vec![(2, 1)])
         .cancel_at("worker", 1)
         .max_wait(Duration::from_secs(10))
         .max_wait_steps(1_000)

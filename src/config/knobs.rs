@@ -22,6 +22,7 @@ macro_rules! config_knobs {
             name(name: impl Into<String>);
             replay_command(command: impl Into<String>);
             tape(bytes: impl Into<Vec<u8>>);
+            deviations(deviations: Vec<(u64, u64)>);
             cancel_at(task: impl Into<String>, await_point: u64);
             max_wait(limit: ::std::time::Duration);
             max_wait_steps(limit: u64);

@@ -129,6 +129,8 @@ pub struct Config {
     pub replay_command: Option<String>,
     /// See [`Config::tape`].
     pub tape: Option<Vec<u8>>,
+    /// See [`Config::deviations`].
+    pub deviations: Option<Vec<(u64, u64)>>,
     /// See [`Config::cancel_at`].
     pub cancel_at: Option<CancelAt>,
     /// See [`Config::max_wait`].
@@ -172,6 +174,7 @@ impl Config {
             name: None,
             replay_command: None,
             tape: None,
+            deviations: None,
             cancel_at: None,
             max_wait: None,
             max_wait_steps: None,
@@ -322,6 +325,39 @@ impl Config {
     /// the tape's.
     pub fn tape(mut self, bytes: impl Into<Vec<u8>>) -> Config {
         self.tape = Some(bytes.into());
+        self
+    }
+
+    /// Runs the schedule that deviates from the FIFO order only where `deviations`
+    /// says: `(k, pick)` makes the scheduler's `k`-th choice point (a decision among
+    /// two or more ready tasks, counted from 0) run its `pick`-th oldest ready task (0
+    /// is the FIFO pick, the oldest; a pick past the youngest is the youngest). Every
+    /// other decision is the production order's; the program's random values come
+    /// from the seed. This is what `seedloop::proptest` schedules run; a tape, when
+    /// also set, takes precedence. [`Stats::preemptions`](crate::Stats::preemptions)
+    /// counts the deviations that took effect.
+    ///
+    /// ```
+    /// let order = |deviations: Vec<(u64, u64)>| {
+    ///     let mut sim = seedloop::Sim::new(0).deviations(deviations);
+    ///     let order = sim.run(async {
+    ///         let log = std::rc::Rc::new(std::cell::RefCell::new(String::new()));
+    ///         let tasks: Vec<_> = ['a', 'b', 'c'].into_iter().map(|name| {
+    ///             let log = log.clone();
+    ///             seedloop::spawn(async move { log.borrow_mut().push(name) })
+    ///         }).collect();
+    ///         for task in tasks {
+    ///             task.await.unwrap();
+    ///         }
+    ///         log.take()
+    ///     }).unwrap();
+    ///     (order, sim.stats().preemptions)
+    /// };
+    /// assert_eq!(order(vec![]), ("abc".to_string(), Some(0)));
+    /// assert_eq!(order(vec![(0, 2)]), ("cab".to_string(), Some(1)));
+    /// ```
+    pub fn deviations(mut self, deviations: Vec<(u64, u64)>) -> Config {
+        self.deviations = Some(deviations);
         self
     }
 

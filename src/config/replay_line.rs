@@ -36,6 +36,12 @@ impl Config {
                 self.rust_expression()
             );
         }
+        if self.deviations.is_some() && self.tape.is_none() {
+            return format!(
+                "{} (a proptest schedule is no SEEDLOOP_* value; failure.sim() builds it)",
+                self.rust_expression()
+            );
+        }
         if !self.from_sweep && self.replay_command.is_none() {
             return format!(
                 "{} (a bare Sim reads no SEEDLOOP_* variables; failure.sim() builds it)",
@@ -100,6 +106,9 @@ impl Config {
                 "tape",
                 format!("Tape::from_hex(\"{}\").unwrap()", to_hex(tape)),
             );
+        }
+        if let Some(deviations) = &self.deviations {
+            knob("deviations", format!("vec!{deviations:?}"));
         }
         if self.max_steps != defaults.max_steps {
             knob("max_steps", self.max_steps.to_string());

@@ -6,6 +6,8 @@ pub(crate) mod check;
 pub mod env;
 pub(crate) mod explore;
 pub mod fuzz;
+#[cfg(feature = "proptest")]
+pub mod proptest;
 pub(crate) mod sweep;
 #[doc(hidden)]
 pub mod test_attribute;

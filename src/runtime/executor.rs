@@ -456,6 +456,7 @@ impl Shared {
         let mut core = self.core.borrow_mut();
         core.stats.elapsed = core.elapsed();
         core.stats.steps = core.step;
+        core.stats.preemptions = core.choices.preemptions();
         result
     }
 

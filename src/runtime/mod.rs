@@ -23,7 +23,7 @@ pub(crate) mod timer;
 pub(crate) mod waker;
 pub(crate) mod world;
 
-use crate::choices::{Choices, Exhausted, ProductionOrder, Recorded, Seeded, Tape};
+use crate::choices::{Choices, Deviating, Exhausted, ProductionOrder, Recorded, Seeded, Tape};
 use crate::clock::Instant;
 use crate::config::{config_knobs, Config};
 use crate::failure::{CancelPoint, Failure, FailureKind, FailureReport};
@@ -80,6 +80,11 @@ pub struct Stats {
     /// location of the seedloop future it awaited (`None` for a future outside
     /// seedloop, such as a channel from another crate).
     pub target_await_sites: Vec<Option<&'static std::panic::Location<'static>>>,
+    /// The steps where the scheduler did not pick the task a FIFO loop would have
+    /// (the oldest ready one), when the decisions say it (a tape, or
+    /// [`Config::deviations`](crate::Config::deviations), under the Random or Fifo
+    /// policy); `None` for a seeded run, whose picks are uniform.
+    pub preemptions: Option<u64>,
 }
 
 /// A simulation: a seeded, single-threaded event loop with a virtual clock.
@@ -126,6 +131,7 @@ enum ChoiceOrigin {
     Seeded(u64),
     ProductionOrder(u64),
     Tape(Vec<u8>),
+    Deviations(Vec<(u64, u64)>, u64),
 }
 
 impl ChoiceOrigin {
@@ -134,6 +140,10 @@ impl ChoiceOrigin {
         match (&config.policy, &config.tape) {
             (Policy::Replay(_), _) => None,
             (_, Some(tape)) => Some(ChoiceOrigin::Tape(tape.clone())),
+            _ if config.deviations.is_some() => Some(ChoiceOrigin::Deviations(
+                config.deviations.clone().unwrap_or_default(),
+                config.seed,
+            )),
             (Policy::Fifo, None) => Some(ChoiceOrigin::ProductionOrder(config.seed)),
             (_, None) => Some(ChoiceOrigin::Seeded(config.seed)),
         }
@@ -209,6 +219,9 @@ impl Sim {
         let choices: Box<dyn Choices + Send> = match (&origin, &self.config.policy) {
             (None, Policy::Replay(schedule)) => Box::new(Recorded::new(schedule.decisions.clone())),
             (Some(ChoiceOrigin::Tape(tape)), _) => Box::new(Tape::new(tape.clone())),
+            (Some(ChoiceOrigin::Deviations(deviations, seed)), _) => {
+                Box::new(Deviating::new(deviations, *seed))
+            }
             (Some(ChoiceOrigin::ProductionOrder(seed)), _) => {
                 Box::new(ProductionOrder(Seeded::new(*seed)))
             }
