@@ -120,7 +120,7 @@ impl fmt::Display for Schedule {
 ///
 /// proptest! {
 ///     #![proptest_config(ProptestConfig::with_cases(32))]
-///     #[test] // (a doctest only compiles tests: it calls this one from `main`)
+///     // In a test file, `#[test]` goes here; this example calls it from `main`.
 ///     fn counts_every_increment(tasks in 1..4usize, schedule in seedloop::proptest::schedule()) {
 ///         seedloop::proptest::run(&schedule, || async move {
 ///             let count = Rc::new(Cell::new(0));
@@ -135,7 +135,7 @@ impl fmt::Display for Schedule {
 ///         })?;
 ///     }
 /// }
-/// # fn main() {}
+/// # fn main() { counts_every_increment(); }
 /// ```
 pub fn schedule() -> impl Strategy<Value = Schedule> {
     schedule_with(MAX_DEVIATIONS, 1024)
