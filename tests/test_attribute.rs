@@ -69,7 +69,7 @@ async fn ignored_is_kept() {
 
 #[test]
 fn the_replay_line_names_the_test() {
-    let panic = std::panic::catch_unwind(|| a_failing_seed_panics_with_the_replay_line())
+    let panic = std::panic::catch_unwind(a_failing_seed_panics_with_the_replay_line)
         .expect_err("the sweep fails");
     let report = panic.downcast_ref::<String>().unwrap();
     assert!(
