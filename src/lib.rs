@@ -98,7 +98,9 @@ pub mod task;
 pub mod time;
 pub mod trace;
 
-pub use config::{CancelAt, Config, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME};
+pub use config::{
+    CancelAt, Config, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME, DEFAULT_SLOW_POLL,
+};
 pub use failure::{BlockedTask, CancelPoint, Failure, FailureKind, FailureReport, REPORT_EVENTS};
 pub use harness::check::{check, Check};
 pub use harness::explore::{explore_cancellation, CancelExplorer};
@@ -106,7 +108,7 @@ pub use harness::explore::{explore_cancellation, CancelExplorer};
 #[cfg(feature = "proptest")]
 pub use harness::proptest;
 pub use harness::{fuzz, ExploreSummary, Summary};
-pub use runtime::{Sim, Stats};
+pub use runtime::{DebugFinding, Sim, Stats};
 pub use scheduler::{
     ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON, MAX_PCT_DEPTH, MAX_PCT_HORIZON,
 };

@@ -69,6 +69,8 @@ fn every_knob(config: Config) -> Config {
         .max_wait(Duration::from_secs(10))
         .max_wait_steps(1_000)
         .detect_wait_cycles(false)
+        .debug(true)
+        .slow_poll(Duration::from_secs(5))
         .net(NetConfig::default().latency(Duration::from_millis(3), Duration::from_millis(9)))
         .faults(FaultPlan::default().mean_gap(Duration::from_secs(7)))
         .disk(DiskConfig::default().strict_directories(true))
@@ -93,6 +95,8 @@ fn every_knob_is_away_from_its_default() {
     assert_ne!(set.max_wait, default.max_wait);
     assert_ne!(set.max_wait_steps, default.max_wait_steps);
     assert_ne!(set.detect_wait_cycles, default.detect_wait_cycles);
+    assert_ne!(set.debug, default.debug);
+    assert_ne!(set.slow_poll, default.slow_poll);
     assert_ne!(set.net, default.net);
     assert_ne!(set.faults, default.faults);
     assert_ne!(set.disk, default.disk);
@@ -120,6 +124,8 @@ fn failure_sim_replays_every_knob() {
         .max_wait(Duration::from_secs(10))
         .max_wait_steps(1_000)
         .detect_wait_cycles(false)
+        .debug(true)
+        .slow_poll(Duration::from_secs(5))
         .net(NetConfig::default().latency(Duration::from_millis(3), Duration::from_millis(9)))
         .faults(FaultPlan::default().mean_gap(Duration::from_secs(7)))
         .disk(DiskConfig::default().strict_directories(true));
@@ -212,6 +218,8 @@ fn sim_with_config_keeps_the_config() {
         .max_wait(Duration::from_secs(10))
         .max_wait_steps(1_000)
         .detect_wait_cycles(false)
+        .debug(true)
+        .slow_poll(Duration::from_secs(5))
         .net(NetConfig::default().latency(Duration::from_millis(3), Duration::from_millis(9)))
         .faults(FaultPlan::default().mean_gap(Duration::from_secs(7)))
         .disk(DiskConfig::default().strict_directories(true));

@@ -27,6 +27,8 @@ macro_rules! config_knobs {
             max_wait(limit: ::std::time::Duration);
             max_wait_steps(limit: u64);
             detect_wait_cycles(detect: bool);
+            debug(debug: bool);
+            slow_poll(limit: ::std::time::Duration);
             net(net: $crate::config::NetConfig);
             faults(plan: $crate::config::FaultPlan);
             disk(disk: $crate::config::DiskConfig);

@@ -29,6 +29,9 @@ pub(crate) use knobs::{config_knobs, forward_knobs};
 pub use net::{LinkConfig, NetConfig};
 pub(crate) use replay_line::libtest_ignored_flag;
 
+/// The default [`Config::slow_poll`]: asyncio's `slow_callback_duration`.
+pub const DEFAULT_SLOW_POLL: Duration = Duration::from_millis(100);
+
 /// The default [`Config::max_steps`].
 pub const DEFAULT_MAX_STEPS: u64 = 1_000_000;
 /// The default [`Config::max_time`]: 30 virtual days.
@@ -55,6 +58,8 @@ pub(crate) mod env_names {
     pub const CANCEL_AT: &str = "SEEDLOOP_CANCEL_AT";
     /// A byte tape, in hexadecimal: a sweep runs the one execution it makes.
     pub const TAPE: &str = "SEEDLOOP_TAPE";
+    /// Debug mode: slow polls and task errors never retrieved are reported.
+    pub const DEBUG: &str = "SEEDLOOP_DEBUG";
 }
 
 /// The task to cancel at an await point: what [`Config::cancel_at`] sets.
@@ -139,6 +144,10 @@ pub struct Config {
     pub max_wait_steps: Option<u64>,
     /// See [`Config::detect_wait_cycles`].
     pub detect_wait_cycles: bool,
+    /// See [`Config::debug`].
+    pub debug: bool,
+    /// See [`Config::slow_poll`].
+    pub slow_poll: Duration,
     /// See [`Config::net`].
     pub net: NetConfig,
     /// See [`Config::faults`].
@@ -179,6 +188,8 @@ impl Config {
             max_wait: None,
             max_wait_steps: None,
             detect_wait_cycles: true,
+            debug: false,
+            slow_poll: DEFAULT_SLOW_POLL,
             net: NetConfig::default(),
             faults: None,
             disk: DiskConfig::default(),
@@ -450,6 +461,34 @@ impl Config {
     /// this check off.
     pub fn detect_wait_cycles(mut self, detect: bool) -> Config {
         self.detect_wait_cycles = detect;
+        self
+    }
+
+    /// Debug mode (default off; `SEEDLOOP_DEBUG=1` turns it on for sweeps): slow polls
+    /// and task errors never retrieved are reported on stderr and in
+    /// [`Sim::debug_findings`](crate::Sim::debug_findings) (see
+    /// [`DebugFinding`](crate::DebugFinding)). It measures real time per poll and
+    /// never changes the execution.
+    ///
+    /// ```
+    /// let config = seedloop::Config::new(0).debug(true);
+    /// assert!(config.debug);
+    /// ```
+    pub fn debug(mut self, debug: bool) -> Config {
+        self.debug = debug;
+        self
+    }
+
+    /// The real time a poll may take before debug mode reports it as slow (default
+    /// 100 ms, as asyncio's `slow_callback_duration`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = seedloop::Config::new(0).slow_poll(Duration::from_millis(10));
+    /// assert_eq!(config.slow_poll, Duration::from_millis(10));
+    /// ```
+    pub fn slow_poll(mut self, limit: Duration) -> Config {
+        self.slow_poll = limit;
         self
     }
 

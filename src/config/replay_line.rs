@@ -137,6 +137,12 @@ impl Config {
         if let Some(limit) = self.max_wait_steps {
             knob("max_wait_steps", limit.to_string());
         }
+        if self.debug != defaults.debug {
+            knob("debug", self.debug.to_string());
+        }
+        if self.slow_poll != defaults.slow_poll {
+            knob("slow_poll", rust_duration(self.slow_poll));
+        }
         if self.detect_wait_cycles != defaults.detect_wait_cycles {
             knob("detect_wait_cycles", self.detect_wait_cycles.to_string());
         }

@@ -12,6 +12,7 @@
 //! | `SEEDLOOP_PCT_HORIZON` | steps, `1` to `1000000000` ([`crate::MAX_PCT_HORIZON`]) | the PCT horizon `k` | `.pct_horizon(..)` |
 //! | `SEEDLOOP_TAPE` | hexadecimal bytes (`07ff00`) | run the one execution this byte tape makes (replay a tape run) | `.tape(..)`, and the seeds: one execution |
 //! | `SEEDLOOP_CHECK_DETERMINISM` | `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off` | run every seed twice and compare traces | `Check::check_determinism(..)` |
+//! | `SEEDLOOP_DEBUG` | `1`/`0` (as above) | debug mode: slow polls and task errors never retrieved are reported ([`crate::DebugFinding`]) | `.debug(..)` |
 //! | `SEEDLOOP_CANCEL_AT` | `u64` >= 1 | the cancellation explorer tries only this await point; one beyond the target's await points is an error (a stale replay line) | the point of `.cancel_at(..)` |
 //!
 //! The environment overrides what the code configured, so a printed replay line always
@@ -28,7 +29,7 @@ const _: () = assert!(MAX_PCT_DEPTH == 64 && MAX_PCT_HORIZON == 1_000_000_000);
 
 pub use crate::config::env_names::*;
 
-const KNOWN: [&str; 7] = [
+const KNOWN: [&str; 8] = [
     SEED,
     SEEDS,
     POLICY,
@@ -36,6 +37,7 @@ const KNOWN: [&str; 7] = [
     CHECK_DETERMINISM,
     CANCEL_AT,
     TAPE,
+    DEBUG,
 ];
 
 /// The overrides read from the environment.
@@ -64,6 +66,8 @@ pub struct EnvConfig {
     pub pct_horizon: Option<u64>,
     /// `SEEDLOOP_CHECK_DETERMINISM`.
     pub check_determinism: Option<bool>,
+    /// `SEEDLOOP_DEBUG`.
+    pub debug: Option<bool>,
     /// `SEEDLOOP_CANCEL_AT`.
     pub cancel_at: Option<u64>,
     /// `SEEDLOOP_TAPE`, decoded.
@@ -129,13 +133,13 @@ fn parse_in(
     }
 }
 
-/// `SEEDLOOP_CHECK_DETERMINISM`'s on/off forms.
-fn parse_switch(value: &str) -> Result<bool, EnvError> {
+/// An on/off variable's forms.
+fn parse_switch(name: &'static str, value: &str) -> Result<bool, EnvError> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" | "" => Ok(false),
         _ => Err(invalid(
-            CHECK_DETERMINISM,
+            name,
             value,
             "1 or 0 (also true/false, yes/no, on/off)",
         )),
@@ -203,7 +207,10 @@ impl EnvConfig {
                     })?;
                     config.tape = Some(tape.into());
                 }
-                CHECK_DETERMINISM => config.check_determinism = Some(parse_switch(value)?),
+                CHECK_DETERMINISM => {
+                    config.check_determinism = Some(parse_switch(CHECK_DETERMINISM, value)?)
+                }
+                DEBUG => config.debug = Some(parse_switch(DEBUG, value)?),
                 _ if key.starts_with("SEEDLOOP_") => config.unknown.push(key.to_string()),
                 _ => {}
             }

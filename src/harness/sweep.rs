@@ -65,6 +65,9 @@ impl SweepConfig {
         if let Some(tape) = &env.tape {
             self.config.tape = Some(tape.clone());
         }
+        if let Some(debug) = env.debug {
+            self.config.debug = debug;
+        }
         if self.config.tape.is_some() {
             // A tape makes every decision: every seed would run the same execution.
             self.seeds = *self.seeds.start()..=*self.seeds.start();

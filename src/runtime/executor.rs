@@ -21,6 +21,7 @@
 //! previous one's buffers (`recycle.rs`).
 
 use super::cancel_target::{CancelTarget, TargetWatch};
+use super::debug::DebugFinding;
 use super::primitives::Primitives;
 use super::quiet_panics;
 use super::slab::{saturate, Slab, State};
@@ -53,7 +54,8 @@ pub(crate) type Stop = Box<FailureKind>;
 /// report a panic to its `JoinHandle` before it is dropped.
 pub(crate) trait Runnable {
     fn poll_task(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
-    fn set_panicked(self: Pin<&mut Self>, message: &str);
+    /// Returns whether nobody will take the panic (the handle is gone).
+    fn set_panicked(self: Pin<&mut Self>, message: &str) -> bool;
 }
 
 pub(crate) type BoxedTask = Pin<Box<dyn Runnable>>;
@@ -72,6 +74,8 @@ pub(crate) struct RunConfig {
     pub max_wait: Option<Duration>,
     pub max_wait_steps: Option<u64>,
     pub detect_wait_cycles: bool,
+    // Debug mode: report polls slower than this in real time (None: off).
+    pub slow_poll: Option<Duration>,
 }
 
 /// How many of seedloop's own futures a task may find ready in one poll before they
@@ -98,6 +102,8 @@ pub(crate) struct Core {
     // Set when a failed run is cleaned up: the failure's trace ends at the failure.
     pub(super) trace_closed: bool,
     pub(super) stats: Stats,
+    // Debug mode's findings, in the order they happened.
+    pub(super) debug_findings: Vec<DebugFinding>,
     pub(super) target: TargetWatch,
     pub(super) primitives: Primitives,
     // By slot: where the task's last seedloop future to return `Pending` was created,
@@ -150,6 +156,8 @@ pub(crate) struct Shared {
     pub(super) net_config: NetConfig,
     pub(super) fault_plan: Option<FaultPlan>,
     pub(super) disk_config: DiskConfig,
+    // Debug mode's slow-poll limit (None: debug mode off).
+    pub(super) slow_poll: Option<Duration>,
     pub(super) current: Cell<Option<TaskRef>>,
     // The running task's own waker, by identity: `yield_now` and the wait queues
     // compare `cx.waker()` with it to tell the task's own waker from a combinator's.
@@ -216,6 +224,7 @@ impl Core {
             trace,
             trace_closed: false,
             stats: Stats::default(),
+            debug_findings: Vec::new(),
             target,
             primitives: Primitives::default(),
             sites: recycle::take(&SPARE_SITES),
@@ -362,7 +371,9 @@ impl Shared {
         disk_config: DiskConfig,
     ) -> Rc<Shared> {
         quiet_panics::install();
+        let slow_poll = core.config.slow_poll;
         Rc::new(Shared {
+            slow_poll,
             origin: WakerOrigin::new(run_id),
             extensions: RefCell::new(extensions),
             net_config,
@@ -500,6 +511,8 @@ impl Shared {
         self.suspension_site.set(None);
         self.budget.set(BUDGET_PER_POLL);
         let mut cx = Context::from_waker(&waker);
+        // Debug mode only: real time never feeds back into the simulation.
+        let started = self.slow_poll.map(|_| std::time::Instant::now());
         let result = quiet_panics::catch(|| match (&mut future, is_main) {
             (Some(future), _) => future.as_mut().poll_task(&mut cx),
             (None, true) => main
@@ -509,6 +522,12 @@ impl Shared {
                 .poll(&mut cx),
             (None, false) => unreachable!("{:?} polled without a future", task.id),
         });
+        if let (Some(started), Some(limit)) = (started, self.slow_poll) {
+            let real_time = started.elapsed();
+            if real_time > limit {
+                self.report_slow_poll(task, real_time);
+            }
+        }
         self.current.set(None);
         self.current_waker.set((std::ptr::null(), std::ptr::null()));
         // A finished, panicked or cancelled task has nothing left to wake.

@@ -9,6 +9,8 @@
 //! configuration into it and turns its outcome into a [`Failure`].
 
 mod advance;
+mod debug;
+pub use debug::DebugFinding;
 mod cancel_target;
 pub(crate) mod context;
 mod diagnostics;
@@ -122,6 +124,7 @@ pub struct Sim {
     trace: Trace,
     stats: Stats,
     schedule: Schedule,
+    debug_findings: Vec<DebugFinding>,
 }
 
 /// What a run's choice source was made from: the next run may keep drawing from it
@@ -176,6 +179,7 @@ impl Sim {
             trace: Trace::default(),
             stats: Stats::default(),
             schedule: Schedule::default(),
+            debug_findings: Vec::new(),
         }
     }
 
@@ -197,6 +201,12 @@ impl Sim {
     /// The counters of the last run.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// What debug mode ([`Config::debug`](crate::Config::debug)) found in the last run:
+    /// slow polls, task errors never retrieved. Empty when debug mode is off.
+    pub fn debug_findings(&self) -> &[DebugFinding] {
+        &self.debug_findings
     }
 
     /// The recorded decisions of the last run, for [`Policy::Replay`].
@@ -255,6 +265,7 @@ impl Sim {
             max_wait: config.max_wait,
             max_wait_steps: config.max_wait_steps,
             detect_wait_cycles: config.detect_wait_cycles,
+            slow_poll: config.debug.then_some(config.slow_poll),
         };
         let trace = Trace::with_limit(config.trace_limit);
         let world::World { hosts, extensions } = std::mem::take(&mut self.world);
@@ -294,6 +305,7 @@ impl Sim {
             std::mem::take(&mut core.decisions),
         );
         self.trace = std::mem::take(&mut core.trace);
+        self.debug_findings = std::mem::take(&mut core.debug_findings);
         self.world.hosts = std::mem::take(&mut core.hosts);
         let choices = std::mem::replace(&mut core.choices, Box::new(Exhausted));
         self.choices = origin.map(|origin| (choices, origin));

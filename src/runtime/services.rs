@@ -8,6 +8,7 @@
 //! them noticing.
 
 use super::context;
+use super::debug::DebugFinding;
 use super::executor::{Shared, Site, Waiting};
 use super::primitives::WaitStart;
 use super::timer::TimerKey;
@@ -220,6 +221,57 @@ impl Shared {
             .borrow_mut()
             .primitives
             .set_oldest_wait(primitive, start);
+    }
+
+    /// Whether debug mode is on.
+    fn debug_enabled(&self) -> bool {
+        self.slow_poll.is_some()
+    }
+
+    /// Reports a debug mode finding: on stderr now, and in the run's findings.
+    pub(crate) fn report_debug(&self, finding: DebugFinding) {
+        eprintln!("seedloop debug: {finding}");
+        // A finding made while the executor's state is borrowed (a handle dropped by
+        // code the executor runs) is printed, and kept when possible.
+        if let Ok(mut core) = self.core.try_borrow_mut() {
+            core.debug_findings.push(finding);
+        }
+    }
+
+    /// A caught panic of `task` (the running task when `None`) that nobody will take
+    /// (debug mode).
+    pub(crate) fn report_error_never_retrieved(&self, task: Option<TaskId>, message: &str) {
+        if !self.debug_enabled() {
+            return;
+        }
+        let Some(task) = task.or_else(|| self.current.get().map(|task| task.id)) else {
+            return;
+        };
+        let name = self
+            .core
+            .try_borrow()
+            .ok()
+            .and_then(|core| core.trace.task_name(task).map(str::to_string));
+        self.report_debug(DebugFinding::ErrorNeverRetrieved {
+            task,
+            name,
+            message: message.to_string(),
+        });
+    }
+
+    /// A poll of `task` that took `real_time` (debug mode).
+    pub(super) fn report_slow_poll(&self, task: TaskRef, real_time: std::time::Duration) {
+        let (name, step) = {
+            let core = self.core.borrow();
+            (core.trace.task_name(task.id).map(str::to_string), core.step)
+        };
+        self.report_debug(DebugFinding::SlowPoll {
+            task: task.id,
+            name,
+            real_time,
+            site: self.suspension_site.get(),
+            step,
+        });
     }
 
     /// The running task's own wake-up, if `waker` is its own waker (not a

@@ -151,7 +151,9 @@ impl Shared {
         drop(core);
         let mut future = future;
         if let Some(future) = &mut future {
-            future.as_mut().set_panicked(&panic.message);
+            if future.as_mut().set_panicked(&panic.message) {
+                self.report_error_never_retrieved(Some(task.id), &panic.message);
+            }
         }
         let dropped = self.drop_as(task, future);
         self.core.borrow_mut().release(task.slot);

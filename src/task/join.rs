@@ -145,6 +145,8 @@ struct JoinState<T> {
     finished: bool,
     result: Option<Result<T, JoinError>>,
     listener: Listener,
+    // The handle was dropped: a result stored from now on is never taken.
+    handle_dropped: bool,
 }
 
 type JoinCell<T> = Rc<RefCell<JoinState<T>>>;
@@ -213,13 +215,15 @@ impl<F: Future, T, C: Convert<F::Output, T>> Runnable for TaskFuture<F, T, C> {
         }
     }
 
-    fn set_panicked(self: Pin<&mut Self>, message: &str) {
+    fn set_panicked(self: Pin<&mut Self>, message: &str) -> bool {
         let guard = self.project().guard;
         finish(
             &guard.cell,
             &mut guard.completion,
             Err(JoinError::Panicked(message.to_string())),
         );
+        // Nobody holds the handle any more: the panic would go unseen.
+        guard.cell.borrow().handle_dropped
     }
 }
 
@@ -233,6 +237,7 @@ where
         finished: false,
         result: None,
         listener: Listener::None,
+        handle_dropped: false,
     }));
     let task = TaskFuture {
         future,
@@ -468,6 +473,17 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
+        let mut state = self.cell.borrow_mut();
+        state.handle_dropped = true;
+        if let Some(Err(JoinError::Panicked(message))) = &state.result {
+            let (task, message) = (self.key.id, message.clone());
+            drop(state);
+            context::try_with_current(|shared| {
+                shared.report_error_never_retrieved(Some(task), &message)
+            });
+        } else {
+            drop(state);
+        }
         if self.awaited && !self.detach_on_drop && !self.is_finished() {
             self.cancel();
         }
