@@ -37,7 +37,7 @@ impl Trace {
         TraceTail { trace: self, count }
     }
 
-    fn write_who(&self, f: &mut fmt::Formatter<'_>, task: u32) -> fmt::Result {
+    pub(super) fn write_who(&self, f: &mut fmt::Formatter<'_>, task: u32) -> fmt::Result {
         if task == NONE {
             return write!(f, "-");
         }
@@ -77,6 +77,11 @@ impl Trace {
         // Pad the task column so that snapshots line up.
         let who = WhoColumn(self, event.task);
         write!(f, "{:<who_width$} ", who.to_string())?;
+        self.write_what(f, event)
+    }
+
+    /// What happened, as the last column of an event's line says it.
+    pub(super) fn write_what(&self, f: &mut fmt::Formatter<'_>, event: &Event) -> fmt::Result {
         match event.kind {
             EventKind::Spawn => {
                 write!(f, "spawn ")?;
