@@ -103,7 +103,7 @@ pub enum FailureKind {
         /// The limit that was hit.
         max_time: Duration,
     },
-    /// The same seed gave two different executions, or a replay diverged.
+    /// The same seed gave two different executions.
     Nondeterminism {
         /// Where the executions differ.
         detail: String,
@@ -320,6 +320,10 @@ pub struct FailureReport {
     pub thread_name: Option<String>,
     /// Where the cancellation explorer cancelled its target task in this run.
     pub cancel_point: Option<CancelPoint>,
+    /// How a replayed schedule stopped matching the program, when it did: the run
+    /// went on under the seed from there (`schedule diverged at step 412: ..;
+    /// continued with seed 17`), see [`crate::Policy::Replay`].
+    pub divergence: Option<String>,
 }
 
 /// A task cancelled at one of its await points by the cancellation explorer
@@ -446,6 +450,9 @@ impl fmt::Display for FailureReport {
         )?;
         if let Some(point) = &self.cancel_point {
             writeln!(f, "  with {point}")?;
+        }
+        if let Some(divergence) = &self.divergence {
+            writeln!(f, "  {divergence}")?;
         }
         self.write_faults(f)?;
         if self.trace.len() <= REPORT_EVENTS as u64 {

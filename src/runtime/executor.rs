@@ -106,11 +106,14 @@ pub(crate) struct Core {
     // The world's hosts (kept across runs), and the host of each task, by slot.
     pub(super) hosts: Hosts,
     pub(super) task_hosts: Vec<HostId>,
-    // A failure found where it could not be returned (a replayed decision that did not
-    // match): the run stops with it before its next step.
+    // A failure found where it could not be returned (a task dropped by a crash that
+    // panicked, ...): the run stops with it before its next step.
     pub(super) stop: Option<Stop>,
     // Whether the choice source can diverge from the program (a replayed recording).
     checks_divergence: bool,
+    // The step at which a replayed recording stopped matching the program, and how;
+    // the run goes on under the seed.
+    pub(super) divergence: Option<(u64, String)>,
 }
 
 thread_local! {
@@ -221,6 +224,7 @@ impl Core {
             sites: recycle::take(&SPARE_SITES),
             stop: None,
             checks_divergence,
+            divergence: None,
             hosts,
             task_hosts: Vec::new(),
         }
@@ -241,15 +245,19 @@ impl Core {
         if bound > 1 && self.config.record_schedule {
             self.decisions.push((stream, value));
         }
-        if self.checks_divergence && self.stop.is_none() {
-            if let Some(divergence) = self.choices.divergence() {
-                // The run stops at its next step; the decision already taken stands.
-                self.stop = Some(Box::new(FailureKind::Nondeterminism {
-                    detail: format!("replay diverged after step {}: {divergence}", self.step),
-                }));
-            }
+        if self.checks_divergence {
+            self.note_divergence(self.step);
         }
         value
+    }
+
+    /// Keeps where a replayed recording first stopped matching, if it just did.
+    fn note_divergence(&mut self, step: u64) {
+        if self.divergence.is_none() {
+            if let Some(detail) = self.choices.divergence() {
+                self.divergence = Some((step, detail.to_string()));
+            }
+        }
     }
 
     #[inline]
@@ -273,15 +281,7 @@ impl Core {
         if self.stop.is_some() {
             return Err(self.stop.take().expect("checked"));
         }
-        let next = self
-            .scheduler
-            .next(&mut *self.choices)
-            .map_err(|divergence| {
-                Box::new(FailureKind::Nondeterminism {
-                    detail: divergence.0,
-                })
-            })?;
-        let Some(task) = next else {
+        let Some(task) = self.scheduler.next(&mut *self.choices) else {
             return Ok(None);
         };
         if self.step >= self.config.max_steps {
@@ -293,6 +293,11 @@ impl Core {
             self.check_wait_steps()?;
         }
         self.step += 1;
+        if self.checks_divergence {
+            // Noted only for a step that runs: a recording ends where its run stopped
+            // (at the step limit, say), which a faithful replay reaches too.
+            self.note_divergence(self.step);
+        }
         if self.config.record_schedule {
             self.picks.push(task.id);
         }

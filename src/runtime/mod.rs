@@ -80,6 +80,27 @@ pub struct Stats {
     /// location of the seedloop future it awaited (`None` for a future outside
     /// seedloop, such as a channel from another crate).
     pub target_await_sites: Vec<Option<&'static std::panic::Location<'static>>>,
+    /// Where a replayed schedule ([`Policy::Replay`]) stopped matching the program and
+    /// the run went on under the seed: `schedule diverged at step 412: the schedule
+    /// runs task 3 next, which is not ready (..); continued with seed 17`.
+    ///
+    /// ```
+    /// use seedloop::{Policy, Sim};
+    /// let mut recording = Sim::new(1);
+    /// recording.run(async { seedloop::spawn(async {}).await.unwrap() }).unwrap();
+    /// // The program gained an await since: the replay goes on under seed 5.
+    /// let mut replay = Sim::new(5).policy(Policy::Replay(recording.schedule()));
+    /// replay
+    ///     .run(async {
+    ///         seedloop::yield_now().await;
+    ///         seedloop::spawn(async {}).await.unwrap()
+    ///     })
+    ///     .unwrap();
+    /// let divergence = replay.stats().divergence.clone().unwrap();
+    /// assert!(divergence.starts_with("schedule diverged at step"), "{divergence}");
+    /// assert!(divergence.ends_with("continued with seed 5"), "{divergence}");
+    /// ```
+    pub divergence: Option<String>,
 }
 
 /// A simulation: a seeded, single-threaded event loop with a virtual clock.
@@ -207,7 +228,10 @@ impl Sim {
             }
         }
         let choices: Box<dyn Choices + Send> = match (&origin, &self.config.policy) {
-            (None, Policy::Replay(schedule)) => Box::new(Recorded::new(schedule.decisions.clone())),
+            (None, Policy::Replay(schedule)) => Box::new(Recorded::new(
+                schedule.decisions.clone(),
+                self.config.seed,
+            )),
             (Some(ChoiceOrigin::Tape(tape)), _) => Box::new(Tape::new(tape.clone())),
             (Some(ChoiceOrigin::ProductionOrder(seed)), _) => {
                 Box::new(ProductionOrder(Seeded::new(*seed)))
@@ -276,6 +300,12 @@ impl Sim {
     fn absorb(&mut self, core: &mut Core, origin: Option<ChoiceOrigin>) {
         self.now_nanos = core.now_nanos;
         self.stats = std::mem::take(&mut core.stats);
+        self.stats.divergence = core.divergence.take().map(|(step, detail)| {
+            format!(
+                "schedule diverged at step {step}: {detail}; continued with seed {}",
+                self.config.seed
+            )
+        });
         self.schedule = Schedule::new(
             std::mem::take(&mut core.picks),
             std::mem::take(&mut core.decisions),
@@ -317,6 +347,7 @@ impl Sim {
                 .filter(|name| *name != "main")
                 .map(str::to_string),
             cancel_point,
+            divergence: self.stats.divergence.clone(),
         })
     }
 }

@@ -9,7 +9,8 @@
 //! - [`Policy::Fifo`] (`fifo.rs`): the production order, seed-free.
 //! - [`Policy::Random`] (`random.rs`): a uniform pick among the ready tasks every step.
 //! - [`Policy::Pct`] (`pct.rs`): probabilistic concurrency testing.
-//! - [`Policy::Replay`] (`replay.rs`): the exact task order of a recorded run.
+//! - [`Policy::Replay`] (`replay.rs`): the exact task order of a recorded run, then
+//!   the seed's once the program no longer fits it.
 
 mod fifo;
 mod pct;
@@ -42,10 +43,6 @@ pub(crate) struct TaskRef {
     pub id: TaskId,
 }
 
-/// The scheduler could not follow its script (a replayed schedule diverged).
-#[derive(Clone, Debug)]
-pub(crate) struct Divergence(pub String);
-
 /// What the executor asks of a scheduling policy.
 ///
 /// Invariant (kept by the executor): a task is handed to [`Scheduler::ready`] at most
@@ -58,7 +55,7 @@ pub(crate) trait Scheduler {
     fn ready(&mut self, task: TaskRef);
 
     /// The next task to poll, removed from the ready set; `None` when nothing is ready.
-    fn next(&mut self, choices: &mut dyn Choices) -> Result<Option<TaskRef>, Divergence>;
+    fn next(&mut self, choices: &mut dyn Choices) -> Option<TaskRef>;
 }
 
 /// How the next task is chosen. The default is [`Policy::Random`].
@@ -91,6 +88,9 @@ pub enum Policy {
         depth: u32,
     },
     /// Runs tasks in exactly the order a recorded run did ([`crate::FailureReport::schedule`]).
+    /// Where the program no longer fits the recording (it was edited since), the run
+    /// goes on as [`Policy::Random`] under the `Sim`'s seed and says where it diverged
+    /// ([`crate::Stats::divergence`]).
     Replay(Schedule),
 }
 
