@@ -7,8 +7,9 @@
 //! spawned); without hosts all tasks are in one. Events that belong to no task (the
 //! clock advancing, a delivery, a crash) go on a track of their own, `world`.
 //!
-//! Every poll is a span (`"ph":"X"`) on its task's track, from the poll to the next
-//! poll or clock advance of the run; every other event is an instant (`"ph":"i"`)
+//! Every poll is a span (`"ph":"X"`) on its task's track, from the poll to the last
+//! event recorded before the next poll or clock advance (what the poll did: spawns,
+//! wakes, lock grants, sends); every other event is an instant (`"ph":"i"`)
 //! named as its line in the text trace ends (`woken by task 0 (main)`,
 //! `acquired Lock 0 (accounts)`, `host db crashed`, `sent on connection 0 (..)`),
 //! with a category for filtering (`task`, `wake`, `timer`, `clock`, `sync`, `fault`,
@@ -191,15 +192,23 @@ fn layout(events: &[Event]) -> Vec<u64> {
         .collect()
 }
 
-/// For each poll, where its span ends: at the next poll or clock advance, or 1 ns
-/// after the last event. Other events' entries are unused.
+/// For each poll, where its span ends: 1 ns after the last event recorded before the
+/// next poll or clock advance (what the poll did), or after the poll itself. Other
+/// events' entries are unused.
 fn span_ends(events: &[Event], times: &[u64]) -> Vec<u64> {
     let mut ends = vec![0; events.len()];
-    let mut end = times.last().map_or(0, |last| last.saturating_add(1));
+    // Walking backwards: the time of the latest event since the last boundary.
+    let mut latest: Option<u64> = None;
     for index in (0..events.len()).rev() {
-        ends[index] = end;
-        if matches!(events[index].kind, EventKind::Poll | EventKind::Advance) {
-            end = times[index];
+        match events[index].kind {
+            EventKind::Poll => {
+                ends[index] = latest.unwrap_or(times[index]).saturating_add(1);
+                latest = None;
+            }
+            EventKind::Advance => latest = None,
+            _ => {
+                latest.get_or_insert(times[index]);
+            }
         }
     }
     ends
