@@ -99,8 +99,10 @@ pub mod time;
 pub mod trace;
 
 pub use config::{CancelAt, Config, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME};
-pub use failure::{BlockedTask, CancelPoint, Failure, FailureKind, FailureReport, REPORT_EVENTS};
-pub use harness::check::{check, Check};
+pub use failure::{
+    BlockedTask, CancelPoint, Failure, FailureKind, FailureReport, TraceFiles, REPORT_EVENTS,
+};
+pub use harness::check::{check, check_parallel, Check};
 pub use harness::explore::{explore_cancellation, CancelExplorer};
 pub use harness::{ExploreSummary, Summary};
 pub use runtime::{Sim, Stats};

@@ -98,12 +98,19 @@ fn a_replay_that_no_longer_fits_the_program_continues_under_the_seed_and_says_wh
     let make = || Sim::new(7).policy(Policy::Replay(failure.schedule.clone()));
     let (sim, result) = common::run_twice(make, other_program);
     result.expect("the replay goes on to the end instead of failing");
-    let divergence = sim.stats().divergence.clone().expect("the divergence is reported");
+    let divergence = sim
+        .stats()
+        .divergence
+        .clone()
+        .expect("the divergence is reported");
     assert!(
         divergence.starts_with("schedule diverged at step ") && divergence.contains("not ready"),
         "{divergence}"
     );
-    assert!(divergence.ends_with("; continued with seed 7"), "{divergence}");
+    assert!(
+        divergence.ends_with("; continued with seed 7"),
+        "{divergence}"
+    );
     // Up to the divergence, the run followed the schedule.
     let step: usize = divergence["schedule diverged at step ".len()..]
         .split(':')
@@ -138,14 +145,18 @@ async fn overdraft_with_an_extra_await() {
 }
 
 #[test]
-fn a_schedule_replayed_on_an_edited_program_still_reaches_the_bug_and_the_report_says_it_diverged() {
+fn a_schedule_replayed_on_an_edited_program_still_reaches_the_bug_and_the_report_says_it_diverged()
+{
     let failure = find_failure(Policy::Random);
     let make = || Sim::new(failure.seed).policy(Policy::Replay(failure.schedule.clone()));
     let (_, result) = common::run_twice(make, overdraft_with_an_extra_await);
     let again = result.expect_err("the withdrawals interleave as recorded");
     assert_eq!(again.kind.name(), "panic");
     assert!(again.to_string().contains("overdrawn: -40"), "{again}");
-    let divergence = again.divergence.clone().expect("main took a step the recording lacks");
+    let divergence = again
+        .divergence
+        .clone()
+        .expect("main took a step the recording lacks");
     assert!(
         again.to_string().contains(&format!("\n  {divergence}\n")),
         "the report says it under the header: {again}"
@@ -205,8 +216,14 @@ fn a_replayed_decision_that_does_not_match_is_drawn_from_the_seed_and_reported()
     result.expect("the replay goes on under the seed");
     let divergence = sim.stats().divergence.clone().unwrap();
     assert!(divergence.contains("from the User stream"), "{divergence}");
-    assert!(divergence.contains("asked the Timers stream"), "{divergence}");
-    assert!(divergence.ends_with("continued with seed 0"), "{divergence}");
+    assert!(
+        divergence.contains("asked the Timers stream"),
+        "{divergence}"
+    );
+    assert!(
+        divergence.ends_with("continued with seed 0"),
+        "{divergence}"
+    );
 }
 
 #[test]
@@ -223,7 +240,10 @@ fn a_faithful_replay_reports_no_divergence_even_at_the_step_limit() {
             .policy(Policy::Replay(failure.schedule.clone()))
     };
     let (sim, result) = common::run_twice(make, || spin_then_fail(100));
-    assert_eq!(result.unwrap_err().kind, FailureKind::StepLimit { max_steps: 50 });
+    assert_eq!(
+        result.unwrap_err().kind,
+        FailureKind::StepLimit { max_steps: 50 }
+    );
     assert_eq!(sim.stats().divergence, None);
     let recorded = find_failure(Policy::Random).schedule.clone();
     let (sim, _) = common::run_twice(

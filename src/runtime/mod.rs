@@ -228,10 +228,9 @@ impl Sim {
             }
         }
         let choices: Box<dyn Choices + Send> = match (&origin, &self.config.policy) {
-            (None, Policy::Replay(schedule)) => Box::new(Recorded::new(
-                schedule.decisions.clone(),
-                self.config.seed,
-            )),
+            (None, Policy::Replay(schedule)) => {
+                Box::new(Recorded::new(schedule.decisions.clone(), self.config.seed))
+            }
             (Some(ChoiceOrigin::Tape(tape)), _) => Box::new(Tape::new(tape.clone())),
             (Some(ChoiceOrigin::ProductionOrder(seed)), _) => {
                 Box::new(ProductionOrder(Seeded::new(*seed)))
@@ -348,6 +347,7 @@ impl Sim {
                 .map(str::to_string),
             cancel_point,
             divergence: self.stats.divergence.clone(),
+            trace_files: None,
         })
     }
 }

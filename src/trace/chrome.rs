@@ -310,7 +310,10 @@ mod tests {
 
     #[test]
     fn json_strings_escape_quotes_backslashes_and_control_characters() {
-        assert_eq!(escape("a \"b\" \\ c\n\u{1}"), "a \\\"b\\\" \\\\ c\\n\\u0001");
+        assert_eq!(
+            escape("a \"b\" \\ c\n\u{1}"),
+            "a \\\"b\\\" \\\\ c\\n\\u0001"
+        );
     }
 
     #[test]

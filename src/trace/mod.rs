@@ -374,7 +374,10 @@ impl Trace {
 
     /// Records that `task`, the newest task, runs on the host named `host`.
     pub(crate) fn set_task_host(&mut self, task: TaskId, host: &str) {
-        debug_assert!(self.task_hosts.last().is_none_or(|(last, _)| *last < task.index()));
+        debug_assert!(self
+            .task_hosts
+            .last()
+            .is_none_or(|(last, _)| *last < task.index()));
         self.task_hosts.push((task.index(), host.into()));
     }
 
