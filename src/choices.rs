@@ -296,6 +296,17 @@ impl std::fmt::Display for ParseHexError {
 
 impl std::error::Error for ParseHexError {}
 
+/// Appends `value`, a decision in `0..bound`, to `tape` as [`Tape`] reads it back:
+/// nothing for a decision with one option, else little-endian in
+/// `bytes_for_bound(bound)` bytes.
+pub(crate) fn write_decision(tape: &mut Vec<u8>, value: u64, bound: u64) {
+    if bound <= 1 {
+        return;
+    }
+    debug_assert!(value < bound);
+    tape.extend_from_slice(&value.to_le_bytes()[..bytes_for_bound(bound)]);
+}
+
 /// The number of tape bytes a decision in `0..bound` reads.
 fn bytes_for_bound(bound: u64) -> usize {
     let bits = 64 - (bound - 1).leading_zeros() as usize;
@@ -477,6 +488,26 @@ mod tests {
         let left: Vec<u64> = (0..20).map(|_| a.choose(Stream::Scheduler, 1000)).collect();
         let right: Vec<u64> = (0..20).map(|_| b.choose(Stream::Scheduler, 1000)).collect();
         assert_ne!(left, right);
+    }
+
+    #[test]
+    fn a_written_decision_reads_back_from_a_tape() {
+        let decisions = [
+            (0, 1),
+            (1, 2),
+            (200, 256),
+            (300, 65_536),
+            (7, 1 << 32),
+            (5, 3),
+        ];
+        let mut bytes = Vec::new();
+        for (value, bound) in decisions {
+            write_decision(&mut bytes, value, bound);
+        }
+        let mut tape = Tape::new(bytes);
+        for (value, bound) in decisions {
+            assert_eq!(tape.choose(Stream::Scheduler, bound), value);
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! The test harness: seed sweeps ([`check`](crate::check), [`Check`](crate::Check)),
 //! serial or on worker threads, sliced across machines ([`Partition`]); the
-//! cancellation explorer ([`CancelExplorer`](crate::CancelExplorer)); and the
+//! cancellation explorer ([`CancelExplorer`](crate::CancelExplorer)); the minimizer
+//! ([`FailureReport::minimize`](crate::FailureReport::minimize)); and the
 //! `SEEDLOOP_*` environment ([`env`](mod@env)).
 
 pub(crate) mod check;
 pub mod env;
 pub(crate) mod explore;
+mod minimize;
 mod partition;
 mod plan;
 mod progress;
@@ -15,4 +17,5 @@ mod workers;
 
 pub use check::{Summary, DEFAULT_SEEDS, MAX_JOBS, MAX_TIME_BUDGET};
 pub use explore::ExploreSummary;
+pub use minimize::{MinimizeError, Minimized, MINIMIZE_RUNS};
 pub use partition::{ParsePartitionError, Partition, MAX_PARTITIONS};

@@ -28,7 +28,7 @@ use super::timer::{DueTimer, TimerKey, Timers};
 use super::waker::WakerOrigin;
 use super::world::{Extensions, HostId, Hosts, MAIN_HOST};
 use super::Stats;
-use crate::choices::{Choices, Stream};
+use crate::choices::{write_decision, Choices, Stream};
 use crate::config::{DiskConfig, FaultPlan, NetConfig};
 use crate::failure::FailureKind;
 use crate::id::TaskId;
@@ -72,6 +72,8 @@ pub(crate) struct RunConfig {
     pub max_wait: Option<Duration>,
     pub max_wait_steps: Option<u64>,
     pub detect_wait_cycles: bool,
+    /// Whether to write the run's decisions down as a tape (`Core::transcript`).
+    pub transcribe: bool,
 }
 
 /// How many of seedloop's own futures a task may find ready in one poll before they
@@ -114,6 +116,9 @@ pub(crate) struct Core {
     // The step at which a replayed recording stopped matching the program, and how;
     // the run goes on under the seed.
     pub(super) divergence: Option<(u64, String)>,
+    // Every decision of the run as a tape would make it (the scheduler's picks as
+    // FIFO indices), when the run transcribes itself: a replay turned into a tape.
+    pub(super) transcript: Option<Vec<u8>>,
 }
 
 thread_local! {
@@ -203,6 +208,7 @@ impl Core {
     ) -> Core {
         let target = TargetWatch::new(config.cancel_target.clone());
         let checks_divergence = choices.can_diverge();
+        let transcript = config.transcribe.then(Vec::new);
         Core {
             config,
             tasks: Slab::new(),
@@ -225,6 +231,7 @@ impl Core {
             stop: None,
             checks_divergence,
             divergence: None,
+            transcript,
             hosts,
             task_hosts: Vec::new(),
         }
@@ -242,6 +249,9 @@ impl Core {
     /// A decision for a component other than the scheduler, recorded for replay.
     pub(super) fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
         let value = self.choices.choose(stream, bound);
+        if let Some(transcript) = &mut self.transcript {
+            write_decision(transcript, value, bound);
+        }
         if bound > 1 && self.config.record_schedule {
             self.decisions.push((stream, value));
         }
@@ -284,6 +294,12 @@ impl Core {
         let Some(task) = self.scheduler.next(&mut *self.choices) else {
             return Ok(None);
         };
+        if let Some(transcript) = &mut self.transcript {
+            // A tape run draws this pick too, before it checks the step limit.
+            if let Some((index, ready)) = self.scheduler.last_pick() {
+                write_decision(transcript, index, ready);
+            }
+        }
         if self.step >= self.config.max_steps {
             return Err(Box::new(FailureKind::StepLimit {
                 max_steps: self.config.max_steps,

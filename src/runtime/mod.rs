@@ -249,9 +249,42 @@ impl Sim {
     ///
     /// When called from inside a running simulation (simulations do not nest).
     pub fn run<F: Future>(&mut self, future: F) -> Result<F::Output, Failure> {
-        let (choices, origin) = self.take_choices();
+        self.run_with(future, false, None).0
+    }
+
+    /// Runs `future` under `schedule` as a script (the minimizer's policy, see
+    /// `scheduler/scripted.rs`) instead of the configured policy, the other decisions
+    /// replayed from `schedule` (from the seed past them); and writes every decision
+    /// of the run down as the byte tape that makes the same run under
+    /// [`Policy::Random`]: each pick as its index among the ready tasks in FIFO order,
+    /// the other decisions as they were drawn.
+    pub(crate) fn run_scripted<F: Future>(
+        &mut self,
+        future: F,
+        schedule: &Schedule,
+    ) -> (Result<F::Output, Failure>, Vec<u8>) {
+        let (result, transcript) = self.run_with(future, true, Some(schedule));
+        (result, transcript.unwrap_or_default())
+    }
+
+    fn run_with<F: Future>(
+        &mut self,
+        future: F,
+        transcribe: bool,
+        script: Option<&Schedule>,
+    ) -> (Result<F::Output, Failure>, Option<Vec<u8>>) {
+        let (choices, origin) = match script {
+            Some(script) => {
+                let replayed = Recorded::new(script.decisions.clone(), self.config.seed);
+                (Box::new(replayed) as Box<dyn Choices + Send>, None)
+            }
+            None => self.take_choices(),
+        };
         let config = &self.config;
-        let scheduler = scheduler::build(&config.policy, choices.is_ordered(), config.pct_horizon);
+        let scheduler = match script {
+            Some(script) => Box::new(scheduler::Scripted::new(script.picks.clone())),
+            None => scheduler::build(&config.policy, choices.is_ordered(), config.pct_horizon),
+        };
         let run_config = RunConfig {
             max_steps: config.max_steps,
             max_time: config.max_time,
@@ -265,6 +298,7 @@ impl Sim {
             max_wait: config.max_wait,
             max_wait_steps: config.max_wait_steps,
             detect_wait_cycles: config.detect_wait_cycles,
+            transcribe,
         };
         let trace = Trace::with_limit(config.trace_limit);
         let world::World { hosts, extensions } = std::mem::take(&mut self.world);
@@ -288,11 +322,13 @@ impl Sim {
         };
         debug_assert_eq!(Rc::strong_count(&shared), 1, "nothing outlives a run");
         self.world.extensions = shared.extensions.take();
+        let transcript = shared.core.borrow_mut().transcript.take();
         self.absorb(&mut shared.core.borrow_mut(), origin);
-        match result {
+        let result = match result {
             Ok(()) => Ok(output.expect("the main future completed")),
             Err(kind) => Err(self.failure(*kind)),
-        }
+        };
+        (result, transcript)
     }
 
     /// Keeps what the world carries across runs, and the last run's record.

@@ -11,11 +11,14 @@
 //! - [`Policy::Pct`] (`pct.rs`): probabilistic concurrency testing.
 //! - [`Policy::Replay`] (`replay.rs`): the exact task order of a recorded run, then
 //!   the seed's once the program no longer fits it.
+//! - The minimizer's script (`scripted.rs`, no `Policy`): a task order that skips
+//!   what no longer fits.
 
 mod fifo;
 mod pct;
 mod random;
 mod replay;
+mod scripted;
 
 pub use pct::DEFAULT_PCT_HORIZON;
 
@@ -29,6 +32,7 @@ pub const MAX_PCT_DEPTH: u32 = 64;
 pub const MAX_PCT_HORIZON: u64 = 1_000_000_000;
 pub(crate) use replay::spare_picks;
 pub use replay::Schedule;
+pub(crate) use scripted::Scripted;
 
 use crate::choices::Choices;
 use crate::id::TaskId;
@@ -56,6 +60,14 @@ pub(crate) trait Scheduler {
 
     /// The next task to poll, removed from the ready set; `None` when nothing is ready.
     fn next(&mut self, choices: &mut dyn Choices) -> Option<TaskRef>;
+
+    /// The last pick as a tape decision would make it, `(index, ready)`: the index of
+    /// the task among the `ready` tasks in FIFO order. Only a policy that keeps its
+    /// ready tasks in that order and does not draw its picks (the replay) knows it;
+    /// transcribing a run into a tape asks for it.
+    fn last_pick(&self) -> Option<(u64, u64)> {
+        None
+    }
 }
 
 /// How the next task is chosen. The default is [`Policy::Random`].
