@@ -498,7 +498,7 @@ mod tests {
             (200, 256),
             (300, 65_536),
             (7, 1 << 32),
-            (5, 3),
+            (2, 3),
         ];
         let mut bytes = Vec::new();
         for (value, bound) in decisions {
