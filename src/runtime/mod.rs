@@ -36,8 +36,30 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Run ids only tell runs apart (stale wakers); they never reach a trace.
+/// Run ids only tell runs apart (stale wakers); they never reach a trace. They are
+/// unique in the process (a waker may travel to another thread's simulation), and
+/// handed to each thread in blocks, so that the simulations of a parallel sweep do not
+/// contend for one counter on every run.
 static NEXT_RUN_ID: AtomicU64 = AtomicU64::new(1);
+const RUN_ID_BLOCK: u64 = 1024;
+
+thread_local! {
+    // The next run id this thread may use, and the end of its block.
+    static RUN_IDS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// A run id no other run of the process has.
+fn next_run_id() -> u64 {
+    RUN_IDS.with(|ids| {
+        let (mut next, mut end) = ids.get();
+        if next == end {
+            next = NEXT_RUN_ID.fetch_add(RUN_ID_BLOCK, Ordering::Relaxed);
+            end = next + RUN_ID_BLOCK;
+        }
+        ids.set((next + 1, end));
+        next
+    })
+}
 
 /// Counters of one run.
 ///
@@ -303,7 +325,7 @@ impl Sim {
         let trace = Trace::with_limit(config.trace_limit);
         let world::World { hosts, extensions } = std::mem::take(&mut self.world);
         let core = Core::new(run_config, scheduler, choices, self.now_nanos, trace, hosts);
-        let run_id = NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed);
+        let run_id = next_run_id();
         let shared = Shared::new(
             run_id,
             core,
