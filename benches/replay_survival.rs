@@ -50,6 +50,8 @@ const EDITS: [(Edit, &str); 5] = [
 ];
 
 type Program = Pin<Box<dyn Future<Output = ()>>>;
+/// A bug program, given the edit to make.
+type Edited = fn(Edit) -> Program;
 
 /// What every program does first, per edit.
 async fn prologue(edit: Edit, log: &Rc<Cell<u32>>) {
@@ -184,7 +186,7 @@ fn same_bug(a: &FailureKind, b: &FailureKind) -> bool {
     }
 }
 
-fn failures(program: fn(Edit) -> Program) -> Vec<Failure> {
+fn failures(program: Edited) -> Vec<Failure> {
     (0..)
         .filter_map(|seed| Sim::new(seed).run(program(Edit::None)).err())
         .take(FAILURES)
@@ -193,7 +195,7 @@ fn failures(program: fn(Edit) -> Program) -> Vec<Failure> {
 
 fn main() {
     std::panic::set_hook(Box::new(|_| {}));
-    let programs: [(&str, fn(Edit) -> Program); 4] = [
+    let programs: [(&str, Edited); 4] = [
         ("overdraft at +20 ms (find_bug)", overdraft),
         ("lost update (2 tasks x 3)", lost_update),
         ("depth-2 ordering bug", mid_update),
