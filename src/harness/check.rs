@@ -322,7 +322,17 @@ impl Check {
     }
 
     /// Runs the sweep on [`Check::jobs`] worker threads; panics with the report of the
-    /// smallest failing seed, the one [`Check::run`] reports.
+    /// smallest failing seed, the one [`Check::run`] reports. See
+    /// [`Check::try_run_parallel`] for what it asks of the closure.
+    ///
+    /// ```
+    /// let summary = seedloop::Check::new().seeds(0..1_000).run_parallel(|| async {
+    ///     let task = seedloop::spawn(async { seedloop::yield_now().await });
+    ///     task.await.unwrap();
+    /// });
+    /// assert_eq!(summary.seeds_run, 1_000);
+    /// assert!(summary.jobs >= 1, "one worker per available core");
+    /// ```
     #[track_caller]
     pub fn run_parallel<F, Fut>(self, test: F) -> Summary
     where

@@ -42,6 +42,24 @@ pub const MINIMIZE_RUNS: u64 = 2_000;
 
 /// What [`FailureReport::minimize`] found: the shortest failing run, and how it got
 /// there. `Display` says both, then prints the new failure's report.
+///
+/// # Examples
+///
+/// ```
+/// let program = || async {
+///     let worker = seedloop::spawn(async {
+///         seedloop::yield_now().await;
+///         panic!("found");
+///     });
+///     worker.await.unwrap();
+/// };
+/// let failure = seedloop::Sim::new(4).run(program()).unwrap_err();
+/// let minimized = failure.minimize(program).unwrap();
+/// assert_eq!(minimized.deviations, 0, "the FIFO order already fails");
+/// assert!(minimized.runs <= seedloop::harness::MINIMIZE_RUNS);
+/// assert!(minimized.to_string().starts_with("minimized from "));
+/// assert_eq!(minimized.failure.config.tape.as_deref(), Some(&[][..]));
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Minimized {
