@@ -117,7 +117,8 @@ pub(crate) struct Core {
     // the run goes on under the seed.
     pub(super) divergence: Option<(u64, String)>,
     // Every decision of the run as a tape would make it (the scheduler's picks as
-    // FIFO indices), when the run transcribes itself: a replay turned into a tape.
+    // FIFO indices), when the run transcribes itself: the minimizer's scripted run
+    // turned into a tape.
     pub(super) transcript: Option<Vec<u8>>,
 }
 

@@ -63,8 +63,8 @@ pub(crate) trait Scheduler {
 
     /// The last pick as a tape decision would make it, `(index, ready)`: the index of
     /// the task among the `ready` tasks in FIFO order. Only a policy that keeps its
-    /// ready tasks in that order and does not draw its picks (the replay) knows it;
-    /// transcribing a run into a tape asks for it.
+    /// ready tasks in that order and does not draw its picks (the minimizer's script)
+    /// says; transcribing a run into a tape asks for it.
     fn last_pick(&self) -> Option<(u64, u64)> {
         None
     }
