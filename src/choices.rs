@@ -101,7 +101,7 @@ pub(crate) trait Choices {
     }
 
     /// How a recording stopped matching the program's requests, once it has (only a
-    /// replayed recording can): the run then fails as nondeterministic.
+    /// replayed recording can): from then on its answers come from the seed.
     fn divergence(&self) -> Option<&str> {
         None
     }
@@ -110,6 +110,10 @@ pub(crate) trait Choices {
     fn can_diverge(&self) -> bool {
         false
     }
+
+    /// The replayed schedule's task order no longer fits the program (`detail` says
+    /// how): a recording answers from the seed from now on. Other sources ignore it.
+    fn diverge(&mut self, _detail: String) {}
 }
 
 /// Seeded ChaCha8 streams, one per [`Stream`], derived from one `u64` seed.
@@ -304,6 +308,17 @@ impl std::fmt::Display for ParseHexError {
 
 impl std::error::Error for ParseHexError {}
 
+/// Appends `value`, a decision in `0..bound`, to `tape` as [`Tape`] reads it back:
+/// nothing for a decision with one option, else little-endian in
+/// `bytes_for_bound(bound)` bytes.
+pub(crate) fn write_decision(tape: &mut Vec<u8>, value: u64, bound: u64) {
+    if bound <= 1 {
+        return;
+    }
+    debug_assert!(value < bound);
+    tape.extend_from_slice(&value.to_le_bytes()[..bytes_for_bound(bound)]);
+}
+
 /// The number of tape bytes a decision in `0..bound` reads.
 fn bytes_for_bound(bound: u64) -> usize {
     let bits = 64 - (bound - 1).leading_zeros() as usize;
@@ -428,46 +443,61 @@ impl Choices for ProductionOrder {
     }
 }
 
-/// Replays the non-scheduler decisions of a recorded run ([`crate::Schedule`]); past
-/// the recording's end it answers zeros (FIFO, as the scheduler's replay continues).
+/// Replays the non-scheduler decisions of a recorded run ([`crate::Schedule`]).
+///
 /// A request that does not match the next recorded decision (another stream, or a
-/// value the request cannot take) is a divergence: answered with 0 and reported.
+/// value the request cannot take), or one past the recording's end, is a divergence:
+/// the program is not the one recorded (a log line or an await was added since). The
+/// recording is then abandoned rather than the run: this answer and every later one
+/// come from the seed's streams, as a seeded run's would, and the divergence is
+/// reported. The scheduler's replay reports its own divergences here too
+/// ([`Choices::diverge`]), so the two switch to the seed together.
 #[derive(Clone, Debug)]
 pub(crate) struct Recorded {
     decisions: std::sync::Arc<Vec<(Stream, u64)>>,
     position: usize,
     diverged: Option<String>,
+    seeded: Seeded,
 }
 
 impl Recorded {
-    pub(crate) fn new(decisions: std::sync::Arc<Vec<(Stream, u64)>>) -> Recorded {
+    /// Replays `decisions`; `seed` answers once they no longer fit.
+    pub(crate) fn new(decisions: std::sync::Arc<Vec<(Stream, u64)>>, seed: u64) -> Recorded {
         Recorded {
             decisions,
             position: 0,
             diverged: None,
+            seeded: Seeded::new(seed),
         }
     }
 }
 
 impl Choices for Recorded {
     fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
-        if bound <= 1 || self.diverged.is_some() {
+        if bound <= 1 {
             return 0;
         }
-        match self.decisions.get(self.position) {
-            Some(&(recorded_stream, value)) if recorded_stream == stream && value < bound => {
-                self.position += 1;
-                value
+        if self.diverged.is_none() {
+            match self.decisions.get(self.position) {
+                Some(&(recorded_stream, value)) if recorded_stream == stream && value < bound => {
+                    self.position += 1;
+                    return value;
+                }
+                Some(&(recorded_stream, value)) => {
+                    self.diverged = Some(format!(
+                        "decision {} of the recording is {value} from the {recorded_stream:?} stream, but the program asked the {stream:?} stream for a value below {bound}",
+                        self.position + 1
+                    ));
+                }
+                None => {
+                    self.diverged = Some(format!(
+                        "the recording's {} decisions ran out, and the program asked the {stream:?} stream for another",
+                        self.decisions.len()
+                    ));
+                }
             }
-            Some(&(recorded_stream, value)) => {
-                self.diverged = Some(format!(
-                    "decision {} of the recording is {value} from the {recorded_stream:?} stream, but the program asked the {stream:?} stream for a value below {bound}",
-                    self.position + 1
-                ));
-                0
-            }
-            None => 0,
         }
+        self.seeded.choose(stream, bound)
     }
 
     fn is_ordered(&self) -> bool {
@@ -480,6 +510,12 @@ impl Choices for Recorded {
 
     fn can_diverge(&self) -> bool {
         true
+    }
+
+    fn diverge(&mut self, detail: String) {
+        if self.diverged.is_none() {
+            self.diverged = Some(detail);
+        }
     }
 }
 
@@ -528,6 +564,26 @@ mod tests {
         let left: Vec<u64> = (0..20).map(|_| a.choose(Stream::Scheduler, 1000)).collect();
         let right: Vec<u64> = (0..20).map(|_| b.choose(Stream::Scheduler, 1000)).collect();
         assert_ne!(left, right);
+    }
+
+    #[test]
+    fn a_written_decision_reads_back_from_a_tape() {
+        let decisions = [
+            (0, 1),
+            (1, 2),
+            (200, 256),
+            (300, 65_536),
+            (7, 1 << 32),
+            (2, 3),
+        ];
+        let mut bytes = Vec::new();
+        for (value, bound) in decisions {
+            write_decision(&mut bytes, value, bound);
+        }
+        let mut tape = Tape::new(bytes);
+        for (value, bound) in decisions {
+            assert_eq!(tape.choose(Stream::Scheduler, bound), value);
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::id::TaskId;
 use crate::scheduler::{Policy, Schedule};
 use crate::trace::{EventKind, Trace};
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How many trace events a failure report shows.
@@ -103,7 +104,7 @@ pub enum FailureKind {
         /// The limit that was hit.
         max_time: Duration,
     },
-    /// The same seed gave two different executions, or a replay diverged.
+    /// The same seed gave two different executions.
     Nondeterminism {
         /// Where the executions differ.
         detail: String,
@@ -320,6 +321,71 @@ pub struct FailureReport {
     pub thread_name: Option<String>,
     /// Where the cancellation explorer cancelled its target task in this run.
     pub cancel_point: Option<CancelPoint>,
+    /// How a replayed schedule stopped matching the program, when it did: the run
+    /// went on under the seed from there (`schedule diverged at step 412: ..;
+    /// continued with seed 17`), see [`crate::Policy::Replay`].
+    pub divergence: Option<String>,
+    /// Where the sweep wrote this run's trace (`SEEDLOOP_TRACE_DIR`).
+    pub trace_files: Option<TraceFiles>,
+}
+
+/// The files a failing sweep wrote the failing run's trace to, when
+/// `SEEDLOOP_TRACE_DIR` names a directory: the text of [`Trace`]'s `Display`, and
+/// [`Trace::to_chrome_json`] for Perfetto (<https://ui.perfetto.dev>) or
+/// `chrome://tracing`. The report names them.
+///
+/// # Examples
+///
+/// ```
+/// use seedloop::harness::env::EnvConfig;
+/// use seedloop::TraceFiles;
+/// let directory = std::env::temp_dir().join("seedloop-doc-trace-files");
+/// let env = EnvConfig::parse([("SEEDLOOP_TRACE_DIR", directory.to_str().unwrap())]).unwrap();
+/// let failure = seedloop::Check::new()
+///     .env(env)
+///     .name("doc_example")
+///     .try_run(|| async { panic!("bug") })
+///     .unwrap_err();
+/// let Some(TraceFiles::Written { text, json }) = &failure.trace_files else { panic!() };
+/// assert_eq!(text.file_name().unwrap(), "doc_example.seed-0.trace.txt");
+/// assert!(std::fs::read_to_string(json).unwrap().starts_with('{'));
+/// assert!(failure.to_string().contains("doc_example.seed-0.trace.json"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TraceFiles {
+    /// Both files were written.
+    Written {
+        /// The trace as text, one event a line.
+        text: PathBuf,
+        /// The trace in the Chrome Trace Event format.
+        json: PathBuf,
+    },
+    /// The directory or a file could not be written; the failure is reported anyway.
+    Failed {
+        /// The directory asked for.
+        directory: PathBuf,
+        /// What went wrong.
+        error: String,
+    },
+}
+
+impl fmt::Display for TraceFiles {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TraceFiles::Written { text, json } => write!(
+                f,
+                "trace written to {} and {} (open the JSON in https://ui.perfetto.dev or chrome://tracing)",
+                text.display(),
+                json.display()
+            ),
+            TraceFiles::Failed { directory, error } => write!(
+                f,
+                "could not write the trace to {}: {error}",
+                directory.display()
+            ),
+        }
+    }
 }
 
 /// A task cancelled at one of its await points by the cancellation explorer
@@ -447,6 +513,9 @@ impl fmt::Display for FailureReport {
         if let Some(point) = &self.cancel_point {
             writeln!(f, "  with {point}")?;
         }
+        if let Some(divergence) = &self.divergence {
+            writeln!(f, "  {divergence}")?;
+        }
         self.write_faults(f)?;
         if self.trace.len() <= REPORT_EVENTS as u64 {
             writeln!(f, "trace ({} events):", self.trace.len())?;
@@ -458,6 +527,9 @@ impl fmt::Display for FailureReport {
             )?;
         }
         write!(f, "{}", self.trace.tail(REPORT_EVENTS))?;
+        if let Some(files) = &self.trace_files {
+            writeln!(f, "{files}")?;
+        }
         write!(f, "replay: {}", self.replay_command())
     }
 }

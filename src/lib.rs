@@ -43,12 +43,12 @@
 //! | [`task`] | `spawn`, `Builder`, `JoinHandle`, `yield_now`, `current`; `spawn_blocking`; `TaskGroup`, `gather`, `wait`, `as_completed`, `shield` |
 //! | [`time`] | virtual `Instant`, `sleep`, `sleep_until`, `timeout`, `interval` |
 //! | [`sync`] | `Lock`, `Semaphore`, `Event`, `Condition`, `Queue`, `Barrier`, `Promise`; `Fairness` |
-//! | [`Check`], [`check`] | seed sweeps; [`harness::env`] has every `SEEDLOOP_*` variable |
+//! | [`Check`], [`check`], [`check_parallel`] | seed sweeps, serial or on every core, partitions, time budgets; [`harness::env`] has every `SEEDLOOP_*` variable |
 //! | [`CancelExplorer`] | cancels a task at each of its await points in turn |
-//! | [`Failure`] | what failed, where, and the replay command |
+//! | [`Failure`] | what failed, where, and the replay command; [`FailureReport::minimize`] shortens it |
 //! | [`Policy`] (`scheduler`) | Random, Fifo, PCT, Replay: one file per policy |
 //! | [`choices`] | the one source of decisions: seeded ChaCha streams or a byte tape |
-//! | [`trace`] | fixed-size event records, hash, stable snapshot text |
+//! | [`trace`] | fixed-size event records, hash, stable snapshot text, Chrome JSON for Perfetto |
 //! | [`rand`] | seeded randomness for the program under test |
 //! | [`net`] | simulated hosts (crash, restart), the network between them, fake external services |
 //! | [`fs`] | a simulated disk per host: page cache, sync, what a crash keeps |
@@ -68,7 +68,8 @@
 //! 7. `task` (spawn, groups, gather/wait), `sync` (the primitives on one wait queue)
 //! 8. `net` (simulated hosts, the network between them, fake services), `fs` (a disk
 //!    per host), `fault` (buggify, fault plans)
-//! 9. `harness` (sweeps, the cancellation explorer, the environment)
+//! 9. `harness` (sweeps, serial and parallel; the minimizer, the cancellation
+//!    explorer, the environment, the test attribute, proptest schedules, fuzzing)
 //!
 //! ## Determinism rules for code under test
 //!
@@ -101,8 +102,10 @@ pub mod trace;
 pub use config::{
     CancelAt, Config, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME, DEFAULT_SLOW_POLL,
 };
-pub use failure::{BlockedTask, CancelPoint, Failure, FailureKind, FailureReport, REPORT_EVENTS};
-pub use harness::check::{check, Check};
+pub use failure::{
+    BlockedTask, CancelPoint, Failure, FailureKind, FailureReport, TraceFiles, REPORT_EVENTS,
+};
+pub use harness::check::{check, check_parallel, Check};
 pub use harness::explore::{explore_cancellation, CancelExplorer};
 /// Schedules as proptest values (feature `proptest`, on by default).
 #[cfg(feature = "proptest")]

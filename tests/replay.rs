@@ -85,27 +85,83 @@ fn the_printed_replay_line_reproduces_the_failure() {
 }
 
 #[test]
-fn a_replay_that_diverges_is_reported_as_nondeterminism() {
+fn a_replay_that_no_longer_fits_the_program_continues_under_the_seed_and_says_where() {
     let failure = find_failure(Policy::Random);
     // Run a different program against the recorded schedule.
-    let mut sim = Sim::new(0).policy(Policy::Replay(failure.schedule.clone()));
-    let result = sim.run(async {
+    let other_program = || async {
         let a = seedloop::spawn(async {});
         a.await.unwrap();
         for _ in 0..10 {
             seedloop::spawn(async {}).await.unwrap();
         }
-    });
-    let failure = result.expect_err("the replay diverges");
-    match &failure.kind {
-        FailureKind::Nondeterminism { detail } => {
-            assert!(
-                detail.contains(&format!("replay diverged after step {}:", failure.step)),
-                "the detail counts steps as the header does: {detail}\n{failure}"
-            )
-        }
-        other => panic!("expected a divergence, got {other:?}"),
-    }
+    };
+    let make = || Sim::new(7).policy(Policy::Replay(failure.schedule.clone()));
+    let (sim, result) = common::run_twice(make, other_program);
+    result.expect("the replay goes on to the end instead of failing");
+    let divergence = sim
+        .stats()
+        .divergence
+        .clone()
+        .expect("the divergence is reported");
+    assert!(
+        divergence.starts_with("schedule diverged at step ") && divergence.contains("not ready"),
+        "{divergence}"
+    );
+    assert!(
+        divergence.ends_with("; continued with seed 7"),
+        "{divergence}"
+    );
+    // Up to the divergence, the run followed the schedule.
+    let step: usize = divergence["schedule diverged at step ".len()..]
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        sim.schedule().picks()[..step - 1],
+        failure.schedule.picks()[..step - 1]
+    );
+}
+
+/// `overdraft`, edited the way one edits a program to probe a bug: main yields once
+/// more (an unrelated await) before it waits for the withdrawals.
+async fn overdraft_with_an_extra_await() {
+    let balance = Rc::new(Cell::new(100i64));
+    let withdraw = |amount: i64| {
+        let balance = balance.clone();
+        seedloop::spawn(async move {
+            if balance.get() >= amount {
+                seedloop::time::sleep(Duration::from_millis(1)).await;
+                balance.set(balance.get() - amount);
+            }
+        })
+    };
+    let (a, b) = (withdraw(70), withdraw(70));
+    seedloop::yield_now().await;
+    a.await.unwrap();
+    b.await.unwrap();
+    assert!(balance.get() >= 0, "overdrawn: {}", balance.get());
+}
+
+#[test]
+fn a_schedule_replayed_on_an_edited_program_still_reaches_the_bug_and_the_report_says_it_diverged()
+{
+    let failure = find_failure(Policy::Random);
+    let make = || Sim::new(failure.seed).policy(Policy::Replay(failure.schedule.clone()));
+    let (_, result) = common::run_twice(make, overdraft_with_an_extra_await);
+    let again = result.expect_err("the withdrawals interleave as recorded");
+    assert_eq!(again.kind.name(), "panic");
+    assert!(again.to_string().contains("overdrawn: -40"), "{again}");
+    let divergence = again
+        .divergence
+        .clone()
+        .expect("main took a step the recording lacks");
+    assert!(
+        again.to_string().contains(&format!("\n  {divergence}\n")),
+        "the report says it under the header: {again}"
+    );
+    assert!(divergence.ends_with(&format!("continued with seed {}", failure.seed)));
 }
 
 #[test]
@@ -134,31 +190,67 @@ fn a_schedule_can_be_built_by_hand() {
 }
 
 #[test]
-fn a_replayed_decision_that_does_not_match_is_reported_as_nondeterminism() {
+fn a_replayed_decision_that_does_not_match_is_drawn_from_the_seed_and_reported() {
     // The recording holds one decision of the user stream (a random number)...
     let mut recording = Sim::new(4);
     recording
         .run(async {
-            let _: u32 = seedloop::rand::random();
+            let a = seedloop::spawn(async {
+                let _: u32 = seedloop::rand::random();
+            });
+            let b = seedloop::spawn(async {});
+            a.await.unwrap();
+            b.await.unwrap();
         })
         .unwrap();
     let schedule = recording.schedule();
-    // ...but the replayed program asks the timer stream (two timers due together).
-    let mut sim = Sim::new(0).policy(Policy::Replay(schedule));
-    let result = sim.run(async {
-        let a = seedloop::spawn(seedloop::time::sleep(std::time::Duration::from_secs(1)));
-        let b = seedloop::spawn(seedloop::time::sleep(std::time::Duration::from_secs(1)));
+    // ...but the replayed program, after the same first three steps, asks the timer
+    // stream (two timers due together).
+    let make = || Sim::new(0).policy(Policy::Replay(schedule.clone()));
+    let (sim, result) = common::run_twice(make, || async {
+        let a = seedloop::spawn(seedloop::time::sleep(Duration::from_secs(1)));
+        let b = seedloop::spawn(seedloop::time::sleep(Duration::from_secs(1)));
         a.await.unwrap();
         b.await.unwrap();
     });
-    let failure = result.expect_err("the replay diverges instead of answering 0");
-    match &failure.kind {
-        FailureKind::Nondeterminism { detail } => {
-            assert!(detail.contains("from the User stream"), "{detail}");
-            assert!(detail.contains("asked the Timers stream"), "{detail}");
-        }
-        other => panic!("expected a divergence, got {other:?}"),
-    }
+    result.expect("the replay goes on under the seed");
+    let divergence = sim.stats().divergence.clone().unwrap();
+    assert!(divergence.contains("from the User stream"), "{divergence}");
+    assert!(
+        divergence.contains("asked the Timers stream"),
+        "{divergence}"
+    );
+    assert!(
+        divergence.ends_with("continued with seed 0"),
+        "{divergence}"
+    );
+}
+
+#[test]
+fn a_faithful_replay_reports_no_divergence_even_at_the_step_limit() {
+    let failure = Check::new()
+        .seeds(0..1)
+        .max_steps(50)
+        .env(EnvConfig::default())
+        .try_run(|| spin_then_fail(100))
+        .unwrap_err();
+    let make = || {
+        Sim::new(0)
+            .max_steps(50)
+            .policy(Policy::Replay(failure.schedule.clone()))
+    };
+    let (sim, result) = common::run_twice(make, || spin_then_fail(100));
+    assert_eq!(
+        result.unwrap_err().kind,
+        FailureKind::StepLimit { max_steps: 50 }
+    );
+    assert_eq!(sim.stats().divergence, None);
+    let recorded = find_failure(Policy::Random).schedule.clone();
+    let (sim, _) = common::run_twice(
+        || Sim::new(3).policy(Policy::Replay(recorded.clone())),
+        overdraft,
+    );
+    assert_eq!(sim.stats().divergence, None);
 }
 
 /// Spins for `yields` steps, then panics.

@@ -60,6 +60,14 @@ pub(crate) mod env_names {
     pub const TAPE: &str = "SEEDLOOP_TAPE";
     /// Debug mode: slow polls and task errors never retrieved are reported.
     pub const DEBUG: &str = "SEEDLOOP_DEBUG";
+    /// The number of worker threads of a parallel sweep.
+    pub const JOBS: &str = "SEEDLOOP_JOBS";
+    /// The slice of a sweep's seeds this process runs (`k/n`).
+    pub const PARTITION: &str = "SEEDLOOP_PARTITION";
+    /// How long a sweep may run: as many seeds as fit.
+    pub const TIME_BUDGET: &str = "SEEDLOOP_TIME_BUDGET";
+    /// Where a failing sweep writes the failing run's trace.
+    pub const TRACE_DIR: &str = "SEEDLOOP_TRACE_DIR";
 }
 
 /// The task to cancel at an await point: what [`Config::cancel_at`] sets.

@@ -1,26 +1,58 @@
 //! Seed sweeps: run a test program under many seeds and report the first failure.
 //!
-//! [`Check`] runs the program once per seed, each time on a fresh [`Sim`], in seed
-//! order. The seed sequence is fixed by the configuration and the environment, never by
-//! the wall clock: the same command runs the same seeds. The first seed always runs
-//! twice and the two trace hashes are compared, so a test that is not deterministic
-//! (it reads the real clock, iterates a `HashMap`, uses a global counter) is caught at
-//! the cost of one extra run; `SEEDLOOP_CHECK_DETERMINISM=1` checks every seed.
-//! Environment variables ([`crate::harness::env`]) override the builder.
+//! [`Check`] runs the program once per seed, each time on a fresh [`Sim`]. The seed
+//! sequence is fixed by the configuration and the environment, never by the wall
+//! clock (a time budget only decides how far along it a sweep gets): the same command
+//! runs the same seeds. The first seed always runs twice and the two trace hashes are
+//! compared, so a test that is not deterministic (it reads the real clock, iterates a
+//! `HashMap`, uses a global counter) is caught at the cost of one extra run;
+//! `SEEDLOOP_CHECK_DETERMINISM=1` checks every seed. Environment variables
+//! ([`crate::harness::env`]) override the builder.
+//!
+//! Two ways to run, chosen by the closure's bounds:
+//!
+//! - [`Check::run`] / [`Check::try_run`] / [`check`] take any `FnMut() -> Fut` and run
+//!   the seeds in order on the calling thread.
+//! - [`Check::run_parallel`] / [`Check::try_run_parallel`] / [`check_parallel`] take
+//!   an `Fn() -> Fut + Sync` and run the seeds on [`Check::jobs`] worker threads
+//!   (default: the available cores). Each simulation stays on the worker that made it,
+//!   so only the closure crosses threads: the futures it returns may hold `Rc`s and
+//!   need not be `Send`. The result is the serial sweep's: the smallest failing seed
+//!   of the range, with the same report.
+//!
+//! Stable Rust cannot pick one of the two inside one generic function by whether the
+//! closure happens to be `Sync`, and requiring `Sync` everywhere would break closures
+//! that capture a `Cell` or an `Rc` (a counter of runs, a shared recorder). So the
+//! choice is the method's name: a closure that captures nothing, or only `Sync` data,
+//! can go to the parallel methods; any closure keeps working with the serial ones.
 
-use super::sweep::{compare_runs, sweep_builder, SweepConfig};
+use super::partition::Partition;
+use super::plan::{Plan, SweepSettings};
+use super::sweep::{sweep_builder, SweepConfig};
+use super::workers;
 use crate::config::Config;
 use crate::failure::Failure;
 #[cfg(doc)]
 use crate::runtime::Sim;
 use crate::scheduler::Policy;
+use std::fmt;
 use std::future::Future;
 use std::ops::Range;
+use std::time::Duration;
 
 /// The number of seeds [`Check::new`] runs.
 pub const DEFAULT_SEEDS: u64 = 100;
 
+/// The most worker threads a parallel sweep starts ([`Check::jobs`], `SEEDLOOP_JOBS`).
+pub const MAX_JOBS: usize = 1024;
+
+/// The longest time budget accepted ([`Check::time_budget`], `SEEDLOOP_TIME_BUDGET`):
+/// a week.
+pub const MAX_TIME_BUDGET: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// What a passing sweep did.
+///
+/// `Display` says it in one line.
 ///
 /// # Examples
 ///
@@ -31,6 +63,7 @@ pub const DEFAULT_SEEDS: u64 = 100;
 /// assert_eq!(summary.seeds_run, 10);
 /// assert_eq!(summary.determinism_checked, 1, "the first seed ran twice");
 /// assert!(summary.steps >= 20);
+/// assert!(summary.to_string().starts_with("ran 10 seeds (10..20) under random"));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -38,7 +71,9 @@ pub struct Summary {
     /// The seeds run, first to last. The end is exclusive and saturates: a sweep whose
     /// last seed is `u64::MAX` ends at `u64::MAX` too ([`Summary::seeds_run`] counts it).
     pub seeds: Range<u64>,
-    /// How many seeds ran (never 0: a sweep that runs nothing does not pass).
+    /// How many seeds ran. Never 0, but for one case: a partition
+    /// (`SEEDLOOP_PARTITION`) of a sweep with fewer seeds than partitions may be given
+    /// none, while the other partitions run them all.
     pub seeds_run: u64,
     /// The policy used.
     pub policy: Policy,
@@ -46,6 +81,41 @@ pub struct Summary {
     pub steps: u64,
     /// How many seeds were run twice to check determinism.
     pub determinism_checked: u64,
+    /// The worker threads that ran the seeds (1 for a serial sweep).
+    pub jobs: usize,
+    /// The slice of the sweep's seeds this process ran (`SEEDLOOP_PARTITION`).
+    pub partition: Option<Partition>,
+    /// The time budget the sweep had.
+    pub time_budget: Option<Duration>,
+    /// Whether the time budget ran out before the last seed of the range.
+    pub budget_spent: bool,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ran {} seeds ({:?}) under {} on {} worker{}: {} steps, {} seed{} run twice to check determinism",
+            self.seeds_run,
+            self.seeds,
+            self.policy,
+            self.jobs,
+            if self.jobs == 1 { "" } else { "s" },
+            self.steps,
+            self.determinism_checked,
+            if self.determinism_checked == 1 { "" } else { "s" },
+        )?;
+        if let Some(partition) = self.partition {
+            write!(f, "; partition {partition}")?;
+        }
+        match (self.time_budget, self.budget_spent) {
+            (Some(budget), true) => write!(f, "; stopped by its time budget of {budget:?}"),
+            (Some(budget), false) => {
+                write!(f, "; every seed ran within its time budget of {budget:?}")
+            }
+            (None, _) => Ok(()),
+        }
+    }
 }
 
 /// A seed sweep.
@@ -64,10 +134,17 @@ pub struct Summary {
 ///     });
 /// assert!(summary.seeds.end - summary.seeds.start >= 1);
 /// ```
+///
+/// The sweep's own settings ([`Check::seeds`], [`Check::jobs`],
+/// [`Check::time_budget`], [`Check::check_determinism`]) are here rather than in
+/// [`Config`]: they choose which runs happen and where, not how one run goes, so a
+/// failure's configuration (what replays it) does not carry them.
 #[derive(Clone, Debug)]
 pub struct Check {
     sweep: SweepConfig,
     check_determinism: bool,
+    jobs: Option<usize>,
+    time_budget: Option<Duration>,
 }
 
 sweep_builder!(Check);
@@ -78,9 +155,10 @@ impl Default for Check {
     }
 }
 
-/// Runs `test` under seeds `0..seeds` with the default policy; panics with the failure
-/// report (ending in its replay line) on the first failing seed, and when `seeds` is 0
-/// (a sweep that runs nothing must not pass).
+/// Runs `test` under seeds `0..seeds` with the default policy, in order on this
+/// thread; panics with the failure report (ending in its replay line) on the first
+/// failing seed, and when `seeds` is 0 (a sweep that runs nothing must not pass).
+/// [`check_parallel`] is the same sweep on every core, for closures that are `Sync`.
 ///
 /// ```
 /// seedloop::check(100, || async {
@@ -97,12 +175,40 @@ where
     Check::new().seeds(0..seeds).run(test);
 }
 
+/// [`check`] on worker threads, one per available core (`SEEDLOOP_JOBS` sets the
+/// number): the same seeds, the same report on the smallest failing seed. The closure
+/// is called on the workers, so it must be `Sync` (capture nothing, or only `Sync`
+/// data); the futures it returns may hold `Rc`s (see [`Check::run_parallel`]).
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// seedloop::check_parallel(1000, || async {
+///     let hits = Rc::new(Cell::new(0)); // made inside the simulation: fine
+///     let task = seedloop::spawn({
+///         let hits = hits.clone();
+///         async move { hits.set(hits.get() + 1) }
+///     });
+///     task.await.unwrap();
+///     assert_eq!(hits.get(), 1);
+/// });
+/// ```
+#[track_caller]
+pub fn check_parallel<F, Fut>(seeds: u64, test: F)
+where
+    F: Fn() -> Fut + Sync,
+    Fut: Future<Output = ()>,
+{
+    Check::new().seeds(0..seeds).run_parallel(test);
+}
+
 impl Check {
     /// A sweep of [`DEFAULT_SEEDS`] seeds from 0 under [`Policy::Random`].
     pub fn new() -> Check {
         Check {
             sweep: SweepConfig::new(0..DEFAULT_SEEDS, Policy::Random),
             check_determinism: false,
+            jobs: None,
+            time_budget: None,
         }
     }
 
@@ -132,7 +238,59 @@ impl Check {
         self
     }
 
-    /// Runs the sweep; panics with the failure report on the first failing seed.
+    /// The worker threads of [`Check::run_parallel`] (default: the available cores;
+    /// `SEEDLOOP_JOBS` overrides it). A serial run ignores it.
+    ///
+    /// ```
+    /// let summary = seedloop::Check::new().seeds(0..20).jobs(2).run_parallel(|| async {});
+    /// assert_eq!((summary.jobs, summary.seeds_run), (2, 20));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `workers` is 0 or above [`MAX_JOBS`].
+    #[track_caller]
+    pub fn jobs(mut self, workers: usize) -> Check {
+        assert!(
+            (1..=MAX_JOBS).contains(&workers),
+            "jobs({workers}) is invalid: a parallel sweep needs 1 to MAX_JOBS ({MAX_JOBS}) worker threads; 1 runs the seeds in order on the calling thread"
+        );
+        self.jobs = Some(workers);
+        self
+    }
+
+    /// Stops taking new seeds once `budget` of real time has passed since the sweep
+    /// began: the seeds that ran are a prefix of [`Check::seeds`], at least the first
+    /// one, and the summary says how many ([`Summary::seeds_run`],
+    /// [`Summary::budget_spent`]). A seed that has begun runs to its end.
+    /// `SEEDLOOP_TIME_BUDGET` overrides it, and also lifts the seed count (as many
+    /// seeds as fit, for soak jobs; `SEEDLOOP_SEEDS` still caps them).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let summary = seedloop::Check::new()
+    ///     .seeds(0..5)
+    ///     .time_budget(Duration::from_secs(60))
+    ///     .run(|| async {});
+    /// assert_eq!(summary.seeds_run, 5, "the budget leaves the range as it is");
+    /// assert!(!summary.budget_spent);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `budget` is zero or above [`MAX_TIME_BUDGET`].
+    #[track_caller]
+    pub fn time_budget(mut self, budget: Duration) -> Check {
+        assert!(
+            !budget.is_zero() && budget <= MAX_TIME_BUDGET,
+            "time_budget({budget:?}) is invalid: a budget is more than zero and at most MAX_TIME_BUDGET (a week)"
+        );
+        self.time_budget = Some(budget);
+        self
+    }
+
+    /// Runs the sweep in order on this thread; panics with the failure report on the
+    /// first failing seed.
     #[track_caller]
     pub fn run<F, Fut>(self, test: F) -> Summary
     where
@@ -145,43 +303,144 @@ impl Check {
         }
     }
 
-    /// Runs the sweep; returns the first failure.
+    /// Runs the sweep in order on this thread; returns the first failure.
     ///
     /// # Panics
     ///
     /// When a `SEEDLOOP_*` variable has a bad value (the message names it).
     #[track_caller]
-    pub fn try_run<F, Fut>(mut self, mut test: F) -> Result<Summary, Failure>
+    pub fn try_run<F, Fut>(self, mut test: F) -> Result<Summary, Failure>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = ()>,
     {
-        let env = self.sweep.apply_env();
-        if let Some(every_seed) = env.check_determinism {
-            self.check_determinism = every_seed;
+        let plan = self.plan();
+        match workers::serial(&plan, &mut test) {
+            Ok(tally) => Ok(plan.summary(tally, 1)),
+            Err(failure) => Err(plan.report(failure)),
         }
-        let seeds = self.sweep.seeds.clone();
-        let first = *seeds.start();
-        let mut summary = Summary {
-            seeds: self.sweep.seed_range(),
-            seeds_run: 0,
-            policy: self.sweep.config.policy.clone(),
-            steps: 0,
-            determinism_checked: 0,
+    }
+
+    /// Runs the sweep on [`Check::jobs`] worker threads; panics with the report of the
+    /// smallest failing seed, the one [`Check::run`] reports. See
+    /// [`Check::try_run_parallel`] for what it asks of the closure.
+    ///
+    /// ```
+    /// let summary = seedloop::Check::new().seeds(0..1_000).run_parallel(|| async {
+    ///     let task = seedloop::spawn(async { seedloop::yield_now().await });
+    ///     task.await.unwrap();
+    /// });
+    /// assert_eq!(summary.seeds_run, 1_000);
+    /// assert!(summary.jobs >= 1, "one worker per available core");
+    /// ```
+    #[track_caller]
+    pub fn run_parallel<F, Fut>(self, test: F) -> Summary
+    where
+        F: Fn() -> Fut + Sync,
+        Fut: Future<Output = ()>,
+    {
+        match self.try_run_parallel(test) {
+            Ok(summary) => summary,
+            Err(failure) => panic!("{failure}"),
+        }
+    }
+
+    /// Runs the sweep on [`Check::jobs`] worker threads, one simulation per worker at
+    /// a time; returns the failure of the smallest failing seed, exactly as
+    /// [`Check::try_run`] would (seeds are handed out in order, and workers finish every
+    /// seed below a failure before it is reported).
+    ///
+    /// The closure is called on the workers, so it must be `Sync`: a closure that
+    /// captures nothing, or only `Sync` data (numbers, `&str`, an `Arc<Mutex<..>>`),
+    /// qualifies. The futures it returns are made and run on one worker and need not
+    /// be `Send`: they may hold `Rc`s and `Cell`s. A closure that captures an `Rc` or
+    /// a `Cell` is not `Sync`, and stays with [`Check::try_run`], unchanged:
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// let runs = Cell::new(0);
+    /// let summary = seedloop::Check::new().seeds(0..10).run(|| {
+    ///     runs.set(runs.get() + 1); // a Cell: not Sync, so run, not run_parallel
+    ///     async {}
+    /// });
+    /// assert_eq!(runs.get(), 11, "ten seeds and the first seed's second run");
+    /// # let _ = summary;
+    /// ```
+    ///
+    /// ```compile_fail
+    /// use std::cell::Cell;
+    /// let runs = Cell::new(0);
+    /// // error: `Cell<i32>` cannot be shared between threads safely
+    /// seedloop::Check::new().run_parallel(|| {
+    ///     runs.set(runs.get() + 1);
+    ///     async {}
+    /// });
+    /// ```
+    ///
+    /// With one job, or one seed, the sweep runs on the calling thread. The closure
+    /// must not depend on thread-local state the calling thread set up: the workers
+    /// have their own.
+    ///
+    /// ```
+    /// use seedloop::Check;
+    /// use std::{cell::Cell, rc::Rc};
+    /// let program = || async {
+    ///     let a_done = Rc::new(Cell::new(false)); // an Rc in the future: fine
+    ///     let a = seedloop::spawn({
+    ///         let a_done = a_done.clone();
+    ///         async move {
+    ///             seedloop::yield_now().await;
+    ///             a_done.set(true);
+    ///         }
+    ///     });
+    ///     let b = seedloop::spawn(async move { assert!(a_done.get(), "b ran before a was done") });
+    ///     a.await.unwrap();
+    ///     b.await.unwrap();
+    /// };
+    /// let parallel = Check::new().seeds(0..200).jobs(2).try_run_parallel(program).unwrap_err();
+    /// let serial = Check::new().seeds(0..200).try_run(program).unwrap_err();
+    /// assert_eq!(parallel.seed, serial.seed);
+    /// assert_eq!(parallel.trace.to_string(), serial.trace.to_string());
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When a `SEEDLOOP_*` variable has a bad value (the message names it), and with
+    /// the panic of the test closure itself on the smallest seed where it panicked.
+    #[track_caller]
+    pub fn try_run_parallel<F, Fut>(self, test: F) -> Result<Summary, Failure>
+    where
+        F: Fn() -> Fut + Sync,
+        Fut: Future<Output = ()>,
+    {
+        let plan = self.plan();
+        let seeds = plan
+            .seeds
+            .as_ref()
+            .map_or(0, |seeds| (*seeds.end() - *seeds.start()).saturating_add(1));
+        let workers = (plan.jobs as u64).min(seeds).max(1) as usize;
+        let result = if workers == 1 {
+            let mut call = || test();
+            workers::serial(&plan, &mut call)
+        } else {
+            workers::parallel(&plan, workers, &test)
         };
-        for seed in seeds {
-            summary.seeds_run += 1;
-            let mut sim = self.sweep.sim(seed);
-            sim.run(test())?;
-            summary.steps += sim.stats().steps;
-            if seed == first || self.check_determinism {
-                let mut again = self.sweep.sim(seed);
-                // A failure on the second run is itself evidence of nondeterminism.
-                let second = again.run(test());
-                summary.determinism_checked += 1;
-                compare_runs(seed, &sim, &again, second)?;
-            }
+        match result {
+            Ok(tally) => Ok(plan.summary(tally, workers)),
+            Err(failure) => Err(plan.report(failure)),
         }
-        Ok(summary)
+    }
+
+    /// The environment applied: what this process runs.
+    #[track_caller]
+    fn plan(self) -> Plan {
+        Plan::new(
+            self.sweep,
+            SweepSettings {
+                check_every_seed: self.check_determinism,
+                jobs: self.jobs,
+                time_budget: self.time_budget,
+            },
+        )
     }
 }

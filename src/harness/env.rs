@@ -14,22 +14,36 @@
 //! | `SEEDLOOP_CHECK_DETERMINISM` | `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off` | run every seed twice and compare traces | `Check::check_determinism(..)` |
 //! | `SEEDLOOP_DEBUG` | `1`/`0` (as above) | debug mode: slow polls and task errors never retrieved are reported ([`crate::DebugFinding`]) | `.debug(..)` |
 //! | `SEEDLOOP_CANCEL_AT` | `u64` >= 1 | the cancellation explorer tries only this await point; one beyond the target's await points is an error (a stale replay line) | the point of `.cancel_at(..)` |
+//! | `SEEDLOOP_JOBS` | `1` to `1024` ([`MAX_JOBS`]) | worker threads of a parallel sweep ([`crate::Check::run_parallel`]); default: the available cores | `Check::jobs(..)` |
+//! | `SEEDLOOP_PARTITION` | `k/n` with `1 <= k <= n <= 1000000` ([`MAX_PARTITIONS`]) | run only the k-th of n disjoint slices of the seeds ([`Partition`]); ignored by a replayed seed or tape | nothing: it slices the seeds the rest configures |
+//! | `SEEDLOOP_TIME_BUDGET` | a whole number and a unit: `500ms`, `30s`, `5m`, `2h`; at most 7 days ([`MAX_TIME_BUDGET`]) | run seeds from the first until the budget is spent (`SEEDLOOP_SEEDS`, when set, still caps them) | the count of `.seeds(..)`, and `Check::time_budget(..)` |
+//! | `SEEDLOOP_TRACE_DIR` | a directory (created if missing) | a failing sweep writes the failing run's trace there, as text and as Chrome JSON; the report names the files | nothing |
+//!
+//! `SEEDLOOP_JOBS`, `SEEDLOOP_PARTITION` and `SEEDLOOP_TIME_BUDGET` shape a
+//! [`crate::Check`] sweep; the cancellation explorer runs every seed it names, in
+//! order, and ignores them. `SEEDLOOP_TRACE_DIR` applies to both.
 //!
 //! The environment overrides what the code configured, so a printed replay line always
 //! reproduces; every other knob stays as the code set it. A bad value is an error
 //! naming the variable and the accepted forms; an unknown `SEEDLOOP_*` variable (a typo)
 //! is warned about on stderr.
 
+use super::check::{MAX_JOBS, MAX_TIME_BUDGET};
+use super::partition::{Partition, MAX_PARTITIONS};
 use crate::choices::Tape;
 use crate::scheduler::{Policy, MAX_PCT_DEPTH, MAX_PCT_HORIZON};
 use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
 
 // The error messages below spell the bounds out.
 const _: () = assert!(MAX_PCT_DEPTH == 64 && MAX_PCT_HORIZON == 1_000_000_000);
+const _: () = assert!(MAX_JOBS == 1024 && MAX_PARTITIONS == 1_000_000);
+const _: () = assert!(MAX_TIME_BUDGET.as_secs() == 7 * 24 * 3600);
 
 pub use crate::config::env_names::*;
 
-const KNOWN: [&str; 8] = [
+const KNOWN: [&str; 12] = [
     SEED,
     SEEDS,
     POLICY,
@@ -38,6 +52,10 @@ const KNOWN: [&str; 8] = [
     CANCEL_AT,
     TAPE,
     DEBUG,
+    JOBS,
+    PARTITION,
+    TIME_BUDGET,
+    TRACE_DIR,
 ];
 
 /// The overrides read from the environment.
@@ -72,6 +90,14 @@ pub struct EnvConfig {
     pub cancel_at: Option<u64>,
     /// `SEEDLOOP_TAPE`, decoded.
     pub tape: Option<Vec<u8>>,
+    /// `SEEDLOOP_JOBS`.
+    pub jobs: Option<usize>,
+    /// `SEEDLOOP_PARTITION`.
+    pub partition: Option<Partition>,
+    /// `SEEDLOOP_TIME_BUDGET`.
+    pub time_budget: Option<Duration>,
+    /// `SEEDLOOP_TRACE_DIR`.
+    pub trace_dir: Option<PathBuf>,
     /// `SEEDLOOP_*` names that mean nothing (typos).
     pub unknown: Vec<String>,
 }
@@ -133,6 +159,24 @@ fn parse_in(
     }
 }
 
+/// A duration as `SEEDLOOP_TIME_BUDGET` takes it: a whole number and a unit (`ms`,
+/// `s`, `m`, `h`), from 1 ms to [`MAX_TIME_BUDGET`].
+fn parse_budget(value: &str) -> Option<Duration> {
+    let text = value.trim();
+    let split = text.find(|character: char| !character.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let millis_per_unit = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    let budget = Duration::from_millis(number.checked_mul(millis_per_unit)?);
+    (!budget.is_zero() && budget <= MAX_TIME_BUDGET).then_some(budget)
+}
+
 /// An on/off variable's forms.
 fn parse_switch(name: &'static str, value: &str) -> Result<bool, EnvError> {
     match value.trim().to_ascii_lowercase().as_str() {
@@ -167,6 +211,18 @@ impl EnvConfig {
     /// let error = EnvConfig::parse([("SEEDLOOP_POLICY", "lifo")]).unwrap_err();
     /// assert!(error.to_string().contains("SEEDLOOP_POLICY"));
     /// assert!(error.to_string().contains("pct:<depth>"));
+    ///
+    /// let scale = EnvConfig::parse([
+    ///     ("SEEDLOOP_JOBS", "4"),
+    ///     ("SEEDLOOP_PARTITION", "2/8"),
+    ///     ("SEEDLOOP_TIME_BUDGET", "5m"),
+    ///     ("SEEDLOOP_TRACE_DIR", "target/seedloop-traces"),
+    /// ])
+    /// .unwrap();
+    /// assert_eq!(scale.jobs, Some(4));
+    /// assert_eq!(scale.partition.unwrap().to_string(), "2/8");
+    /// assert_eq!(scale.time_budget, Some(std::time::Duration::from_secs(300)));
+    /// assert_eq!(scale.trace_dir.unwrap(), std::path::Path::new("target/seedloop-traces"));
     /// ```
     pub fn parse<I, K, V>(vars: I) -> Result<EnvConfig, EnvError>
     where
@@ -211,6 +267,27 @@ impl EnvConfig {
                     config.check_determinism = Some(parse_switch(CHECK_DETERMINISM, value)?)
                 }
                 DEBUG => config.debug = Some(parse_switch(DEBUG, value)?),
+                JOBS => {
+                    let expected = "a number of worker threads from 1 to 1024 (MAX_JOBS) such as 4";
+                    let jobs = parse_in(JOBS, value, expected, 1..=MAX_JOBS as u64)?;
+                    config.jobs = Some(jobs as usize);
+                }
+                PARTITION => {
+                    config.partition = Some(value.parse().map_err(|_| {
+                        invalid(PARTITION, value, "k/n with 1 <= k <= n <= 1000000 (MAX_PARTITIONS), such as 2/4 for the second of four slices")
+                    })?)
+                }
+                TIME_BUDGET => {
+                    config.time_budget = Some(parse_budget(value).ok_or_else(|| {
+                        invalid(TIME_BUDGET, value, "a whole number and a unit (ms, s, m or h) such as 30s or 5m, from 1ms to 7 days (MAX_TIME_BUDGET)")
+                    })?)
+                }
+                TRACE_DIR => {
+                    if value.trim().is_empty() {
+                        return Err(invalid(TRACE_DIR, value, "a directory to write failing runs' traces into (created if missing)"));
+                    }
+                    config.trace_dir = Some(PathBuf::from(value));
+                }
                 _ if key.starts_with("SEEDLOOP_") => config.unknown.push(key.to_string()),
                 _ => {}
             }

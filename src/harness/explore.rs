@@ -15,8 +15,9 @@
 //! where in the source they were created (`#[track_caller]`), so the report also
 //! names the await point's file, line and column.
 
-use super::env::CANCEL_AT;
+use super::env::{EnvConfig, CANCEL_AT};
 use super::sweep::{compare_runs, sweep_builder, SweepConfig};
+use super::trace_dir;
 use crate::config::{CancelAt, Config};
 use crate::failure::{Failure, FailureKind};
 use crate::runtime::Sim;
@@ -206,12 +207,26 @@ impl CancelExplorer {
     /// or [`Config::cancel_at`]) is beyond the target's await points in a baseline run
     /// (a stale replay line: the code changed); and when a `SEEDLOOP_*` variable has a
     /// bad value.
-    pub fn try_run<F, Fut>(mut self, mut scenario: F) -> Result<ExploreSummary, Failure>
+    pub fn try_run<F, Fut>(mut self, scenario: F) -> Result<ExploreSummary, Failure>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = ()>,
     {
         let env = self.sweep.apply_env();
+        let trace_dir = env.trace_dir.clone();
+        self.explore(env, scenario).map_err(|mut failure| {
+            if let Some(directory) = &trace_dir {
+                failure.trace_files = Some(trace_dir::write(directory, &failure));
+            }
+            failure
+        })
+    }
+
+    fn explore<F, Fut>(&self, env: EnvConfig, mut scenario: F) -> Result<ExploreSummary, Failure>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = ()>,
+    {
         let target = self.target().task.clone();
         let configured = self.target().await_point;
         // The one await point to try, and where it was set (for a stale point's message).

@@ -29,7 +29,7 @@ use super::timer::{DueTimer, TimerKey, Timers};
 use super::waker::WakerOrigin;
 use super::world::{Extensions, HostId, Hosts, MAIN_HOST};
 use super::Stats;
-use crate::choices::{Choices, Stream};
+use crate::choices::{write_decision, Choices, Stream};
 use crate::config::{DiskConfig, FaultPlan, NetConfig};
 use crate::failure::FailureKind;
 use crate::id::TaskId;
@@ -76,6 +76,8 @@ pub(crate) struct RunConfig {
     pub detect_wait_cycles: bool,
     // Debug mode: report polls slower than this in real time (None: off).
     pub slow_poll: Option<Duration>,
+    /// Whether to write the run's decisions down as a tape (`Core::transcript`).
+    pub transcribe: bool,
 }
 
 /// How many of seedloop's own futures a task may find ready in one poll before they
@@ -112,11 +114,18 @@ pub(crate) struct Core {
     // The world's hosts (kept across runs), and the host of each task, by slot.
     pub(super) hosts: Hosts,
     pub(super) task_hosts: Vec<HostId>,
-    // A failure found where it could not be returned (a replayed decision that did not
-    // match): the run stops with it before its next step.
+    // A failure found where it could not be returned (a task dropped by a crash that
+    // panicked, ...): the run stops with it before its next step.
     pub(super) stop: Option<Stop>,
     // Whether the choice source can diverge from the program (a replayed recording).
     checks_divergence: bool,
+    // The step at which a replayed recording stopped matching the program, and how;
+    // the run goes on under the seed.
+    pub(super) divergence: Option<(u64, String)>,
+    // Every decision of the run as a tape would make it (the scheduler's picks as
+    // FIFO indices), when the run transcribes itself: the minimizer's scripted run
+    // turned into a tape.
+    pub(super) transcript: Option<Vec<u8>>,
 }
 
 thread_local! {
@@ -208,6 +217,7 @@ impl Core {
     ) -> Core {
         let target = TargetWatch::new(config.cancel_target.clone());
         let checks_divergence = choices.can_diverge();
+        let transcript = config.transcribe.then(Vec::new);
         Core {
             config,
             tasks: Slab::new(),
@@ -230,6 +240,8 @@ impl Core {
             sites: recycle::take(&SPARE_SITES),
             stop: None,
             checks_divergence,
+            divergence: None,
+            transcript,
             hosts,
             task_hosts: Vec::new(),
         }
@@ -247,18 +259,25 @@ impl Core {
     /// A decision for a component other than the scheduler, recorded for replay.
     pub(super) fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
         let value = self.choices.choose(stream, bound);
+        if let Some(transcript) = &mut self.transcript {
+            write_decision(transcript, value, bound);
+        }
         if bound > 1 && self.config.record_schedule {
             self.decisions.push((stream, value));
         }
-        if self.checks_divergence && self.stop.is_none() {
-            if let Some(divergence) = self.choices.divergence() {
-                // The run stops at its next step; the decision already taken stands.
-                self.stop = Some(Box::new(FailureKind::Nondeterminism {
-                    detail: format!("replay diverged after step {}: {divergence}", self.step),
-                }));
-            }
+        if self.checks_divergence {
+            self.note_divergence(self.step);
         }
         value
+    }
+
+    /// Keeps where a replayed recording first stopped matching, if it just did.
+    fn note_divergence(&mut self, step: u64) {
+        if self.divergence.is_none() {
+            if let Some(detail) = self.choices.divergence() {
+                self.divergence = Some((step, detail.to_string()));
+            }
+        }
     }
 
     #[inline]
@@ -282,17 +301,15 @@ impl Core {
         if self.stop.is_some() {
             return Err(self.stop.take().expect("checked"));
         }
-        let next = self
-            .scheduler
-            .next(&mut *self.choices)
-            .map_err(|divergence| {
-                Box::new(FailureKind::Nondeterminism {
-                    detail: divergence.0,
-                })
-            })?;
-        let Some(task) = next else {
+        let Some(task) = self.scheduler.next(&mut *self.choices) else {
             return Ok(None);
         };
+        if let Some(transcript) = &mut self.transcript {
+            // A tape run draws this pick too, before it checks the step limit.
+            if let Some((index, ready)) = self.scheduler.last_pick() {
+                write_decision(transcript, index, ready);
+            }
+        }
         if self.step >= self.config.max_steps {
             return Err(Box::new(FailureKind::StepLimit {
                 max_steps: self.config.max_steps,
@@ -302,6 +319,11 @@ impl Core {
             self.check_wait_steps()?;
         }
         self.step += 1;
+        if self.checks_divergence {
+            // Noted only for a step that runs: a recording ends where its run stopped
+            // (at the step limit, say), which a faithful replay reaches too.
+            self.note_divergence(self.step);
+        }
         if self.config.record_schedule {
             self.picks.push(task.id);
         }

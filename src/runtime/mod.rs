@@ -38,8 +38,30 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Run ids only tell runs apart (stale wakers); they never reach a trace.
+/// Run ids only tell runs apart (stale wakers); they never reach a trace. They are
+/// unique in the process (a waker may travel to another thread's simulation), and
+/// handed to each thread in blocks, so that the simulations of a parallel sweep do not
+/// contend for one counter on every run.
 static NEXT_RUN_ID: AtomicU64 = AtomicU64::new(1);
+const RUN_ID_BLOCK: u64 = 1024;
+
+thread_local! {
+    // The next run id this thread may use, and the end of its block.
+    static RUN_IDS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// A run id no other run of the process has.
+fn next_run_id() -> u64 {
+    RUN_IDS.with(|ids| {
+        let (mut next, mut end) = ids.get();
+        if next == end {
+            next = NEXT_RUN_ID.fetch_add(RUN_ID_BLOCK, Ordering::Relaxed);
+            end = next + RUN_ID_BLOCK;
+        }
+        ids.set((next + 1, end));
+        next
+    })
+}
 
 /// Counters of one run.
 ///
@@ -87,6 +109,27 @@ pub struct Stats {
     /// [`Config::deviations`](crate::Config::deviations), under the Random or Fifo
     /// policy); `None` for a seeded run, whose picks are uniform.
     pub preemptions: Option<u64>,
+    /// Where a replayed schedule ([`Policy::Replay`]) stopped matching the program and
+    /// the run went on under the seed: `schedule diverged at step 412: the schedule
+    /// runs task 3 next, which is not ready (..); continued with seed 17`.
+    ///
+    /// ```
+    /// use seedloop::{Policy, Sim};
+    /// let mut recording = Sim::new(1);
+    /// recording.run(async { seedloop::spawn(async {}).await.unwrap() }).unwrap();
+    /// // The program gained an await since: the replay goes on under seed 5.
+    /// let mut replay = Sim::new(5).policy(Policy::Replay(recording.schedule()));
+    /// replay
+    ///     .run(async {
+    ///         seedloop::yield_now().await;
+    ///         seedloop::spawn(async {}).await.unwrap()
+    ///     })
+    ///     .unwrap();
+    /// let divergence = replay.stats().divergence.clone().unwrap();
+    /// assert!(divergence.starts_with("schedule diverged at step"), "{divergence}");
+    /// assert!(divergence.ends_with("continued with seed 5"), "{divergence}");
+    /// ```
+    pub divergence: Option<String>,
 }
 
 /// A simulation: a seeded, single-threaded event loop with a virtual clock.
@@ -227,7 +270,9 @@ impl Sim {
             }
         }
         let choices: Box<dyn Choices + Send> = match (&origin, &self.config.policy) {
-            (None, Policy::Replay(schedule)) => Box::new(Recorded::new(schedule.decisions.clone())),
+            (None, Policy::Replay(schedule)) => {
+                Box::new(Recorded::new(schedule.decisions.clone(), self.config.seed))
+            }
             (Some(ChoiceOrigin::Tape(tape)), _) => Box::new(Tape::new(tape.clone())),
             (Some(ChoiceOrigin::Deviations(deviations, seed)), _) => {
                 Box::new(Deviating::new(deviations, *seed))
@@ -249,9 +294,42 @@ impl Sim {
     ///
     /// When called from inside a running simulation (simulations do not nest).
     pub fn run<F: Future>(&mut self, future: F) -> Result<F::Output, Failure> {
-        let (choices, origin) = self.take_choices();
+        self.run_with(future, false, None).0
+    }
+
+    /// Runs `future` under `schedule` as a script (the minimizer's policy, see
+    /// `scheduler/scripted.rs`) instead of the configured policy, the other decisions
+    /// replayed from `schedule` (from the seed past them); and writes every decision
+    /// of the run down as the byte tape that makes the same run under
+    /// [`Policy::Random`]: each pick as its index among the ready tasks in FIFO order,
+    /// the other decisions as they were drawn.
+    pub(crate) fn run_scripted<F: Future>(
+        &mut self,
+        future: F,
+        schedule: &Schedule,
+    ) -> (Result<F::Output, Failure>, Vec<u8>) {
+        let (result, transcript) = self.run_with(future, true, Some(schedule));
+        (result, transcript.unwrap_or_default())
+    }
+
+    fn run_with<F: Future>(
+        &mut self,
+        future: F,
+        transcribe: bool,
+        script: Option<&Schedule>,
+    ) -> (Result<F::Output, Failure>, Option<Vec<u8>>) {
+        let (choices, origin) = match script {
+            Some(script) => {
+                let replayed = Recorded::new(script.decisions.clone(), self.config.seed);
+                (Box::new(replayed) as Box<dyn Choices + Send>, None)
+            }
+            None => self.take_choices(),
+        };
         let config = &self.config;
-        let scheduler = scheduler::build(&config.policy, choices.is_ordered(), config.pct_horizon);
+        let scheduler = match script {
+            Some(script) => Box::new(scheduler::Scripted::new(script.picks.clone())),
+            None => scheduler::build(&config.policy, choices.is_ordered(), config.pct_horizon),
+        };
         let run_config = RunConfig {
             max_steps: config.max_steps,
             max_time: config.max_time,
@@ -266,11 +344,12 @@ impl Sim {
             max_wait_steps: config.max_wait_steps,
             detect_wait_cycles: config.detect_wait_cycles,
             slow_poll: config.debug.then_some(config.slow_poll),
+            transcribe,
         };
         let trace = Trace::with_limit(config.trace_limit);
         let world::World { hosts, extensions } = std::mem::take(&mut self.world);
         let core = Core::new(run_config, scheduler, choices, self.now_nanos, trace, hosts);
-        let run_id = NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed);
+        let run_id = next_run_id();
         let shared = Shared::new(
             run_id,
             core,
@@ -289,17 +368,25 @@ impl Sim {
         };
         debug_assert_eq!(Rc::strong_count(&shared), 1, "nothing outlives a run");
         self.world.extensions = shared.extensions.take();
+        let transcript = shared.core.borrow_mut().transcript.take();
         self.absorb(&mut shared.core.borrow_mut(), origin);
-        match result {
+        let result = match result {
             Ok(()) => Ok(output.expect("the main future completed")),
             Err(kind) => Err(self.failure(*kind)),
-        }
+        };
+        (result, transcript)
     }
 
     /// Keeps what the world carries across runs, and the last run's record.
     fn absorb(&mut self, core: &mut Core, origin: Option<ChoiceOrigin>) {
         self.now_nanos = core.now_nanos;
         self.stats = std::mem::take(&mut core.stats);
+        self.stats.divergence = core.divergence.take().map(|(step, detail)| {
+            format!(
+                "schedule diverged at step {step}: {detail}; continued with seed {}",
+                self.config.seed
+            )
+        });
         self.schedule = Schedule::new(
             std::mem::take(&mut core.picks),
             std::mem::take(&mut core.decisions),
@@ -342,6 +429,8 @@ impl Sim {
                 .filter(|name| *name != "main")
                 .map(str::to_string),
             cancel_point,
+            divergence: self.stats.divergence.clone(),
+            trace_files: None,
         })
     }
 }

@@ -25,6 +25,9 @@ impl Core {
         let is_cancel_target = self.target.spawned(name.as_deref(), &mut self.stats);
         let name = self.label_on_host(host, name);
         let id = self.trace.register_task(name);
+        if host != MAIN_HOST {
+            self.trace.set_task_host(id, self.hosts.name(host));
+        }
         let new_task = NewTask {
             id,
             future,

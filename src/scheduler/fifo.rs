@@ -2,7 +2,7 @@
 //! current-thread runtime run tasks. It draws no decisions, so every seed gives the
 //! same execution.
 
-use super::{Divergence, Scheduler, TaskRef};
+use super::{Scheduler, TaskRef};
 use crate::choices::Choices;
 use std::collections::VecDeque;
 
@@ -16,7 +16,7 @@ impl Scheduler for Fifo {
         self.queue.push_back(task);
     }
 
-    fn next(&mut self, _choices: &mut dyn Choices) -> Result<Option<TaskRef>, Divergence> {
-        Ok(self.queue.pop_front())
+    fn next(&mut self, _choices: &mut dyn Choices) -> Option<TaskRef> {
+        self.queue.pop_front()
     }
 }

@@ -9,12 +9,16 @@
 //! - [`Policy::Fifo`] (`fifo.rs`): the production order, seed-free.
 //! - [`Policy::Random`] (`random.rs`): a uniform pick among the ready tasks every step.
 //! - [`Policy::Pct`] (`pct.rs`): probabilistic concurrency testing.
-//! - [`Policy::Replay`] (`replay.rs`): the exact task order of a recorded run.
+//! - [`Policy::Replay`] (`replay.rs`): the exact task order of a recorded run, then
+//!   the seed's once the program no longer fits it.
+//! - The minimizer's script (`scripted.rs`, no `Policy`): a task order that skips
+//!   what no longer fits.
 
 mod fifo;
 mod pct;
 mod random;
 mod replay;
+mod scripted;
 
 pub use pct::DEFAULT_PCT_HORIZON;
 
@@ -28,6 +32,7 @@ pub const MAX_PCT_DEPTH: u32 = 64;
 pub const MAX_PCT_HORIZON: u64 = 1_000_000_000;
 pub(crate) use replay::spare_picks;
 pub use replay::Schedule;
+pub(crate) use scripted::Scripted;
 
 use crate::choices::Choices;
 use crate::id::TaskId;
@@ -42,10 +47,6 @@ pub(crate) struct TaskRef {
     pub id: TaskId,
 }
 
-/// The scheduler could not follow its script (a replayed schedule diverged).
-#[derive(Clone, Debug)]
-pub(crate) struct Divergence(pub String);
-
 /// What the executor asks of a scheduling policy.
 ///
 /// Invariant (kept by the executor): a task is handed to [`Scheduler::ready`] at most
@@ -58,7 +59,15 @@ pub(crate) trait Scheduler {
     fn ready(&mut self, task: TaskRef);
 
     /// The next task to poll, removed from the ready set; `None` when nothing is ready.
-    fn next(&mut self, choices: &mut dyn Choices) -> Result<Option<TaskRef>, Divergence>;
+    fn next(&mut self, choices: &mut dyn Choices) -> Option<TaskRef>;
+
+    /// The last pick as a tape decision would make it, `(index, ready)`: the index of
+    /// the task among the `ready` tasks in FIFO order. Only a policy that keeps its
+    /// ready tasks in that order and does not draw its picks (the minimizer's script)
+    /// says; transcribing a run into a tape asks for it.
+    fn last_pick(&self) -> Option<(u64, u64)> {
+        None
+    }
 }
 
 /// How the next task is chosen. The default is [`Policy::Random`].
@@ -91,6 +100,9 @@ pub enum Policy {
         depth: u32,
     },
     /// Runs tasks in exactly the order a recorded run did ([`crate::FailureReport::schedule`]).
+    /// Where the program no longer fits the recording (it was edited since), the run
+    /// goes on as [`Policy::Random`] under the `Sim`'s seed and says where it diverged
+    /// ([`crate::Stats::divergence`]).
     Replay(Schedule),
 }
 

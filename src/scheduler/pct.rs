@@ -34,7 +34,7 @@
 //! no heap operation at all; only a task that blocks is popped, when it next reaches
 //! the top. A pick is O(log n) at worst and allocates nothing once the heap has grown.
 
-use super::{Divergence, Scheduler, TaskRef};
+use super::{Scheduler, TaskRef};
 use crate::choices::{Choices, Stream};
 use std::collections::BinaryHeap;
 
@@ -220,9 +220,9 @@ impl Scheduler for Pct {
         }
     }
 
-    fn next(&mut self, _choices: &mut dyn Choices) -> Result<Option<TaskRef>, Divergence> {
+    fn next(&mut self, _choices: &mut dyn Choices) -> Option<TaskRef> {
         if self.ready_count == 0 {
-            return Ok(None);
+            return None;
         }
         let mut slot = self.top_ready();
         self.step += 1;
@@ -243,7 +243,7 @@ impl Scheduler for Pct {
         self.ready_count -= 1;
         self.last_slot = slot;
         let id = crate::id::TaskId::new(self.keys[slot as usize].id());
-        Ok(Some(TaskRef { slot, id }))
+        Some(TaskRef { slot, id })
     }
 }
 
@@ -268,10 +268,10 @@ mod tests {
             pct.spawned(task(slot), &mut choices);
             pct.ready(task(slot));
         }
-        let first = pct.next(&mut choices).unwrap().unwrap();
+        let first = pct.next(&mut choices).unwrap();
         for _ in 0..STARVATION_STEPS - 1 {
             pct.ready(first);
-            assert_eq!(pct.next(&mut choices).unwrap().unwrap(), first);
+            assert_eq!(pct.next(&mut choices).unwrap(), first);
         }
     }
 
@@ -283,11 +283,11 @@ mod tests {
             pct.spawned(task(slot), &mut choices);
             pct.ready(task(slot));
         }
-        let first = pct.next(&mut choices).unwrap().unwrap();
+        let first = pct.next(&mut choices).unwrap();
         let mut switched = false;
         for _ in 0..=STARVATION_STEPS {
             pct.ready(first);
-            if pct.next(&mut choices).unwrap().unwrap() != first {
+            if pct.next(&mut choices).unwrap() != first {
                 switched = true;
                 break;
             }

@@ -6,7 +6,7 @@
 //! tape toward zeros shrinks toward the production order), so the ready set is kept in
 //! FIFO order and decision `k` runs the k-th oldest ready task.
 
-use super::{Divergence, Scheduler, TaskRef};
+use super::{Scheduler, TaskRef};
 use crate::choices::{Choices, Stream};
 use std::collections::VecDeque;
 
@@ -22,12 +22,12 @@ impl Scheduler for Random {
     }
 
     #[inline]
-    fn next(&mut self, choices: &mut dyn Choices) -> Result<Option<TaskRef>, Divergence> {
+    fn next(&mut self, choices: &mut dyn Choices) -> Option<TaskRef> {
         if self.ready.is_empty() {
-            return Ok(None);
+            return None;
         }
         let index = choices.choose(Stream::Scheduler, self.ready.len() as u64) as usize;
-        Ok(Some(self.ready.swap_remove(index)))
+        Some(self.ready.swap_remove(index))
     }
 }
 
@@ -41,11 +41,11 @@ impl Scheduler for OrderedRandom {
         self.ready.push_back(task);
     }
 
-    fn next(&mut self, choices: &mut dyn Choices) -> Result<Option<TaskRef>, Divergence> {
+    fn next(&mut self, choices: &mut dyn Choices) -> Option<TaskRef> {
         if self.ready.is_empty() {
-            return Ok(None);
+            return None;
         }
         let index = choices.choose(Stream::Scheduler, self.ready.len() as u64) as usize;
-        Ok(self.ready.remove(index))
+        self.ready.remove(index)
     }
 }

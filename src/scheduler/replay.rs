@@ -4,12 +4,19 @@
 //! components other than the scheduler (timer ties, network, faults). That record is a
 //! [`Schedule`]; [`Policy::Replay`](super::Policy::Replay) runs exactly that task order
 //! again, whichever policy produced it, which makes a schedule a policy-independent
-//! description of an interleaving (and the thing a shrinker edits). If the program
-//! asks for a task that is not ready at that step, the replay has diverged and the run
-//! fails with [`crate::FailureKind::Nondeterminism`]. Past the end of the recording
-//! the replay continues in FIFO order.
+//! description of an interleaving (and the thing a shrinker edits).
+//!
+//! A replay survives small edits of the program. If the schedule asks for a task that
+//! is not ready at that step, or runs out while tasks are still ready, or the other
+//! components' decisions stop matching (a log line, an await or a random number was
+//! added since the recording), the replay has diverged: from that step on it picks
+//! ready tasks as [`Policy::Random`](super::Policy::Random) would, from the seed of
+//! the `Sim` (in FIFO-ordered form, the tape mode's), and the run reports where it
+//! diverged ([`crate::Stats::divergence`], the failure report's
+//! `schedule diverged at step 412: ..; continued with seed 17`). The prefix replayed
+//! exactly is usually what led to the bug.
 
-use super::{Divergence, Scheduler, TaskRef};
+use super::{Scheduler, TaskRef};
 use crate::choices::{Choices, Stream};
 use crate::id::TaskId;
 use std::collections::VecDeque;
@@ -107,29 +114,45 @@ impl Replay {
     }
 }
 
+impl Replay {
+    /// A ready task as the seed picks it, once the schedule no longer fits.
+    fn seeded_pick(&mut self, choices: &mut dyn Choices) -> Option<TaskRef> {
+        let index = choices.choose(Stream::Scheduler, self.ready.len() as u64) as usize;
+        self.ready.remove(index)
+    }
+}
+
 impl Scheduler for Replay {
     fn ready(&mut self, task: TaskRef) {
         self.ready.push_back(task);
     }
 
-    fn next(&mut self, _choices: &mut dyn Choices) -> Result<Option<TaskRef>, Divergence> {
+    fn next(&mut self, choices: &mut dyn Choices) -> Option<TaskRef> {
         if self.ready.is_empty() {
-            return Ok(None);
+            return None;
+        }
+        if choices.divergence().is_some() {
+            return self.seeded_pick(choices);
         }
         let Some(&wanted) = self.picks.get(self.position) else {
-            return Ok(self.ready.pop_front());
+            let ready: Vec<String> = self.ready.iter().map(|t| t.id.to_string()).collect();
+            choices.diverge(format!(
+                "the schedule's {} steps ran out with tasks still ready ({})",
+                self.picks.len(),
+                ready.join(", ")
+            ));
+            return self.seeded_pick(choices);
         };
         self.position += 1;
         match self.ready.iter().position(|task| task.id == wanted) {
-            Some(index) => Ok(self.ready.remove(index)),
+            Some(index) => self.ready.remove(index),
             None => {
                 let ready: Vec<String> = self.ready.iter().map(|t| t.id.to_string()).collect();
-                // Counted like the failure's step: the steps that ran before it.
-                Err(Divergence(format!(
-                    "replay diverged after step {}: the schedule runs {wanted} next, which is not ready (ready: {})",
-                    self.position - 1,
+                choices.diverge(format!(
+                    "the schedule runs {wanted} next, which is not ready (ready: {})",
                     ready.join(", ")
-                )))
+                ));
+                self.seeded_pick(choices)
             }
         }
     }

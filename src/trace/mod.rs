@@ -15,6 +15,7 @@
 //! same interleaving under two seeds displays the same. The records, the hash and the
 //! side tables are here; the text is written in `render.rs`.
 
+mod chrome;
 mod render;
 mod view;
 
@@ -235,6 +236,9 @@ pub struct Trace {
     names: Vec<Option<Box<str>>>,
     messages: Vec<Box<str>>,
     primitives: Vec<(&'static str, Option<Box<str>>)>,
+    // The host of each task on a host other than `main` (task index, host name), in
+    // spawn order. Not hashed: a task's name already says its host.
+    task_hosts: Vec<(u32, Box<str>)>,
     hash: u64,
 }
 
@@ -283,6 +287,7 @@ impl Trace {
             names: crate::recycle::take(&SPARE_NAMES),
             messages: Vec::new(),
             primitives: Vec::new(),
+            task_hosts: Vec::new(),
             hash: 0xcbf2_9ce4_8422_2325,
         }
     }
@@ -345,6 +350,37 @@ impl Trace {
     /// How many tasks were registered (spawned, main included).
     pub fn task_count(&self) -> usize {
         self.names.len()
+    }
+
+    /// The simulated host `task` ran on, when it is not `main`
+    /// ([`crate::net::Host`]); `None` for the main host's tasks.
+    ///
+    /// ```
+    /// use seedloop::task::TaskId;
+    /// let mut sim = seedloop::Sim::new(0);
+    /// sim.run(async {
+    ///     let db = seedloop::net::Host::new("db");
+    ///     db.spawn(async {}).await.unwrap();
+    /// })
+    /// .unwrap();
+    /// assert_eq!(sim.trace().task_host(TaskId::new(1)), Some("db"));
+    /// assert_eq!(sim.trace().task_host(TaskId::MAIN), None);
+    /// ```
+    pub fn task_host(&self, task: TaskId) -> Option<&str> {
+        let index = self
+            .task_hosts
+            .binary_search_by_key(&task.index(), |(index, _)| *index)
+            .ok()?;
+        Some(&self.task_hosts[index].1)
+    }
+
+    /// Records that `task`, the newest task, runs on the host named `host`.
+    pub(crate) fn set_task_host(&mut self, task: TaskId, host: &str) {
+        debug_assert!(self
+            .task_hosts
+            .last()
+            .is_none_or(|(last, _)| *last < task.index()));
+        self.task_hosts.push((task.index(), host.into()));
     }
 
     /// Registers the next task id's name; returns the id.

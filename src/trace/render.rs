@@ -37,7 +37,7 @@ impl Trace {
         TraceTail { trace: self, count }
     }
 
-    fn write_who(&self, f: &mut fmt::Formatter<'_>, task: u32) -> fmt::Result {
+    pub(super) fn write_who(&self, f: &mut fmt::Formatter<'_>, task: u32) -> fmt::Result {
         self.write_task(f, task, true)
     }
 

@@ -1,0 +1,171 @@
+//! What a [`Check`](crate::Check) resolves to once the environment is read: the seeds
+//! this process runs (after `SEEDLOOP_SEED`, `SEEDLOOP_SEEDS`, `SEEDLOOP_TIME_BUDGET`
+//! and `SEEDLOOP_PARTITION`), the workers, the deadline, and what one seed's run is.
+//!
+//! One seed's run is the same whether a worker thread or the calling thread does it:
+//! run the program on a fresh `Sim` of that seed, and for the first seed (or every
+//! seed, when asked) run it again and compare the traces. Its result depends on the
+//! seed alone, which is what lets [`super::workers`] hand seeds to threads in any
+//! order and still report what a serial sweep reports.
+
+use super::check::Summary;
+use super::env::{EnvConfig, TIME_BUDGET};
+use super::partition::Partition;
+use super::sweep::{compare_runs, SweepConfig};
+use super::trace_dir;
+use crate::failure::Failure;
+use std::future::Future;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub(crate) struct Plan {
+    /// The configuration of every run, the environment applied.
+    pub sweep: SweepConfig,
+    /// The seeds this process runs, in order; `None` when its partition's slice is
+    /// empty (the sweep has fewer seeds than partitions).
+    pub seeds: Option<RangeInclusive<u64>>,
+    /// Whether every seed runs twice (the first seed always does).
+    pub check_every_seed: bool,
+    /// Worker threads for a parallel sweep.
+    pub jobs: usize,
+    pub time_budget: Option<Duration>,
+    pub partition: Option<Partition>,
+    pub trace_dir: Option<PathBuf>,
+}
+
+/// What one seed's run added to the sweep.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Tally {
+    pub seeds_run: u64,
+    pub steps: u64,
+    pub determinism_checked: u64,
+}
+
+impl Tally {
+    pub(crate) fn add(&mut self, other: Tally) {
+        self.seeds_run += other.seeds_run;
+        self.steps += other.steps;
+        self.determinism_checked += other.determinism_checked;
+    }
+}
+
+/// The settings of a `Check` that are not knobs of a run.
+pub(crate) struct SweepSettings {
+    pub check_every_seed: bool,
+    pub jobs: Option<usize>,
+    pub time_budget: Option<Duration>,
+}
+
+impl Plan {
+    /// Applies the environment (the process's, unless the sweep was given one).
+    ///
+    /// # Panics
+    ///
+    /// When a `SEEDLOOP_*` variable has a bad value (the message names it).
+    pub(crate) fn new(mut sweep: SweepConfig, settings: SweepSettings) -> Plan {
+        let env: EnvConfig = sweep.apply_env();
+        // A replayed seed or tape names one execution: no budget or slice applies.
+        let one_execution = env.seed.is_some() || sweep.config.tape.is_some();
+        let time_budget = match env.time_budget {
+            Some(budget) if !one_execution => {
+                if env.seeds.is_none() {
+                    // The environment's budget replaces the code's count (as
+                    // SEEDLOOP_SEEDS does): a soak job runs as many seeds as fit.
+                    sweep.seeds = *sweep.seeds.start()..=u64::MAX;
+                }
+                Some(budget)
+            }
+            Some(_) => {
+                eprintln!("seedloop: {TIME_BUDGET} is ignored: this sweep runs one execution (a replayed seed or tape)");
+                None
+            }
+            None if one_execution => None,
+            None => settings.time_budget,
+        };
+        let partition = env.partition.filter(|_| !one_execution);
+        let seeds = match partition {
+            Some(partition) => partition.slice(sweep.seeds.clone()),
+            None => Some(sweep.seeds.clone()),
+        };
+        let jobs = env
+            .jobs
+            .or(settings.jobs)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        Plan {
+            check_every_seed: env.check_determinism.unwrap_or(settings.check_every_seed),
+            sweep,
+            seeds,
+            jobs,
+            time_budget,
+            partition,
+            trace_dir: env.trace_dir,
+        }
+    }
+
+    /// Runs `seed` (twice when it is checked for determinism); the failure, if any.
+    pub(crate) fn run_seed<F, Fut>(&self, seed: u64, test: &mut F) -> Result<Tally, Failure>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let mut sim = self.sweep.sim(seed);
+        sim.run(test())?;
+        let mut tally = Tally {
+            seeds_run: 1,
+            steps: sim.stats().steps,
+            determinism_checked: 0,
+        };
+        let first = self.seeds.as_ref().map(|seeds| *seeds.start());
+        if Some(seed) == first || self.check_every_seed {
+            let mut again = self.sweep.sim(seed);
+            // A failure on the second run is itself evidence of nondeterminism.
+            let second = again.run(test());
+            tally.determinism_checked = 1;
+            compare_runs(seed, &sim, &again, second)?;
+        }
+        Ok(tally)
+    }
+
+    /// The summary of a sweep that passed having run `tally`.
+    pub(crate) fn summary(&self, tally: Tally, jobs: usize) -> Summary {
+        let first = self
+            .seeds
+            .as_ref()
+            .map_or(*self.sweep.seeds.start(), |seeds| *seeds.start());
+        let ran_all = self.seeds.as_ref().is_none_or(|seeds| {
+            // The last seed ran: `seeds_run` seeds from the first reach it.
+            (*seeds.end() as u128 - *seeds.start() as u128) < tally.seeds_run as u128
+        });
+        Summary {
+            seeds: first..first.saturating_add(tally.seeds_run),
+            seeds_run: tally.seeds_run,
+            policy: self.sweep.config.policy.clone(),
+            steps: tally.steps,
+            determinism_checked: tally.determinism_checked,
+            jobs,
+            partition: self.partition,
+            time_budget: self.time_budget,
+            budget_spent: !ran_all,
+        }
+    }
+
+    /// The failure the sweep reports: its trace written out when the environment
+    /// names a directory for it.
+    pub(crate) fn report(&self, mut failure: Failure) -> Failure {
+        if let Some(directory) = &self.trace_dir {
+            failure.trace_files = Some(trace_dir::write(directory, &failure));
+        }
+        failure
+    }
+
+    /// The name the progress line gives the sweep: the test's.
+    pub(crate) fn label(&self) -> String {
+        self.sweep
+            .config
+            .name
+            .clone()
+            .or_else(|| std::thread::current().name().map(str::to_string))
+            .unwrap_or_else(|| "sweep".to_string())
+    }
+}
