@@ -106,6 +106,7 @@ pub use harness::{ExploreSummary, Summary};
 pub use runtime::{Sim, Stats};
 pub use scheduler::{
     ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON, MAX_PCT_DEPTH, MAX_PCT_HORIZON,
+    PORTFOLIO, PORTFOLIO_PCT_DEPTH,
 };
 pub use task::{spawn, yield_now, JoinError, JoinHandle};
 

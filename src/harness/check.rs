@@ -40,8 +40,11 @@ pub struct Summary {
     pub seeds: Range<u64>,
     /// How many seeds ran (never 0: a sweep that runs nothing does not pass).
     pub seeds_run: u64,
-    /// The policy used.
+    /// The policy configured ([`Policy::Portfolio`] unless one was given).
     pub policy: Policy,
+    /// The horizon PCT runs used, when the sweep fitted one: the number of steps its
+    /// first seed's run took.
+    pub fitted_pct_horizon: Option<u64>,
     /// Total scheduling steps over all runs.
     pub steps: u64,
     /// How many seeds were run twice to check determinism.
@@ -98,10 +101,10 @@ where
 }
 
 impl Check {
-    /// A sweep of [`DEFAULT_SEEDS`] seeds from 0 under [`Policy::Random`].
+    /// A sweep of [`DEFAULT_SEEDS`] seeds from 0 under [`Policy::Portfolio`].
     pub fn new() -> Check {
         Check {
-            sweep: SweepConfig::new(0..DEFAULT_SEEDS, Policy::Random),
+            sweep: SweepConfig::new(0..DEFAULT_SEEDS, Policy::Portfolio),
             check_determinism: false,
         }
     }
@@ -166,6 +169,7 @@ impl Check {
             seeds: self.sweep.seed_range(),
             seeds_run: 0,
             policy: self.sweep.config.policy.clone(),
+            fitted_pct_horizon: None,
             steps: 0,
             determinism_checked: 0,
         };
@@ -181,7 +185,11 @@ impl Check {
                 summary.determinism_checked += 1;
                 compare_runs(seed, &sim, &again, second)?;
             }
+            if seed == first {
+                self.sweep.fit_horizon(&sim);
+            }
         }
+        summary.fitted_pct_horizon = self.sweep.fitted_horizon;
         Ok(summary)
     }
 }

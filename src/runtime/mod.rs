@@ -129,9 +129,10 @@ enum ChoiceOrigin {
 }
 
 impl ChoiceOrigin {
-    /// `None` for a replayed schedule, which starts over every run.
-    fn of(config: &Config) -> Option<ChoiceOrigin> {
-        match (&config.policy, &config.tape) {
+    /// `None` for a replayed schedule, which starts over every run. `policy` is the
+    /// run's concrete policy.
+    fn of(config: &Config, policy: &Policy) -> Option<ChoiceOrigin> {
+        match (policy, &config.tape) {
             (Policy::Replay(_), _) => None,
             (_, Some(tape)) => Some(ChoiceOrigin::Tape(tape.clone())),
             (Policy::Fifo, None) => Some(ChoiceOrigin::ProductionOrder(config.seed)),
@@ -199,14 +200,14 @@ impl Sim {
         Instant::from_nanos(self.now_nanos)
     }
 
-    fn take_choices(&mut self) -> (Box<dyn Choices + Send>, Option<ChoiceOrigin>) {
-        let origin = ChoiceOrigin::of(&self.config);
+    fn take_choices(&mut self, policy: &Policy) -> (Box<dyn Choices + Send>, Option<ChoiceOrigin>) {
+        let origin = ChoiceOrigin::of(&self.config, policy);
         if let Some((choices, kept)) = self.choices.take() {
             if Some(&kept) == origin.as_ref() {
                 return (choices, origin);
             }
         }
-        let choices: Box<dyn Choices + Send> = match (&origin, &self.config.policy) {
+        let choices: Box<dyn Choices + Send> = match (&origin, policy) {
             (None, Policy::Replay(schedule)) => Box::new(Recorded::new(schedule.decisions.clone())),
             (Some(ChoiceOrigin::Tape(tape)), _) => Box::new(Tape::new(tape.clone())),
             (Some(ChoiceOrigin::ProductionOrder(seed)), _) => {
@@ -226,9 +227,10 @@ impl Sim {
     ///
     /// When called from inside a running simulation (simulations do not nest).
     pub fn run<F: Future>(&mut self, future: F) -> Result<F::Output, Failure> {
-        let (choices, origin) = self.take_choices();
+        let policy = self.concrete_policy();
+        let (choices, origin) = self.take_choices(&policy);
         let config = &self.config;
-        let scheduler = scheduler::build(&config.policy, choices.is_ordered(), config.pct_horizon);
+        let scheduler = scheduler::build(&policy, choices.is_ordered());
         let run_config = RunConfig {
             max_steps: config.max_steps,
             max_time: config.max_time,
@@ -286,9 +288,18 @@ impl Sim {
         self.choices = origin.map(|origin| (choices, origin));
     }
 
-    /// The failure of the last run: the one place a [`FailureReport`] is made.
+    /// The policy a run of this `Sim` runs: its configured policy made concrete, a
+    /// portfolio's member taken as if the seed were the place in a sweep from seed 0
+    /// (a sweep gives each of its runs a concrete policy already).
+    fn concrete_policy(&self) -> Policy {
+        self.config.concrete_policy(self.config.seed, None)
+    }
+
+    /// The failure of the last run: the one place a [`FailureReport`] is made. Its
+    /// configuration names the concrete policy that ran, so that it replays exactly.
     pub(crate) fn failure(&self, kind: FailureKind) -> Failure {
-        let config = self.config.clone();
+        let mut config = self.config.clone();
+        config.policy = self.concrete_policy();
         let cancel_point = config.cancel_at.as_ref().and_then(|target| {
             let await_point = target.await_point;
             (await_point > 0).then(|| CancelPoint {
