@@ -46,7 +46,7 @@
 //! | [`Check`], [`check`] | seed sweeps; [`harness::env`] has every `SEEDLOOP_*` variable |
 //! | [`CancelExplorer`] | cancels a task at each of its await points in turn |
 //! | [`Failure`] | what failed, where, and the replay command |
-//! | [`Policy`] (`scheduler`) | Random, Fifo, PCT, Replay: one file per policy |
+//! | [`Policy`] (`scheduler`) | Random, Fifo, PCT, Replay: one file per policy; the portfolio a sweep runs by default |
 //! | [`choices`] | the one source of decisions: seeded ChaCha streams or a byte tape |
 //! | [`trace`] | fixed-size event records, hash, stable snapshot text |
 //! | [`rand`] | seeded randomness for the program under test |

@@ -30,7 +30,11 @@
 //! it to the number of steps its first seed's run took (`Config::pct_horizon` or
 //! `SEEDLOOP_PCT_HORIZON` pin it instead), a bare `Sim` uses [`DEFAULT_PCT_HORIZON`].
 //! Either way the run's concrete policy names its horizon, so a failure's policy and
-//! replay line reproduce it exactly.
+//! replay line reproduce it exactly. Fitting relaxes an earlier rule, that nothing is
+//! learned across seeds: a sweep now carries one number, the length of its first
+//! seed's run, to its later seeds. What must hold, and does, is that every failure's
+//! report names everything needed to replay it: `Sim::new(seed).policy(policy)`
+//! with the failure's seed and policy runs the same execution.
 //!
 //! **Yields keep their priority.** A task that calls `yield_now` stays ready, and under
 //! strict priorities it runs again: preemptions happen only at change points. This is
