@@ -338,7 +338,9 @@ pub async fn cancel_at_inner_await() {
         })
     };
     supervisor.await.unwrap();
-    let _ = Rc::try_unwrap(worker).ok().expect("one handle left").await;
+    let _ = Rc::try_unwrap(worker)
+        .unwrap_or_else(|_| panic!("one handle left"))
+        .await;
     assert!(
         !busy.get(),
         "the worker was cancelled while it held the resource"
