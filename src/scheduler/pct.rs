@@ -26,9 +26,13 @@
 //! steered, not random, and has no such bound.
 //!
 //! **The horizon `k`** is [`Policy::PctWithHorizon`](super::Policy::PctWithHorizon)'s
-//! `horizon`. [`Policy::Pct`](super::Policy::Pct) leaves it to be fitted: a sweep sets
-//! it to the number of steps its first seed's run took (`Config::pct_horizon` or
-//! `SEEDLOOP_PCT_HORIZON` pin it instead), a bare `Sim` uses [`DEFAULT_PCT_HORIZON`].
+//! `horizon`. [`Policy::Pct`](super::Policy::Pct) leaves it to be fitted: a sweep
+//! measures the number of steps its first seed's run took, and each later seed draws,
+//! from the seed alone, that length, its half, its quarter or its eighth (a bug whose
+//! preemptions must come early is found up to `4^(d-1)` times as often at a small
+//! scale; one whose preemptions come late keeps the whole length on a quarter of the
+//! seeds, where the guarantee above holds). `Config::pct_horizon` or
+//! `SEEDLOOP_PCT_HORIZON` pin it instead; a bare `Sim` uses [`DEFAULT_PCT_HORIZON`].
 //! Either way the run's concrete policy names its horizon, so a failure's policy and
 //! replay line reproduce it exactly. Fitting relaxes an earlier rule, that nothing is
 //! learned across seeds: a sweep now carries one number, the length of its first
