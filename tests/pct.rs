@@ -224,13 +224,19 @@ fn pct_also_resumes_the_first_preempted_task_first() {
 
 #[test]
 fn pct_depth_2_never_nests_two_preemptions() {
-    // One change point cannot hold two tasks back at once.
-    let found = Check::new()
-        .seeds(0..300)
-        .policy(Policy::Pct { depth: 2 })
-        .pct_horizon(4)
-        .try_run(nested_preemption);
-    assert!(found.is_ok());
+    // One change point cannot hold two tasks back at once; depth 3 finds the bug
+    // within the same seeds.
+    let sweep = |depth| {
+        Check::new()
+            .seeds(0..3000)
+            .policy(Policy::Pct { depth })
+            .pct_horizon(4)
+            .try_run(nested_preemption)
+    };
+    assert!(sweep(2).is_ok());
+    let failure = sweep(3).expect_err("depth 3 nests the two preemptions");
+    let (_, again) = common::run_twice(|| failure.sim(), nested_preemption);
+    assert_eq!(again.unwrap_err().kind, failure.kind);
 }
 
 #[test]

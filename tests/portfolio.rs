@@ -43,6 +43,8 @@ fn a_check_without_a_policy_runs_the_portfolio() {
     assert_eq!(summary.policy, Policy::Portfolio);
     assert_eq!(summary.seeds_run, 6);
     assert_eq!(PORTFOLIO[0], Policy::Random, "the first seed runs Random");
+    // The sweep's first seed ran twice (the determinism check) to the same trace.
+    assert_eq!(summary.determinism_checked, 1);
 }
 
 #[test]
@@ -151,31 +153,37 @@ fn the_default_sweep_finds_a_nested_two_preemption_bug() {
     replays_from_its_policy(&failure, nested_preemption);
 }
 
+/// Fails when the second task spawned runs before the first.
+async fn second_task_first() {
+    let order = std::rc::Rc::new(std::cell::Cell::new(0));
+    let first = {
+        let order = order.clone();
+        seedloop::spawn(async move { order.set(order.get() * 10 + 1) })
+    };
+    let second = {
+        let order = order.clone();
+        seedloop::spawn(async move { order.set(order.get() * 10 + 2) })
+    };
+    first.await.unwrap();
+    second.await.unwrap();
+    assert_eq!(order.get(), 12, "the tape ran the second task first");
+}
+
 #[test]
 fn a_sweep_from_a_tape_runs_random_under_the_portfolio() {
     let failure = Check::new()
         .env(EnvConfig::default())
         .tape(vec![1])
-        .try_run(|| async {
-            let order = std::rc::Rc::new(std::cell::Cell::new(0));
-            let first = {
-                let order = order.clone();
-                seedloop::spawn(async move { order.set(order.get() * 10 + 1) })
-            };
-            let second = {
-                let order = order.clone();
-                seedloop::spawn(async move { order.set(order.get() * 10 + 2) })
-            };
-            first.await.unwrap();
-            second.await.unwrap();
-            assert_eq!(order.get(), 12, "the tape ran the second task first");
-        })
+        .try_run(second_task_first)
         .unwrap_err();
     assert_eq!(
         failure.policy,
         Policy::Random,
         "the tape steers a random pick"
     );
+    let (sim, again) = common::run_twice(|| failure.sim(), second_task_first);
+    assert_eq!(again.unwrap_err().kind, failure.kind);
+    assert_eq!(sim.trace().to_string(), failure.trace.to_string());
 }
 
 #[test]

@@ -110,7 +110,9 @@ impl Check {
     }
 
     /// Sets every knob at once (the builder methods set one each). The seed of `config`
-    /// is not used: each run gets its seed from [`Check::seeds`].
+    /// is not used: each run gets its seed from [`Check::seeds`]. Its policy is used:
+    /// [`Config::new`]'s is [`Policy::Random`]; set [`Policy::Portfolio`] for the
+    /// default sweep's.
     ///
     /// ```
     /// use seedloop::{Check, Config, Policy};
