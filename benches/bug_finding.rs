@@ -2,7 +2,8 @@
 //! runs until its first failure, per policy, beside shuttle's schedulers.
 //!
 //! `cargo bench --bench bug_finding` (`-- --windows 5` for a quicker, rougher run;
-//! `-- --only nested` for the programs whose name contains `nested`)
+//! `-- --only nested` for the programs whose name contains `nested`; `-- --no-shuttle`
+//! for the seedloop columns alone)
 //!
 //! Each policy sweeps 20 disjoint windows of seeds (window `w` starts at seed
 //! `w * 1_000_000`; each window is one `Check`, so a fitted PCT horizon is measured on
@@ -167,11 +168,15 @@ fn main() {
     let windows =
         option("--windows").map_or(20, |count| count.parse().expect("--windows takes a number"));
     let only = option("--only").unwrap_or_default();
+    let shuttle = !std::env::args().any(|arg| arg == "--no-shuttle");
     // Expected panics inside the simulations would print one message each.
     if std::env::var_os("BUG_FINDING_DEBUG").is_none() {
         std::panic::set_hook(Box::new(|_| {}));
     }
-    let columns = columns();
+    let mut columns = columns();
+    if !shuttle {
+        columns.retain(|column| matches!(column, Column::Default | Column::Seedloop(_)));
+    }
     let cells: Vec<(usize, usize)> = (0..ALL.len())
         .filter(|&program| ALL[program].name.contains(&only))
         .flat_map(|program| (0..columns.len()).map(move |column| (program, column)))
