@@ -259,8 +259,9 @@ impl Config {
     }
 
     /// Pins the horizon `k` of [`Policy::Pct`]: change points are drawn over the first
-    /// `k` steps (from 1 to [`MAX_PCT_HORIZON`]). By default it is fitted: a sweep uses
-    /// the number of steps its first seed's run took, a bare `Sim`
+    /// `k` steps (from 1 to [`MAX_PCT_HORIZON`]). By default it is fitted: a sweep
+    /// measures the number of steps its first seed's run took, and each later seed
+    /// draws that length, its half, its quarter or its eighth; a bare `Sim` uses
     /// [`DEFAULT_PCT_HORIZON`]. Either way a run names the horizon it used in its
     /// concrete policy ([`Policy::PctWithHorizon`]), so a failure replays without it.
     ///

@@ -42,8 +42,9 @@ pub struct Summary {
     pub seeds_run: u64,
     /// The policy configured ([`Policy::Portfolio`] unless one was given).
     pub policy: Policy,
-    /// The horizon PCT runs used, when the sweep fitted one: the number of steps its
-    /// first seed's run took.
+    /// The program's length the sweep fitted PCT's horizon to: the number of steps its
+    /// first seed's run took (each later PCT run drew this length, its half, quarter or
+    /// eighth). `None` when a horizon was pinned.
     pub fitted_pct_horizon: Option<u64>,
     /// Total scheduling steps over all runs.
     pub steps: u64,
