@@ -218,7 +218,9 @@ fn main() {
         summary.seeds
     );
 
-    println!("== 2. A seed sweep (Policy::Random, seeds 0..1000) finds the bug ==");
+    println!(
+        "== 2. A seed sweep (the default portfolio of policies, seeds 0..1000) finds the bug =="
+    );
     let seeds = 0..1000;
     let mut runs = 0;
     let failure = Check::new()

@@ -46,7 +46,7 @@
 //! | [`Check`], [`check`], [`check_parallel`] | seed sweeps, serial or on every core, partitions, time budgets; [`harness::env`] has every `SEEDLOOP_*` variable |
 //! | [`CancelExplorer`] | cancels a task at each of its await points in turn |
 //! | [`Failure`] | what failed, where, and the replay command; [`FailureReport::minimize`] shortens it |
-//! | [`Policy`] (`scheduler`) | Random, Fifo, PCT, Replay: one file per policy |
+//! | [`Policy`] (`scheduler`) | Random, Fifo, PCT, Replay: one file per policy; the portfolio a sweep runs by default |
 //! | [`choices`] | the one source of decisions: seeded ChaCha streams or a byte tape |
 //! | [`trace`] | fixed-size event records, hash, stable snapshot text, Chrome JSON for Perfetto |
 //! | [`rand`] | seeded randomness for the program under test |
@@ -114,6 +114,7 @@ pub use harness::{fuzz, ExploreSummary, Summary};
 pub use runtime::{DebugFinding, Sim, Stats};
 pub use scheduler::{
     ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON, MAX_PCT_DEPTH, MAX_PCT_HORIZON,
+    PORTFOLIO, PORTFOLIO_PCT_DEPTH,
 };
 pub use task::{spawn, spawn_blocking, yield_now, JoinError, JoinHandle};
 

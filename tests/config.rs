@@ -133,6 +133,11 @@ fn failure_sim_replays_every_knob() {
     assert_eq!(failure.kind.name(), "starvation", "{failure}");
     let mut expected = every_knob(Config::new(4));
     expected.from_sweep = true;
+    // The failure names the concrete policy that ran: PCT with the pinned horizon.
+    expected.policy = Policy::PctWithHorizon {
+        depth: 2,
+        horizon: 20,
+    };
     assert_eq!(failure.config, expected);
     assert_eq!((failure.seed, &failure.policy), (4, &expected.policy));
 

@@ -164,7 +164,7 @@ fn a_failure_report_ends_with_the_replay_line() {
     let report = failure.to_string();
     assert_eq!(
         report.lines().last().unwrap(),
-        "replay: SEEDLOOP_SEED=77 SEEDLOOP_POLICY=pct:2 cargo test bank::transfer_is_atomic"
+        "replay: SEEDLOOP_SEED=77 SEEDLOOP_POLICY=pct:2,horizon=100 cargo test bank::transfer_is_atomic"
     );
     assert!(report.contains("trace (2 events):"), "{report}");
 }
@@ -190,7 +190,7 @@ fn a_long_failing_run_reports_only_its_last_events() {
 }
 
 #[test]
-fn the_replay_line_names_a_non_default_pct_horizon() {
+fn the_replay_line_names_the_pct_horizon_in_the_policy() {
     let failure = Check::new()
         .seeds(3..4)
         .env(EnvConfig::default())
@@ -201,7 +201,14 @@ fn the_replay_line_names_a_non_default_pct_horizon() {
         .unwrap_err();
     assert!(failure
         .replay_command()
-        .contains("SEEDLOOP_POLICY=pct:3 SEEDLOOP_PCT_HORIZON=500 cargo test t"));
+        .contains("SEEDLOOP_POLICY=pct:3,horizon=500 cargo test t"));
+    assert_eq!(
+        failure.policy,
+        Policy::PctWithHorizon {
+            depth: 3,
+            horizon: 500
+        }
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::bug_programs::{lost_update, worker_preempted_mid_update};
+use common::bug_programs::{lost_update, nested_preemption, worker_preempted_mid_update};
 use seedloop::{Check, FailureKind, Policy, Sim};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -18,16 +18,17 @@ async fn long_preemption() {
     worker_preempted_mid_update(20).await
 }
 
-fn first_failing_seed(policy: Policy, seeds: u64) -> Option<u64> {
+fn first_failure(policy: Policy, seeds: u64) -> Option<seedloop::Failure> {
     Check::new()
         .seeds(0..seeds)
         .policy(policy)
         .try_run(intermediate_state_is_visible)
         .err()
-        .map(|failure| {
-            assert!(matches!(failure.kind, FailureKind::Panic { .. }));
-            failure.seed
-        })
+        .inspect(|failure| assert!(matches!(failure.kind, FailureKind::Panic { .. })))
+}
+
+fn first_failing_seed(policy: Policy, seeds: u64) -> Option<u64> {
+    first_failure(policy, seeds).map(|failure| failure.seed)
 }
 
 #[test]
@@ -37,13 +38,17 @@ fn fifo_never_hits_the_depth_2_ordering_bug() {
 
 #[test]
 fn pct_depth_2_finds_the_ordering_bug_and_replays_it() {
-    let seed =
-        first_failing_seed(Policy::Pct { depth: 2 }, 5000).expect("PCT depth 2 finds the bug");
-    let (_, result) = common::run_twice(
-        || Sim::new(seed).policy(Policy::Pct { depth: 2 }),
+    let failure = first_failure(Policy::Pct { depth: 2 }, 5000).expect("PCT depth 2 finds the bug");
+    // The sweep fitted the horizon; the failure's policy names it.
+    let Policy::PctWithHorizon { depth: 2, .. } = failure.policy else {
+        panic!("a concrete policy: {}", failure.policy);
+    };
+    let (sim, result) = common::run_twice(
+        || Sim::new(failure.seed).policy(failure.policy.clone()),
         intermediate_state_is_visible,
     );
     assert!(result.is_err(), "the failing seed fails again");
+    assert_eq!(sim.trace().to_string(), failure.trace.to_string());
 }
 
 #[test]
@@ -132,6 +137,106 @@ fn pct_finds_a_long_preemption_that_random_misses() {
     let failure = sweep(Policy::Pct { depth: 2 }).expect_err("PCT finds it");
     let (_, again) = common::run_twice(|| failure.sim(), long_preemption);
     assert!(again.is_err(), "seed {} replays", failure.seed);
+}
+
+/// Two updates preempted one inside the other, then a reader: fails when the reader saw
+/// both half done and then the update preempted *first* finished first (the mirror of
+/// the nested preemption). With change points demoting in step order, in either
+/// direction, one of the two orders could never happen.
+async fn first_preempted_resumes_first() {
+    let (a_busy, b_busy) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
+    let saw_both = Rc::new(Cell::new(false));
+    let a = {
+        let a_busy = a_busy.clone();
+        seedloop::spawn(async move {
+            a_busy.set(true);
+            seedloop::yield_now().await;
+            a_busy.set(false);
+        })
+    };
+    let b = {
+        let (a_busy, b_busy, saw_both) = (a_busy.clone(), b_busy.clone(), saw_both.clone());
+        seedloop::spawn(async move {
+            let inside_a = a_busy.get();
+            b_busy.set(true);
+            seedloop::yield_now().await;
+            b_busy.set(false);
+            assert!(
+                !(inside_a && saw_both.get() && !a_busy.get()),
+                "the outer update finished first"
+            );
+        })
+    };
+    let reader = seedloop::spawn(async move {
+        seedloop::yield_now().await;
+        saw_both.set(a_busy.get() && b_busy.get());
+    });
+    a.await.unwrap();
+    b.await.unwrap();
+    reader.await.unwrap();
+}
+
+/// The first failure of `program` under PCT of `depth` with a pinned horizon, replayed
+/// from its policy alone, twice, to the same trace.
+fn pct_failure_replays<Fut: std::future::Future<Output = ()>>(
+    depth: u32,
+    horizon: u64,
+    seeds: u64,
+    program: impl Fn() -> Fut + Copy,
+) -> seedloop::Failure {
+    let failure = Check::new()
+        .seeds(0..seeds)
+        .policy(Policy::Pct { depth })
+        .pct_horizon(horizon)
+        .try_run(program)
+        .expect_err("PCT finds the bug");
+    assert_eq!(
+        failure.policy,
+        Policy::PctWithHorizon { depth, horizon },
+        "the failure names its horizon"
+    );
+    let (sim, again) = common::run_twice(
+        || Sim::new(failure.seed).policy(failure.policy.clone()),
+        program,
+    );
+    assert_eq!(again.unwrap_err().kind, failure.kind);
+    assert_eq!(sim.trace().to_string(), failure.trace.to_string());
+    failure
+}
+
+#[test]
+fn pct_finds_a_nested_two_preemption_bug_among_six_tasks() {
+    // A preempted, B runs and is preempted, the reader runs six steps alone, B
+    // finishes before A resumes: B's change point must carry the higher priority.
+    let failure = pct_failure_replays(3, 4, 20_000, nested_preemption);
+    assert!(failure
+        .to_string()
+        .contains("the invalidation finished first"));
+}
+
+#[test]
+fn pct_also_resumes_the_first_preempted_task_first() {
+    let failure = pct_failure_replays(3, 6, 5_000, first_preempted_resumes_first);
+    assert!(failure
+        .to_string()
+        .contains("the outer update finished first"));
+}
+
+#[test]
+fn pct_depth_2_never_nests_two_preemptions() {
+    // One change point cannot hold two tasks back at once; depth 3 finds the bug
+    // within the same seeds.
+    let sweep = |depth| {
+        Check::new()
+            .seeds(0..3000)
+            .policy(Policy::Pct { depth })
+            .pct_horizon(4)
+            .try_run(nested_preemption)
+    };
+    assert!(sweep(2).is_ok());
+    let failure = sweep(3).expect_err("depth 3 nests the two preemptions");
+    let (_, again) = common::run_twice(|| failure.sim(), nested_preemption);
+    assert_eq!(again.unwrap_err().kind, failure.kind);
 }
 
 #[test]

@@ -268,14 +268,20 @@ fn a_bare_sim_prints_a_rust_replay_line() {
     let (_, result) = common::run_twice(make, || spin_then_fail(100));
     let failure = result.unwrap_err();
     assert_eq!(failure.kind, FailureKind::StepLimit { max_steps: 50 });
-    let expected = "Sim::new(5).policy(Policy::Pct { depth: 3 }).max_steps(50) (a bare Sim reads no SEEDLOOP_* variables; failure.sim() builds it)";
+    // The concrete policy: a bare Sim's PCT runs the default horizon, and says so.
+    let expected = "Sim::new(5).policy(Policy::PctWithHorizon { depth: 3, horizon: 100 }).max_steps(50) (a bare Sim reads no SEEDLOOP_* variables; failure.sim() builds it)";
     assert_eq!(failure.replay_command(), expected);
     assert_eq!(
         failure.to_string().lines().last().unwrap(),
         format!("replay: {expected}")
     );
     // The expression, typed in, runs the same execution.
-    let mut typed = Sim::new(5).policy(Policy::Pct { depth: 3 }).max_steps(50);
+    let mut typed = Sim::new(5)
+        .policy(Policy::PctWithHorizon {
+            depth: 3,
+            horizon: 100,
+        })
+        .max_steps(50);
     let again = typed.run(spin_then_fail(100)).unwrap_err();
     assert_eq!(again.kind, failure.kind);
     assert_eq!(typed.trace().to_string(), failure.trace.to_string());
@@ -289,13 +295,14 @@ fn a_bare_sims_replay_line_lists_every_knob_that_changes_the_run() {
             .max_steps(10_000)
             .max_time(Duration::from_millis(90_500))
             .max_tasks(40)
-            .pct_horizon(7)
             .continue_on_panic(true)
             .cancel_at("worker", 2)
             .max_wait(Duration::from_secs(30))
             .max_wait_steps(500)
             .detect_wait_cycles(false)
-            // Not in the line: they change what is recorded or printed, not the run.
+            // Not in the line: they change what is recorded or printed, not the run
+            // (a concrete policy names its PCT horizon itself; Fifo has none).
+            .pct_horizon(7)
             .trace_limit(1_000)
             .name("not::printed")
     };
@@ -303,7 +310,7 @@ fn a_bare_sims_replay_line_lists_every_knob_that_changes_the_run() {
     let failure = result.unwrap_err();
     assert_eq!(
         failure.replay_command(),
-        "Sim::new(9).policy(Policy::Fifo).max_steps(10000).max_time(Duration::from_millis(90500)).max_tasks(40).pct_horizon(7).continue_on_panic(true).cancel_at(\"worker\", 2).max_wait(Duration::from_secs(30)).max_wait_steps(500).detect_wait_cycles(false) (a bare Sim reads no SEEDLOOP_* variables; failure.sim() builds it)"
+        "Sim::new(9).policy(Policy::Fifo).max_steps(10000).max_time(Duration::from_millis(90500)).max_tasks(40).continue_on_panic(true).cancel_at(\"worker\", 2).max_wait(Duration::from_secs(30)).max_wait_steps(500).detect_wait_cycles(false) (a bare Sim reads no SEEDLOOP_* variables; failure.sim() builds it)"
     );
 }
 
@@ -320,7 +327,7 @@ fn a_sim_given_a_replay_command_prints_the_environment_form() {
     );
     assert_eq!(
         result.unwrap_err().replay_command(),
-        "SEEDLOOP_SEED=6 SEEDLOOP_POLICY=pct:2 cargo run --example demo"
+        "SEEDLOOP_SEED=6 SEEDLOOP_POLICY=pct:2,horizon=100 cargo run --example demo"
     );
 }
 
@@ -353,7 +360,10 @@ fn the_environment_overrides_what_the_sweep_configured() {
         .try_run(|| spin_then_fail(50))
         .unwrap_err();
     let mut expected = seedloop::Config::new(7)
-        .policy(Policy::Pct { depth: 2 })
+        .policy(Policy::PctWithHorizon {
+            depth: 2,
+            horizon: 30,
+        })
         .pct_horizon(30)
         .max_steps(20);
     expected.from_sweep = true;

@@ -128,8 +128,8 @@ pub struct Config {
     pub max_time: Duration,
     /// See [`Config::max_tasks`].
     pub max_tasks: usize,
-    /// See [`Config::pct_horizon`].
-    pub pct_horizon: u64,
+    /// See [`Config::pct_horizon`]; `None` leaves the horizon to be fitted.
+    pub pct_horizon: Option<u64>,
     /// See [`Config::trace_limit`] and [`Config::record_trace`].
     pub trace_limit: usize,
     /// Whether the run records its [`crate::Schedule`] (see [`Config::record_trace`]).
@@ -184,7 +184,7 @@ impl Config {
             max_steps: DEFAULT_MAX_STEPS,
             max_time: DEFAULT_MAX_TIME,
             max_tasks: DEFAULT_MAX_TASKS,
-            pct_horizon: DEFAULT_PCT_HORIZON,
+            pct_horizon: None,
             trace_limit: DEFAULT_TRACE_LIMIT,
             record_schedule: true,
             continue_on_panic: false,
@@ -280,14 +280,41 @@ impl Config {
         self
     }
 
-    /// The PCT horizon `k`: change points are drawn over the first `k` steps (default
-    /// [`DEFAULT_PCT_HORIZON`], at most [`MAX_PCT_HORIZON`]). Part of the configuration
-    /// a replay needs.
+    /// Pins the horizon `k` of [`Policy::Pct`]: change points are drawn over the first
+    /// `k` steps (from 1 to [`MAX_PCT_HORIZON`]). By default it is fitted: a sweep
+    /// measures the number of steps its first seed's run took, and each later seed
+    /// draws that length, its half, its quarter or its eighth; a bare `Sim` uses
+    /// [`DEFAULT_PCT_HORIZON`]. Either way a run names the horizon it used in its
+    /// concrete policy ([`Policy::PctWithHorizon`]), so a failure replays without it.
+    ///
+    /// ```
+    /// use seedloop::{Policy, Sim};
+    /// let failure = Sim::new(1)
+    ///     .policy(Policy::Pct { depth: 2 })
+    ///     .pct_horizon(8)
+    ///     .run(async { panic!("bug") })
+    ///     .unwrap_err();
+    /// assert_eq!(failure.policy, Policy::PctWithHorizon { depth: 2, horizon: 8 });
+    /// ```
     #[track_caller]
     pub fn pct_horizon(mut self, steps: u64) -> Config {
         check_pct_horizon(steps);
-        self.pct_horizon = steps;
+        self.pct_horizon = Some(steps);
         self
+    }
+
+    /// The policy the run at `position` in its sweep runs (a bare `Sim` passes its
+    /// seed), with nothing left to decide: a portfolio's member for that place, and
+    /// PCT's horizon: pinned by [`Config::pct_horizon`], else fitted from `fitted` (a
+    /// sweep's measure of the program, in steps) at the scale this seed draws
+    /// ([`fitted_horizon`]), else [`DEFAULT_PCT_HORIZON`].
+    pub(crate) fn concrete_policy(&self, position: u64, fitted: Option<u64>) -> Policy {
+        let horizon = match (self.pct_horizon, fitted) {
+            (Some(pinned), _) => pinned,
+            (None, Some(steps)) => fitted_horizon(steps, self.seed),
+            (None, None) => DEFAULT_PCT_HORIZON,
+        };
+        self.policy.concrete(position, horizon, self.tape.is_some())
     }
 
     /// Whether to keep the whole trace and the schedule (default) or only the trace's
@@ -506,11 +533,38 @@ impl Config {
     pub(crate) fn validate(&self) {
         self.policy.validate();
         assert!(self.max_steps > 0, "max_steps must be at least 1");
-        check_pct_horizon(self.pct_horizon);
+        if let Some(steps) = self.pct_horizon {
+            check_pct_horizon(steps);
+        }
         if let Some(target) = &self.cancel_at {
             check_cancel_task(&target.task);
         }
     }
+}
+
+/// How many scales a fitted PCT horizon is drawn from: the program's length in steps,
+/// its half, its quarter and its eighth.
+pub(crate) const PCT_HORIZON_SCALES: u32 = 4;
+
+/// The PCT horizon of the run of `seed` in a sweep that measured its program at
+/// `steps` steps: `steps >> j` (at least 1), the scale `j` drawn from the seed alone
+/// among [`PCT_HORIZON_SCALES`].
+///
+/// Why scales: PCT finds a bug that needs `d - 1` preemptions with probability about
+/// `1 / k^(d-1)` when they must land within the first `k` steps, and nothing when they
+/// must land after step `k`. A horizon of the whole program covers every bug; the
+/// smaller scales find the bugs whose preemptions come early (under strict priorities
+/// the tasks involved often run first) up to `4^(d-1)` times more often per seed, at
+/// the cost of a quarter of the seeds for the late ones.
+pub(crate) fn fitted_horizon(steps: u64, seed: u64) -> u64 {
+    // SplitMix64's finalizer: the scale must not follow the seed's low bits, which a
+    // portfolio's cycle of members follows.
+    let mut mixed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    mixed ^= mixed >> 31;
+    let scale = (mixed % PCT_HORIZON_SCALES as u64) as u32;
+    (steps >> scale).clamp(1, MAX_PCT_HORIZON)
 }
 
 #[track_caller]

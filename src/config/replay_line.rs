@@ -8,7 +8,7 @@
 
 use super::{env_names as env, Config};
 use crate::choices::to_hex;
-use crate::scheduler::{Policy, DEFAULT_PCT_HORIZON};
+use crate::scheduler::Policy;
 
 use std::time::Duration;
 
@@ -53,10 +53,8 @@ impl Config {
             Some(tape) => format!("{}={}", env::TAPE, to_hex(tape)),
             None => format!("{}={}", env::SEED, self.seed),
         };
+        // The policy is the run's concrete one: a PCT horizon is part of it.
         line.push_str(&format!(" {}={}", env::POLICY, self.policy));
-        if self.pct_horizon != DEFAULT_PCT_HORIZON {
-            line.push_str(&format!(" {}={}", env::PCT_HORIZON, self.pct_horizon));
-        }
         if let Some(target) = &self.cancel_at {
             if target.await_point > 0 {
                 line.push_str(&format!(" {}={}", env::CANCEL_AT, target.await_point));
@@ -96,6 +94,11 @@ impl Config {
             Policy::Random => {}
             Policy::Fifo => knob("policy", "Policy::Fifo".to_string()),
             Policy::Pct { depth } => knob("policy", format!("Policy::Pct {{ depth: {depth} }}")),
+            Policy::PctWithHorizon { depth, horizon } => knob(
+                "policy",
+                format!("Policy::PctWithHorizon {{ depth: {depth}, horizon: {horizon} }}"),
+            ),
+            Policy::Portfolio => knob("policy", "Policy::Portfolio".to_string()),
             Policy::Replay(_) => knob(
                 "policy",
                 "Policy::Replay(failure.schedule.clone())".to_string(),
@@ -119,9 +122,7 @@ impl Config {
         if self.max_tasks != defaults.max_tasks {
             knob("max_tasks", self.max_tasks.to_string());
         }
-        if self.pct_horizon != defaults.pct_horizon {
-            knob("pct_horizon", self.pct_horizon.to_string());
-        }
+        // A run's concrete policy names its PCT horizon: `pct_horizon` is not needed.
         if self.continue_on_panic != defaults.continue_on_panic {
             knob("continue_on_panic", self.continue_on_panic.to_string());
         }

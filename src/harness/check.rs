@@ -63,7 +63,7 @@ pub const MAX_TIME_BUDGET: Duration = Duration::from_secs(7 * 24 * 3600);
 /// assert_eq!(summary.seeds_run, 10);
 /// assert_eq!(summary.determinism_checked, 1, "the first seed ran twice");
 /// assert!(summary.steps >= 20);
-/// assert!(summary.to_string().starts_with("ran 10 seeds (10..20) under random"));
+/// assert!(summary.to_string().starts_with("ran 10 seeds (10..20) under portfolio"), "{summary}");
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -75,8 +75,12 @@ pub struct Summary {
     /// (`SEEDLOOP_PARTITION`) of a sweep with fewer seeds than partitions may be given
     /// none, while the other partitions run them all.
     pub seeds_run: u64,
-    /// The policy used.
+    /// The policy configured ([`Policy::Portfolio`] unless one was given).
     pub policy: Policy,
+    /// The program's length the sweep fitted PCT's horizon to: the number of steps its
+    /// first seed's run took (each later PCT run drew this length, its half, quarter or
+    /// eighth). `None` when a horizon was pinned.
+    pub fitted_pct_horizon: Option<u64>,
     /// Total scheduling steps over all runs.
     pub steps: u64,
     /// How many seeds were run twice to check determinism.
@@ -202,10 +206,10 @@ where
 }
 
 impl Check {
-    /// A sweep of [`DEFAULT_SEEDS`] seeds from 0 under [`Policy::Random`].
+    /// A sweep of [`DEFAULT_SEEDS`] seeds from 0 under [`Policy::Portfolio`].
     pub fn new() -> Check {
         Check {
-            sweep: SweepConfig::new(0..DEFAULT_SEEDS, Policy::Random),
+            sweep: SweepConfig::new(0..DEFAULT_SEEDS, Policy::Portfolio),
             check_determinism: false,
             jobs: None,
             time_budget: None,
@@ -213,7 +217,9 @@ impl Check {
     }
 
     /// Sets every knob at once (the builder methods set one each). The seed of `config`
-    /// is not used: each run gets its seed from [`Check::seeds`].
+    /// is not used: each run gets its seed from [`Check::seeds`]. Its policy is used:
+    /// [`Config::new`]'s is [`Policy::Random`]; set [`Policy::Portfolio`] for the
+    /// default sweep's.
     ///
     /// ```
     /// use seedloop::{Check, Config, Policy};
@@ -314,8 +320,12 @@ impl Check {
         F: FnMut() -> Fut,
         Fut: Future<Output = ()>,
     {
-        let plan = self.plan();
-        match workers::serial(&plan, &mut test) {
+        let mut plan = self.plan();
+        let result = plan.run_first(&mut test).and_then(|mut tally| {
+            tally.add(workers::serial(&plan, &mut test)?);
+            Ok(tally)
+        });
+        match result {
             Ok(tally) => Ok(plan.summary(tally, 1)),
             Err(failure) => Err(plan.report(failure)),
         }
@@ -413,18 +423,23 @@ impl Check {
         F: Fn() -> Fut + Sync,
         Fut: Future<Output = ()>,
     {
-        let plan = self.plan();
+        let mut plan = self.plan();
         let seeds = plan
             .seeds
             .as_ref()
             .map_or(0, |seeds| (*seeds.end() - *seeds.start()).saturating_add(1));
         let workers = (plan.jobs as u64).min(seeds).max(1) as usize;
-        let result = if workers == 1 {
-            let mut call = || test();
-            workers::serial(&plan, &mut call)
-        } else {
-            workers::parallel(&plan, workers, &test)
-        };
+        // The first seed runs here, alone: it fits PCT's horizon for the others.
+        let mut call = || test();
+        let result = plan.run_first(&mut call).and_then(|mut tally| {
+            let rest = if workers == 1 {
+                workers::serial(&plan, &mut call)
+            } else {
+                workers::parallel(&plan, workers, &test)
+            };
+            tally.add(rest?);
+            Ok(tally)
+        });
         match result {
             Ok(tally) => Ok(plan.summary(tally, workers)),
             Err(failure) => Err(plan.report(failure)),

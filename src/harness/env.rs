@@ -8,8 +8,8 @@
 //! |---|---|---|---|
 //! | `SEEDLOOP_SEED` | `u64` (`0` to `18446744073709551615`) | run only this seed (replay a failure) | `.seeds(..)` |
 //! | `SEEDLOOP_SEEDS` | `u64` >= 1 | how many seeds a sweep runs, from its first seed (the sweep stops at seed `u64::MAX`) | `.seeds(..)`'s length |
-//! | `SEEDLOOP_POLICY` | `random`, `fifo`, `pct:<depth>` with `1 <= depth <= 64` ([`crate::MAX_PCT_DEPTH`]) | the scheduling policy | `.policy(..)` |
-//! | `SEEDLOOP_PCT_HORIZON` | steps, `1` to `1000000000` ([`crate::MAX_PCT_HORIZON`]) | the PCT horizon `k` | `.pct_horizon(..)` |
+//! | `SEEDLOOP_POLICY` | `portfolio`, `random`, `fifo`, `pct:<depth>` or `pct:<depth>,horizon=<steps>` with `1 <= depth <= 64` ([`crate::MAX_PCT_DEPTH`]) and `1 <= steps <= 1000000000` ([`crate::MAX_PCT_HORIZON`]) | the scheduling policy (a replay line names the concrete one) | `.policy(..)` |
+//! | `SEEDLOOP_PCT_HORIZON` | steps, `1` to `1000000000` ([`crate::MAX_PCT_HORIZON`]) | pins the PCT horizon `k` of `pct:<depth>` (instead of fitting it) | `.pct_horizon(..)` |
 //! | `SEEDLOOP_TAPE` | hexadecimal bytes (`07ff00`) | run the one execution this byte tape makes (replay a tape run) | `.tape(..)`, and the seeds: one execution |
 //! | `SEEDLOOP_CHECK_DETERMINISM` | `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off` | run every seed twice and compare traces | `Check::check_determinism(..)` |
 //! | `SEEDLOOP_DEBUG` | `1`/`0` (as above) | debug mode: slow polls and task errors never retrieved are reported ([`crate::DebugFinding`]) | `.debug(..)` |
@@ -244,7 +244,7 @@ impl EnvConfig {
                 }
                 POLICY => {
                     config.policy = Some(value.parse().map_err(|_| {
-                        invalid(POLICY, value, "`random`, `fifo` or `pct:<depth>` with 1 <= depth <= 64 (MAX_PCT_DEPTH; e.g. `pct:3`)")
+                        invalid(POLICY, value, "`portfolio`, `random`, `fifo`, `pct:<depth>` or `pct:<depth>,horizon=<steps>` with 1 <= depth <= 64 (MAX_PCT_DEPTH) and 1 <= steps <= 1000000000 (MAX_PCT_HORIZON); e.g. `pct:3` or `pct:3,horizon=40`")
                     })?)
                 }
                 PCT_HORIZON => {

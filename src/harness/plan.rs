@@ -14,6 +14,7 @@ use super::partition::Partition;
 use super::sweep::{compare_runs, SweepConfig};
 use super::trace_dir;
 use crate::failure::Failure;
+use crate::runtime::Sim;
 use std::future::Future;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -32,6 +33,10 @@ pub(crate) struct Plan {
     pub time_budget: Option<Duration>,
     pub partition: Option<Partition>,
     pub trace_dir: Option<PathBuf>,
+    /// The first seed has run ([`Plan::run_first`]): the workers skip it.
+    pub first_ran: bool,
+    /// When the sweep started (its time budget counts from here).
+    pub started: std::time::Instant,
 }
 
 /// What one seed's run added to the sweep.
@@ -100,11 +105,39 @@ impl Plan {
             time_budget,
             partition,
             trace_dir: env.trace_dir,
+            first_ran: false,
+            started: std::time::Instant::now(),
         }
+    }
+
+    /// Runs the first seed this process runs (twice: its determinism is always
+    /// checked), then fits PCT's horizon to its length (see
+    /// `SweepConfig::fit_horizon`), before any other seed resolves its policy.
+    /// Returns what it ran.
+    pub(crate) fn run_first<F, Fut>(&mut self, test: &mut F) -> Result<Tally, Failure>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let Some(seeds) = self.seeds.clone() else {
+            return Ok(Tally::default());
+        };
+        let (tally, sim) = self.run_seed_keeping(*seeds.start(), test)?;
+        self.first_ran = true;
+        self.sweep.fit_horizon(&sim);
+        Ok(tally)
     }
 
     /// Runs `seed` (twice when it is checked for determinism); the failure, if any.
     pub(crate) fn run_seed<F, Fut>(&self, seed: u64, test: &mut F) -> Result<Tally, Failure>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        self.run_seed_keeping(seed, test).map(|(tally, _)| tally)
+    }
+
+    fn run_seed_keeping<F, Fut>(&self, seed: u64, test: &mut F) -> Result<(Tally, Sim), Failure>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = ()>,
@@ -124,7 +157,7 @@ impl Plan {
             tally.determinism_checked = 1;
             compare_runs(seed, &sim, &again, second)?;
         }
-        Ok(tally)
+        Ok((tally, sim))
     }
 
     /// The summary of a sweep that passed having run `tally`.
@@ -141,6 +174,7 @@ impl Plan {
             seeds: first..first.saturating_add(tally.seeds_run),
             seeds_run: tally.seeds_run,
             policy: self.sweep.config.policy.clone(),
+            fitted_pct_horizon: self.sweep.fitted_horizon,
             steps: tally.steps,
             determinism_checked: tally.determinism_checked,
             jobs,

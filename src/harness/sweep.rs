@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::failure::{Failure, FailureKind};
 use crate::id::TaskId;
 use crate::runtime::Sim;
-use crate::scheduler::Policy;
+use crate::scheduler::{Policy, MAX_PCT_HORIZON};
 use crate::trace::{EventKind, Trace};
 use std::ops::{Range, RangeInclusive};
 
@@ -21,6 +21,8 @@ pub(crate) struct SweepConfig {
     /// The configuration of every run; each run gets its own seed.
     pub config: Config,
     pub env: Option<EnvConfig>,
+    /// PCT's horizon measured on the first seed ([`SweepConfig::fit_horizon`]).
+    pub fitted_horizon: Option<u64>,
 }
 
 impl SweepConfig {
@@ -29,6 +31,7 @@ impl SweepConfig {
             seeds: seeds_to_run(seeds),
             config: Config::new(0).policy(policy),
             env: None,
+            fitted_horizon: None,
         }
     }
 
@@ -60,7 +63,7 @@ impl SweepConfig {
             self.config.policy = policy.clone();
         }
         if let Some(steps) = env.pct_horizon {
-            self.config.pct_horizon = steps;
+            self.config.pct_horizon = Some(steps);
         }
         if let Some(tape) = &env.tape {
             self.config.tape = Some(tape.clone());
@@ -81,12 +84,29 @@ impl SweepConfig {
         *self.seeds.start()..self.seeds.end().saturating_add(1)
     }
 
-    /// The configuration of the run of `seed`.
+    /// The configuration of the run of `seed`, with its concrete policy: a
+    /// portfolio's member for the seed's place in the sweep, and PCT's horizon (pinned,
+    /// else fitted, else the default).
     pub(crate) fn config(&self, seed: u64) -> Config {
         let mut config = self.config.clone();
         config.seed = seed;
         config.from_sweep = true;
+        let position = seed.wrapping_sub(*self.seeds.start());
+        config.policy = config.concrete_policy(position, self.fitted_horizon);
         config
+    }
+
+    /// Fits PCT's horizon to the program: the number of steps `first_run` (the run of
+    /// the sweep's first seed) took; each later seed draws its scale of it
+    /// (`config::fitted_horizon`). Nothing to fit when a horizon is pinned. This is the
+    /// one thing a sweep carries from one seed to the next, and each run names the
+    /// horizon it used in its concrete policy, so a failure still replays from its
+    /// report alone.
+    pub(crate) fn fit_horizon(&mut self, first_run: &Sim) {
+        if self.fitted_horizon.is_none() && self.config.pct_horizon.is_none() {
+            let steps = first_run.stats().steps.clamp(1, MAX_PCT_HORIZON);
+            self.fitted_horizon = Some(steps);
+        }
     }
 
     /// A `Sim` for `seed`, configured like the sweep.

@@ -54,12 +54,15 @@ where
     let Some(seeds) = plan.seeds.clone() else {
         return Ok(Tally::default());
     };
-    let start = Instant::now();
+    let start = plan.started;
     let deadline = plan.time_budget.map(|budget| start + budget);
     let mut progress = progress_for(plan, start);
     let mut tally = Tally::default();
     let result = (|| {
         for seed in seeds.clone() {
+            if plan.first_ran && seed == *seeds.start() {
+                continue;
+            }
             if seed != *seeds.start() && deadline.is_some_and(|deadline| Instant::now() >= deadline)
             {
                 break;
@@ -91,7 +94,7 @@ where
     let (first, last) = (*seeds.start(), *seeds.end());
     // Offsets from the first seed: `span` is the last one (2^64 seeds fit no count).
     let span = last - first;
-    let start = Instant::now();
+    let start = plan.started;
     let deadline = plan.time_budget.map(|budget| start + budget);
     let chunk = match deadline {
         // Every seed taken is run: one at a time, so no worker runs past the deadline
@@ -100,7 +103,8 @@ where
         None => (span / (workers as u64 * 256)).clamp(1, MAX_CHUNK),
     };
     let shared = Shared {
-        next: AtomicU64::new(0),
+        // Past the first seed when it has run (it fitted PCT's horizon for the rest).
+        next: AtomicU64::new(u64::from(plan.first_ran)),
         exhausted: AtomicBool::new(false),
         smallest_failing: AtomicU64::new(u64::MAX),
         outcome: Mutex::new(None),

@@ -181,9 +181,10 @@ enum ChoiceOrigin {
 }
 
 impl ChoiceOrigin {
-    /// `None` for a replayed schedule, which starts over every run.
-    fn of(config: &Config) -> Option<ChoiceOrigin> {
-        match (&config.policy, &config.tape) {
+    /// `None` for a replayed schedule, which starts over every run. `policy` is the
+    /// run's concrete policy.
+    fn of(config: &Config, policy: &Policy) -> Option<ChoiceOrigin> {
+        match (policy, &config.tape) {
             (Policy::Replay(_), _) => None,
             (_, Some(tape)) => Some(ChoiceOrigin::Tape(tape.clone())),
             _ if config.deviations.is_some() => Some(ChoiceOrigin::Deviations(
@@ -262,14 +263,14 @@ impl Sim {
         Instant::from_nanos(self.now_nanos)
     }
 
-    fn take_choices(&mut self) -> (Box<dyn Choices + Send>, Option<ChoiceOrigin>) {
-        let origin = ChoiceOrigin::of(&self.config);
+    fn take_choices(&mut self, policy: &Policy) -> (Box<dyn Choices + Send>, Option<ChoiceOrigin>) {
+        let origin = ChoiceOrigin::of(&self.config, policy);
         if let Some((choices, kept)) = self.choices.take() {
             if Some(&kept) == origin.as_ref() {
                 return (choices, origin);
             }
         }
-        let choices: Box<dyn Choices + Send> = match (&origin, &self.config.policy) {
+        let choices: Box<dyn Choices + Send> = match (&origin, policy) {
             (None, Policy::Replay(schedule)) => {
                 Box::new(Recorded::new(schedule.decisions.clone(), self.config.seed))
             }
@@ -318,17 +319,18 @@ impl Sim {
         transcribe: bool,
         script: Option<&Schedule>,
     ) -> (Result<F::Output, Failure>, Option<Vec<u8>>) {
+        let policy = self.concrete_policy();
         let (choices, origin) = match script {
             Some(script) => {
                 let replayed = Recorded::new(script.decisions.clone(), self.config.seed);
                 (Box::new(replayed) as Box<dyn Choices + Send>, None)
             }
-            None => self.take_choices(),
+            None => self.take_choices(&policy),
         };
         let config = &self.config;
         let scheduler = match script {
             Some(script) => Box::new(scheduler::Scripted::new(script.picks.clone())),
-            None => scheduler::build(&config.policy, choices.is_ordered(), config.pct_horizon),
+            None => scheduler::build(&policy, choices.is_ordered()),
         };
         let run_config = RunConfig {
             max_steps: config.max_steps,
@@ -398,9 +400,18 @@ impl Sim {
         self.choices = origin.map(|origin| (choices, origin));
     }
 
-    /// The failure of the last run: the one place a [`FailureReport`] is made.
+    /// The policy a run of this `Sim` runs: its configured policy made concrete, a
+    /// portfolio's member taken as if the seed were the place in a sweep from seed 0
+    /// (a sweep gives each of its runs a concrete policy already).
+    fn concrete_policy(&self) -> Policy {
+        self.config.concrete_policy(self.config.seed, None)
+    }
+
+    /// The failure of the last run: the one place a [`FailureReport`] is made. Its
+    /// configuration names the concrete policy that ran, so that it replays exactly.
     pub(crate) fn failure(&self, kind: FailureKind) -> Failure {
-        let config = self.config.clone();
+        let mut config = self.config.clone();
+        config.policy = self.concrete_policy();
         let cancel_point = config.cancel_at.as_ref().and_then(|target| {
             let await_point = target.await_point;
             (await_point > 0).then(|| CancelPoint {

@@ -8,23 +8,34 @@
 //!
 //! - [`Policy::Fifo`] (`fifo.rs`): the production order, seed-free.
 //! - [`Policy::Random`] (`random.rs`): a uniform pick among the ready tasks every step.
-//! - [`Policy::Pct`] (`pct.rs`): probabilistic concurrency testing.
+//! - [`Policy::Pct`], [`Policy::PctWithHorizon`] (`pct.rs`): probabilistic concurrency
+//!   testing.
 //! - [`Policy::Replay`] (`replay.rs`): the exact task order of a recorded run, then
 //!   the seed's once the program no longer fits it.
+//! - [`Policy::Portfolio`] (`portfolio.rs`): no scheduler of its own; a sweep gives
+//!   each seed one of a fixed list of the policies above.
 //! - The minimizer's script (`scripted.rs`, no `Policy`): a task order that skips
 //!   what no longer fits.
+//!
+//! A policy that leaves something to be decided per run ([`Policy::Portfolio`], and
+//! [`Policy::Pct`]'s horizon) is made concrete before the run starts
+//! (`Config::concrete_policy`); a run, its failure and its replay line only ever see
+//! the concrete policy.
 
 mod fifo;
 mod pct;
+mod portfolio;
 mod random;
 mod replay;
 mod scripted;
 
 pub use pct::DEFAULT_PCT_HORIZON;
+pub use portfolio::{PORTFOLIO, PORTFOLIO_PCT_DEPTH};
 
-/// The deepest [`Policy::Pct`] accepted. PCT draws its `depth - 1` change points before
-/// the run; past a few the guarantee `1 / (n * k^(depth-1))` is nil anyway, and an
-/// unbounded depth from `SEEDLOOP_POLICY` (`pct:4294967295`) took 21 GB for one seed.
+/// The deepest [`Policy::Pct`] (or [`Policy::PctWithHorizon`]) accepted. PCT draws its
+/// `depth - 1` change points before the run; past a few the guarantee
+/// `1 / (n * k^(depth-1))` is nil anyway, and an unbounded depth from `SEEDLOOP_POLICY`
+/// (`pct:4294967295`) took 21 GB for one seed.
 pub const MAX_PCT_DEPTH: u32 = 64;
 
 /// The longest PCT horizon accepted, in steps: a thousand times the default step limit
@@ -70,7 +81,8 @@ pub(crate) trait Scheduler {
     }
 }
 
-/// How the next task is chosen. The default is [`Policy::Random`].
+/// How the next task is chosen. The default of a `Sim` is [`Policy::Random`]; the
+/// default of a sweep ([`crate::Check`]) is [`Policy::Portfolio`].
 ///
 /// `Display` gives the form `SEEDLOOP_POLICY` accepts, and `FromStr` parses it.
 ///
@@ -79,7 +91,12 @@ pub(crate) trait Scheduler {
 /// ```
 /// use seedloop::Policy;
 /// assert_eq!("pct:3".parse::<Policy>().unwrap(), Policy::Pct { depth: 3 });
+/// assert_eq!(
+///     "pct:3,horizon=40".parse::<Policy>().unwrap(),
+///     Policy::PctWithHorizon { depth: 3, horizon: 40 }
+/// );
 /// assert_eq!(Policy::Fifo.to_string(), "fifo");
+/// assert_eq!(Policy::Portfolio.to_string(), "portfolio");
 /// assert!("lifo".parse::<Policy>().is_err());
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -91,14 +108,37 @@ pub enum Policy {
     /// The production order: ready tasks run first-in first-out; a spawned task runs
     /// after its spawner blocks; a yielding task goes to the back. Ignores the seed.
     Fifo,
-    /// Probabilistic concurrency testing with `depth - 1` priority change points: finds
-    /// any bug of depth `depth` with probability at least `1 / (n * k^(depth-1))` for
-    /// `n` tasks and a horizon of `k` steps ([`crate::Config::pct_horizon`]).
+    /// Probabilistic concurrency testing with `depth - 1` priority change points over
+    /// a horizon of `k` steps fitted to the program: a sweep measures `k` on its first
+    /// seed (the steps that run took), unless [`crate::Config::pct_horizon`] pins it; a
+    /// bare `Sim` uses [`DEFAULT_PCT_HORIZON`]. Finds any bug of depth `depth` with
+    /// probability at least `1 / (n * k^(depth-1))` for `n` tasks (the conditions are in
+    /// the module doc of `scheduler/pct.rs`). A run names the horizon it used: it runs,
+    /// and its failure names, [`Policy::PctWithHorizon`] (depth 1, which has no change
+    /// point, stays `Pct { depth: 1 }`).
     Pct {
         /// The bug depth targeted: the number of ordering constraints, from 1 to
         /// [`MAX_PCT_DEPTH`].
         depth: u32,
     },
+    /// [`Policy::Pct`] over a horizon of exactly `horizon` steps, from 1 to
+    /// [`MAX_PCT_HORIZON`]: what a failure of `Pct` names, so that
+    /// `Sim::new(failure.seed).policy(failure.policy.clone())` replays it.
+    PctWithHorizon {
+        /// The bug depth targeted, as for [`Policy::Pct`].
+        depth: u32,
+        /// The horizon `k`, in steps: change points are drawn over the first `k`.
+        horizon: u64,
+    },
+    /// A fixed list of policies ([`PORTFOLIO`]) spread over the seeds of a sweep: its
+    /// seeds take the list's members in turn, from its first seed. No single policy
+    /// finds every kind of bug fastest; on the bench's eleven bug programs the
+    /// portfolio needs at most twice the seeds of the best single policy (the README's
+    /// bug-finding table has the numbers). Each run names its concrete policy, so a
+    /// failure's replay line is exact. A bare `Sim` counts its seed as its place in a
+    /// sweep from seed 0; a run from a tape runs [`Policy::Random`] (the tape steers
+    /// it).
+    Portfolio,
     /// Runs tasks in exactly the order a recorded run did ([`crate::FailureReport::schedule`]).
     /// Where the program no longer fits the recording (it was edited since), the run
     /// goes on as [`Policy::Random`] under the `Sim`'s seed and says where it diverged
@@ -112,6 +152,8 @@ impl fmt::Display for Policy {
             Policy::Random => "random".to_string(),
             Policy::Fifo => "fifo".to_string(),
             Policy::Pct { depth } => format!("pct:{depth}"),
+            Policy::PctWithHorizon { depth, horizon } => format!("pct:{depth},horizon={horizon}"),
+            Policy::Portfolio => "portfolio".to_string(),
             Policy::Replay(schedule) => format!("replay({} steps)", schedule.len()),
         };
         f.pad(&text)
@@ -126,6 +168,7 @@ impl fmt::Display for Policy {
 /// let error = "lifo".parse::<seedloop::Policy>().unwrap_err();
 /// assert!(error.to_string().starts_with("invalid policy `lifo`"), "{error}");
 /// assert!("pct:0".parse::<seedloop::Policy>().is_err(), "a depth is at least 1");
+/// assert!("pct:2,horizon=0".parse::<seedloop::Policy>().is_err(), "a horizon is at least 1");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParsePolicyError {
@@ -136,7 +179,7 @@ impl fmt::Display for ParsePolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "invalid policy `{}`: expected `random`, `fifo` or `pct:<depth>` with 1 <= depth <= {MAX_PCT_DEPTH} (e.g. `pct:3`)",
+            "invalid policy `{}`: expected `portfolio`, `random`, `fifo`, `pct:<depth>` or `pct:<depth>,horizon=<steps>` with 1 <= depth <= {MAX_PCT_DEPTH} and 1 <= steps <= {MAX_PCT_HORIZON} (e.g. `pct:3` or `pct:3,horizon=40`)",
             self.input
         )
     }
@@ -153,13 +196,25 @@ impl FromStr for Policy {
         };
         let text = input.trim().to_ascii_lowercase();
         match text.as_str() {
+            "portfolio" => Ok(Policy::Portfolio),
             "random" => Ok(Policy::Random),
             "fifo" => Ok(Policy::Fifo),
             _ => {
-                let depth = text.strip_prefix("pct:").ok_or_else(error)?;
-                match depth.parse::<u32>() {
-                    Ok(depth) if (1..=MAX_PCT_DEPTH).contains(&depth) => Ok(Policy::Pct { depth }),
-                    _ => Err(error()),
+                let pct = text.strip_prefix("pct:").ok_or_else(error)?;
+                let (depth, horizon) = match pct.split_once(",horizon=") {
+                    Some((depth, horizon)) => (depth, Some(horizon)),
+                    None => (pct, None),
+                };
+                let depth = match depth.parse::<u32>() {
+                    Ok(depth) if (1..=MAX_PCT_DEPTH).contains(&depth) => depth,
+                    _ => return Err(error()),
+                };
+                match horizon.map(str::parse::<u64>) {
+                    None => Ok(Policy::Pct { depth }),
+                    Some(Ok(horizon)) if (1..=MAX_PCT_HORIZON).contains(&horizon) => {
+                        Ok(Policy::PctWithHorizon { depth, horizon })
+                    }
+                    Some(_) => Err(error()),
                 }
             }
         }
@@ -169,22 +224,55 @@ impl FromStr for Policy {
 impl Policy {
     /// Panics with a message naming the fix when the policy cannot run.
     pub(crate) fn validate(&self) {
+        let (Policy::Pct { depth } | Policy::PctWithHorizon { depth, .. }) = self else {
+            return;
+        };
+        let depth = *depth;
+        if depth == 0 {
+            panic!("Policy::Pct {{ depth: 0 }} is invalid: the depth counts ordering constraints and must be at least 1 (depth 1 = no preemptions, just random priorities)");
+        }
+        if depth > MAX_PCT_DEPTH {
+            panic!("Policy::Pct {{ depth: {depth} }} is invalid: the depth must be at most MAX_PCT_DEPTH ({MAX_PCT_DEPTH}); PCT finds bugs of a few ordering constraints, and each change point costs memory up front");
+        }
+        if let Policy::PctWithHorizon { horizon, .. } = self {
+            assert!(
+                (1..=MAX_PCT_HORIZON).contains(horizon),
+                "Policy::PctWithHorizon {{ horizon: {horizon}, .. }} is invalid: the horizon must be from 1 step to MAX_PCT_HORIZON ({MAX_PCT_HORIZON}) steps"
+            );
+        }
+    }
+
+    /// This policy with nothing left to decide, for the run at `position` in its sweep
+    /// (a bare `Sim`: its seed) with PCT horizon `horizon`. `taped`: the run's decisions
+    /// come from a tape, which a portfolio hands to [`Policy::Random`].
+    pub(crate) fn concrete(&self, position: u64, horizon: u64, taped: bool) -> Policy {
         match self {
-            Policy::Pct { depth: 0 } => panic!("Policy::Pct {{ depth: 0 }} is invalid: the depth counts ordering constraints and must be at least 1 (depth 1 = no preemptions, just random priorities)"),
-            Policy::Pct { depth } if *depth > MAX_PCT_DEPTH => panic!("Policy::Pct {{ depth: {depth} }} is invalid: the depth must be at most MAX_PCT_DEPTH ({MAX_PCT_DEPTH}); PCT finds bugs of a few ordering constraints, and each change point costs memory up front"),
-            _ => {}
+            Policy::Portfolio if taped => Policy::Random,
+            Policy::Portfolio => portfolio::member(position).concrete(position, horizon, taped),
+            // Depth 1 has no change point: its horizon plays no part.
+            Policy::Pct { depth: 1 } => Policy::Pct { depth: 1 },
+            Policy::Pct { depth } => Policy::PctWithHorizon {
+                depth: *depth,
+                horizon,
+            },
+            other => other.clone(),
         }
     }
 }
 
-/// The scheduler for `policy`. `ordered` says that decisions come from a tape, where
-/// decision `k` must mean "the k-th candidate in FIFO order".
-pub(crate) fn build(policy: &Policy, ordered: bool, pct_horizon: u64) -> Box<dyn Scheduler> {
+/// The scheduler for `policy`, which must be concrete ([`Policy::concrete`]).
+/// `ordered` says that decisions come from a tape, where decision `k` must mean "the
+/// k-th candidate in FIFO order".
+pub(crate) fn build(policy: &Policy, ordered: bool) -> Box<dyn Scheduler> {
     match policy {
         Policy::Fifo => Box::new(fifo::Fifo::default()),
         Policy::Random if ordered => Box::new(random::OrderedRandom::default()),
         Policy::Random => Box::new(random::Random::default()),
-        Policy::Pct { depth } => Box::new(pct::Pct::new(*depth, pct_horizon, ordered)),
+        Policy::Pct { depth } => Box::new(pct::Pct::new(*depth, DEFAULT_PCT_HORIZON, ordered)),
+        Policy::PctWithHorizon { depth, horizon } => {
+            Box::new(pct::Pct::new(*depth, *horizon, ordered))
+        }
         Policy::Replay(schedule) => Box::new(replay::Replay::new(schedule.clone())),
+        Policy::Portfolio => unreachable!("a portfolio is made concrete before its run"),
     }
 }

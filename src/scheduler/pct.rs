@@ -1,19 +1,44 @@
 //! Probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi, Nagarakatte,
-//! "A Randomized Scheduler with Probabilistic Guarantees of Finding Bugs", ASPLOS 2010).
+//! "A Randomized Scheduler with Probabilistic Guarantees of Finding Bugs", ASPLOS 2010),
+//! as the paper defines it.
 //!
-//! Every task gets a distinct random priority when it is spawned (a random 31-bit
-//! value, ties broken by spawn order, so ranks are uniform however tasks arrive), and
-//! the highest-priority ready task always runs. Before the run, `depth - 1` change
-//! points are drawn uniformly over a horizon of `k` steps; at the i-th change point the
-//! task about to run drops to a priority below every initial priority (later change
-//! points go lower still), and the next highest task runs instead. A bug that needs
-//! `d` ordering constraints is then found with probability at least `1 / (n * k^(d-1))`
-//! for `n` tasks.
+//! **Priorities.** Every task gets a random initial priority when it is spawned (a
+//! random 30-bit value, ties broken by spawn order, so that the ranks are a uniform
+//! permutation however tasks arrive), and the highest-priority ready task always runs.
 //!
-//! **The horizon `k`** is configuration ([`crate::Sim::pct_horizon`], default
-//! [`DEFAULT_PCT_HORIZON`] steps, near the length of small test programs), never
-//! learned from earlier seeds: `Sim::new(seed).policy(policy)` alone replays a failure,
-//! and a replay line names `k` when it is not the default.
+//! **Change points.** Before the run, `depth - 1` change points `k_1 .. k_(depth-1)`
+//! are drawn, each on its own and uniformly over a horizon of `k` steps. Change point
+//! `k_i` carries priority `i`: the task about to run at step `k_i` drops to priority
+//! `i`, below every initial priority, and the highest-priority ready task runs instead.
+//! The indices are not sorted by step, so two demoted tasks can resume in either order.
+//! When the later change point carries the higher index, the task preempted second
+//! resumes first: a nested preemption (A preempted, B runs and is preempted, C runs,
+//! and B finishes before A resumes). When it carries the lower index, the task
+//! preempted first resumes first. (An earlier version demoted each later change point
+//! below the earlier ones, which made nested preemptions impossible.)
+//!
+//! **The guarantee.** A bug of depth `d` (`d` ordering constraints between the steps of
+//! its tasks) is found by one run with probability at least `1 / (n * k^(d-1))` for
+//! `n` tasks, as the paper proves, under its assumptions: `d <= depth`, the horizon `k`
+//! reaches past every step at which the bug needs a preemption (change points never
+//! land after step `k`), and the starvation guard below does not fire before the bug
+//! shows (it adds preemptions the proof does not count). A run from a byte tape is
+//! steered, not random, and has no such bound.
+//!
+//! **The horizon `k`** is [`Policy::PctWithHorizon`](super::Policy::PctWithHorizon)'s
+//! `horizon`. [`Policy::Pct`](super::Policy::Pct) leaves it to be fitted: a sweep
+//! measures the number of steps its first seed's run took, and each later seed draws,
+//! from the seed alone, that length, its half, its quarter or its eighth (a bug whose
+//! preemptions must come early is found up to `4^(d-1)` times as often at a small
+//! scale; one whose preemptions come late keeps the whole length on a quarter of the
+//! seeds, where the guarantee above holds). `Config::pct_horizon` or
+//! `SEEDLOOP_PCT_HORIZON` pin it instead; a bare `Sim` uses [`DEFAULT_PCT_HORIZON`].
+//! Either way the run's concrete policy names its horizon, so a failure's policy and
+//! replay line reproduce it exactly. Fitting relaxes an earlier rule, that nothing is
+//! learned across seeds: a sweep now carries one number, the length of its first
+//! seed's run, to its later seeds. What must hold, and does, is that every failure's
+//! report names everything needed to replay it: `Sim::new(seed).policy(policy)`
+//! with the failure's seed and policy runs the same execution.
 //!
 //! **Yields keep their priority.** A task that calls `yield_now` stays ready, and under
 //! strict priorities it runs again: preemptions happen only at change points. This is
@@ -26,8 +51,10 @@
 //! **The starvation guard.** Strict priorities can livelock a spin loop: a
 //! high-priority task that yields while waiting for a low-priority one would run
 //! forever. So a task that has run [`STARVATION_STEPS`] consecutive steps while others
-//! were ready is demoted exactly as at a change point. The guard is deterministic and
-//! never fires for a task that blocks, so it adds preemptions only to spinning code.
+//! were ready drops below every other priority, the change points' included (each such
+//! demotion below the last, so spinning tasks take turns). The guard is deterministic
+//! and never fires for a task that blocks, so it adds preemptions only to long-running
+//! or spinning code.
 //!
 //! Cost: the ready set is a binary heap keyed by priority, with lazy removal: the task
 //! picked stays in the heap, marked running, and a yield (ready again at once) costs
@@ -38,27 +65,37 @@ use super::{Scheduler, TaskRef};
 use crate::choices::{Choices, Stream};
 use std::collections::BinaryHeap;
 
-/// The default PCT horizon `k`, in steps.
+/// The PCT horizon `k`, in steps, of a run that no sweep fitted and no knob pinned
+/// (a bare `Sim` running [`Policy::Pct`](super::Policy::Pct)).
 pub const DEFAULT_PCT_HORIZON: u64 = 100;
 
 /// Consecutive steps a task may run while others are ready before it is demoted.
 pub const STARVATION_STEPS: u32 = 32;
 
+/// The three tiers of priority, highest first: every initial priority is above every
+/// change point's, and every change point's above the starvation guard's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tier {
+    Starved = 0,
+    ChangePoint = 1,
+    Initial = 2,
+}
+
 /// A priority packed into one word so that heap comparisons are one instruction:
-/// bit 63 is the tier (1 = initial, 0 = demoted), bits 32..63 the priority within the
-/// tier, bits 0..32 the task id inverted (older tasks win ties).
+/// bits 62..64 are the tier, bits 32..62 the priority within the tier, bits 0..32 the
+/// task id inverted (older tasks win ties).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Key(u64);
 
-const PRIORITY_BITS: u32 = 31;
+const PRIORITY_BITS: u32 = 30;
 
 impl Key {
-    fn new(initial: bool, priority: u64, id: u32) -> Key {
+    fn new(tier: Tier, priority: u64, id: u32) -> Key {
         debug_assert!(
             priority < 1 << PRIORITY_BITS,
             "priority {priority} out of range"
         );
-        Key((initial as u64) << 63 | priority << 32 | (u32::MAX - id) as u64)
+        Key((tier as u64) << 62 | priority << 32 | (u32::MAX - id) as u64)
     }
 
     fn id(self) -> u32 {
@@ -70,6 +107,14 @@ impl Key {
 struct Flags {
     ready: bool,
     in_heap: bool,
+}
+
+/// A change point: the step at which the task about to run is demoted, and the
+/// priority it gets (the point's index `i`, from 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct ChangePoint {
+    step: u64,
+    priority: u64,
 }
 
 pub(crate) struct Pct {
@@ -84,12 +129,13 @@ pub(crate) struct Pct {
     flags: Vec<Flags>,
     ready_count: usize,
     heap: BinaryHeap<(Key, u32)>,
-    // Sorted ascending; `next_change` indexes the first not yet reached.
-    change_points: Vec<u64>,
+    // Sorted by step (then index); `next_change` indexes the first not yet reached.
+    change_points: Vec<ChangePoint>,
     next_change: usize,
     drawn: bool,
     step: u64,
-    next_demoted_priority: u64,
+    // The starvation guard's next priority: each demotion goes below the last.
+    next_starved_priority: u64,
     last_slot: u32,
     consecutive_steps: u32,
 }
@@ -108,15 +154,17 @@ impl Pct {
             next_change: 0,
             drawn: false,
             step: 0,
-            next_demoted_priority: (1 << PRIORITY_BITS) - 1,
+            next_starved_priority: (1 << PRIORITY_BITS) - 1,
             last_slot: u32::MAX,
             consecutive_steps: 0,
         }
     }
 
+    /// Draws `k_1 .. k_(depth-1)`, each on its own: point `i` keeps its index as its
+    /// priority wherever its step falls, so that demoted tasks can resume in any order.
     fn draw_change_points(&mut self, choices: &mut dyn Choices) {
         self.drawn = true;
-        for _ in 1..self.depth {
+        for index in 1..self.depth {
             let step = if self.ordered {
                 // On a tape, 0 means "no change point": all zeros is a run without
                 // preemptions.
@@ -125,18 +173,19 @@ impl Pct {
                 choices.choose(Stream::Scheduler, self.horizon) + 1
             };
             if step > 0 {
-                self.change_points.push(step);
+                self.change_points.push(ChangePoint {
+                    step,
+                    priority: index as u64,
+                });
             }
         }
         self.change_points.sort_unstable();
     }
 
-    /// Demotes the task at the top of the heap, re-keying its entry in place.
-    fn demote_top(&mut self, slot: u32) {
+    /// Gives the task at the top of the heap `key`, re-keying its entry in place.
+    fn rekey_top(&mut self, slot: u32, tier: Tier, priority: u64) {
         let key = &mut self.keys[slot as usize];
-        *key = Key::new(false, self.next_demoted_priority, key.id());
-        // Later demotions go lower; after 2^31 of them they share the lowest level.
-        self.next_demoted_priority = self.next_demoted_priority.saturating_sub(1);
+        *key = Key::new(tier, priority, key.id());
         let mut top = self
             .heap
             .peek_mut()
@@ -172,12 +221,18 @@ impl Pct {
             .retain(|&(key, slot)| keys[slot as usize] == key && flags[slot as usize].ready);
     }
 
-    fn is_change_point(&mut self) -> bool {
-        let mut hit = false;
-        while self.next_change < self.change_points.len()
-            && self.change_points[self.next_change] <= self.step
-        {
-            hit |= self.change_points[self.next_change] == self.step;
+    /// The priority of the change point at the current step, if one is there. Points
+    /// that share a step demote the one task once, to the highest of their indices
+    /// (they are sorted by index within a step).
+    fn change_point_here(&mut self) -> Option<u64> {
+        let mut hit = None;
+        while let Some(point) = self.change_points.get(self.next_change) {
+            if point.step > self.step {
+                break;
+            }
+            if point.step == self.step {
+                hit = Some(point.priority);
+            }
             self.next_change += 1;
         }
         hit
@@ -195,7 +250,7 @@ impl Scheduler for Pct {
         } else {
             choices.choose(Stream::Scheduler, 1 << PRIORITY_BITS)
         };
-        let key = Key::new(true, priority, task.id.index());
+        let key = Key::new(Tier::Initial, priority, task.id.index());
         let slot = task.slot as usize;
         if self.keys.len() <= slot {
             self.keys.resize(slot + 1, key);
@@ -232,9 +287,15 @@ impl Scheduler for Pct {
         } else {
             self.consecutive_steps = 0;
         }
-        let starving_others = self.consecutive_steps >= STARVATION_STEPS;
-        if self.is_change_point() || starving_others {
-            self.demote_top(slot);
+        if let Some(priority) = self.change_point_here() {
+            self.rekey_top(slot, Tier::ChangePoint, priority);
+            slot = self.top_ready();
+            self.consecutive_steps = 0;
+        } else if self.consecutive_steps >= STARVATION_STEPS {
+            let priority = self.next_starved_priority;
+            // After 2^30 demotions the guard's tasks share its lowest priority.
+            self.next_starved_priority = priority.saturating_sub(1);
+            self.rekey_top(slot, Tier::Starved, priority);
             slot = self.top_ready();
             self.consecutive_steps = 0;
         }
@@ -273,6 +334,61 @@ mod tests {
             pct.ready(first);
             assert_eq!(pct.next(&mut choices).unwrap(), first);
         }
+    }
+
+    /// Three tasks of initial priorities 30 > 20 > 10 (from a tape), and change points
+    /// at steps 1 and 2 with the given indices. Step 1 demotes task 0, task 1 runs and
+    /// blocks; step 2 demotes task 2; the task that runs third is the one whose change
+    /// point carried the higher index.
+    fn third_task_run(first_index: u64, second_index: u64) -> u32 {
+        let mut choices = crate::choices::Tape::new(vec![30, 20, 10]);
+        let mut pct = Pct::new(3, 2, true);
+        pct.drawn = true;
+        pct.change_points = vec![
+            ChangePoint {
+                step: 1,
+                priority: first_index,
+            },
+            ChangePoint {
+                step: 2,
+                priority: second_index,
+            },
+        ];
+        for slot in 0..3 {
+            pct.spawned(task(slot), &mut choices);
+            pct.ready(task(slot));
+        }
+        let mut next = || pct.next(&mut choices).unwrap().slot;
+        assert_eq!(next(), 1, "step 1 demotes task 0: task 1 runs (and blocks)");
+        next() // step 2 demotes task 2 too: one of the two demoted tasks runs
+    }
+
+    #[test]
+    fn a_change_point_gives_its_index_as_priority_whatever_its_step() {
+        // The later change point carries the higher index: the task preempted second
+        // resumes first (a nested preemption).
+        assert_eq!(third_task_run(1, 2), 2);
+        // The earlier one carries it: the task preempted first resumes first.
+        assert_eq!(third_task_run(2, 1), 0);
+    }
+
+    #[test]
+    fn change_points_rank_below_every_initial_priority() {
+        let mut choices = crate::choices::Tape::new(vec![0, 255]);
+        let mut pct = Pct::new(2, 1, true);
+        pct.drawn = true;
+        pct.change_points = vec![ChangePoint {
+            step: 1,
+            priority: 1,
+        }];
+        for slot in 0..2 {
+            pct.spawned(task(slot), &mut choices);
+            pct.ready(task(slot));
+        }
+        // Task 1 (255) would run; demoted at step 1, it ranks below task 0's 0.
+        assert_eq!(pct.next(&mut choices).unwrap().slot, 0);
+        pct.ready(task(0));
+        assert_eq!(pct.next(&mut choices).unwrap().slot, 0);
     }
 
     #[test]
