@@ -128,6 +128,15 @@ pub enum FailureKind {
         /// `task 1003 (cleanup)`.
         chain: Vec<String>,
     },
+    /// A sweep required `sometimes!` conditions ([`crate::Check::require_sometimes`])
+    /// that held on none of its seeds: the seeds never reached the states the test is
+    /// about. The report's run is the sweep's first seed.
+    NeverHeld {
+        /// The conditions that never held, by name.
+        conditions: Vec<String>,
+        /// How many seeds the sweep ran.
+        seeds_run: u64,
+    },
     /// A limit of the simulated world was reached (messages in flight, ...): a
     /// runaway program, or a limit to raise.
     LimitReached {
@@ -165,6 +174,7 @@ impl FailureKind {
             FailureKind::Starvation { .. } => "starvation",
             FailureKind::TeardownLimit { .. } => "teardown limit",
             FailureKind::LimitReached { .. } => "limit reached",
+            FailureKind::NeverHeld { .. } => "never held",
         }
     }
 }
@@ -207,6 +217,14 @@ impl fmt::Display for FailureKind {
             FailureKind::LimitReached { what, limit } => {
                 write!(f, "limit reached: {what} (the limit is {limit})")
             }
+            FailureKind::NeverHeld {
+                conditions,
+                seeds_run,
+            } => write!(
+                f,
+                "sometimes! conditions that never held in {seeds_run} seeds: {} (the seeds never reached the states the test is about: run more seeds, or make them reachable)",
+                conditions.join(", ")
+            ),
             FailureKind::TeardownLimit {
                 rounds,
                 left,

@@ -111,7 +111,7 @@ pub use harness::explore::{explore_cancellation, CancelExplorer};
 #[cfg(feature = "proptest")]
 pub use harness::proptest;
 pub use harness::{fuzz, ExploreSummary, Summary};
-pub use runtime::{DebugFinding, Sim, Stats};
+pub use runtime::{Coverage, DebugFinding, Sim, Stats};
 pub use scheduler::{
     ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON, MAX_PCT_DEPTH, MAX_PCT_HORIZON,
     PORTFOLIO, PORTFOLIO_PCT_DEPTH,
@@ -158,9 +158,52 @@ pub use seedloop_macros::seedloop_test as test;
 /// What the macros expand to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::harness::coverage::{always, sometimes};
     pub use crate::harness::test_attribute::{run_test, TestOutput};
     #[cfg(feature = "insta")]
     pub use insta;
+}
+
+/// Marks an interesting state: counts, under `name`, that the program reached this
+/// point and whether `condition` held. A sweep adds the counts up
+/// ([`Summary::coverage`]), lists the conditions that never held
+/// ([`Summary::never_held`]), and fails when one it requires never held
+/// ([`Check::require_sometimes`]): proof that the seeds reached the states the test is
+/// about. Returns `condition`. Outside a simulation it only returns it.
+///
+/// ```
+/// let summary = seedloop::Check::new().seeds(0..50).run(|| async {
+///     let a = seedloop::spawn(async {});
+///     let b = seedloop::spawn(async {});
+///     seedloop::yield_now().await;
+///     seedloop::sometimes!(a.is_finished() && !b.is_finished(), "a ended before b");
+///     a.await.unwrap();
+///     b.await.unwrap();
+/// });
+/// assert!(summary.coverage["a ended before b"].held > 0);
+/// assert!(summary.never_held().is_empty());
+/// ```
+#[macro_export]
+macro_rules! sometimes {
+    ($condition:expr, $name:literal $(,)?) => {
+        $crate::__private::sometimes($condition, $name)
+    };
+}
+
+/// An invariant with a name: counts it like [`sometimes!`], and fails the run when
+/// `condition` is false, with a report naming it.
+///
+/// ```
+/// let failure = seedloop::Sim::new(0)
+///     .run(async { seedloop::always!(1 + 1 == 3, "arithmetic") })
+///     .unwrap_err();
+/// assert!(failure.to_string().contains("always!(\"arithmetic\") did not hold"), "{failure}");
+/// ```
+#[macro_export]
+macro_rules! always {
+    ($condition:expr, $name:literal $(,)?) => {
+        $crate::__private::always($condition, $name)
+    };
 }
 
 /// Snapshots a trace view with insta, in the top-level `snapshots/` folder of the

@@ -60,6 +60,8 @@ pub(crate) mod env_names {
     pub const TAPE: &str = "SEEDLOOP_TAPE";
     /// Debug mode: slow polls and task errors never retrieved are reported.
     pub const DEBUG: &str = "SEEDLOOP_DEBUG";
+    /// A passing sweep says what it ran, in one line on stderr.
+    pub const VERBOSE: &str = "SEEDLOOP_VERBOSE";
     /// The number of worker threads of a parallel sweep.
     pub const JOBS: &str = "SEEDLOOP_JOBS";
     /// The slice of a sweep's seeds this process runs (`k/n`).

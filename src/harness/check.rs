@@ -93,6 +93,28 @@ pub struct Summary {
     pub time_budget: Option<Duration>,
     /// Whether the time budget ran out before the last seed of the range.
     pub budget_spent: bool,
+    /// The `sometimes!` and `always!` conditions the seeds evaluated, by name, with
+    /// how often each was reached and held over the sweep.
+    pub coverage: std::collections::BTreeMap<&'static str, crate::runtime::Coverage>,
+}
+
+impl Summary {
+    /// The `sometimes!` conditions that were reached but never held: states the seeds
+    /// did not get to.
+    ///
+    /// ```
+    /// let summary = seedloop::Check::new().seeds(0..20).run(|| async {
+    ///     seedloop::sometimes!(false, "the impossible");
+    /// });
+    /// assert_eq!(summary.never_held(), ["the impossible"]);
+    /// ```
+    pub fn never_held(&self) -> Vec<&'static str> {
+        self.coverage
+            .iter()
+            .filter(|(_, coverage)| coverage.held == 0)
+            .map(|(name, _)| *name)
+            .collect()
+    }
 }
 
 impl fmt::Display for Summary {
@@ -149,6 +171,7 @@ pub struct Check {
     check_determinism: bool,
     jobs: Option<usize>,
     time_budget: Option<Duration>,
+    required_sometimes: Vec<&'static str>,
 }
 
 sweep_builder!(Check);
@@ -213,6 +236,7 @@ impl Check {
             check_determinism: false,
             jobs: None,
             time_budget: None,
+            required_sometimes: Vec::new(),
         }
     }
 
@@ -326,7 +350,7 @@ impl Check {
             Ok(tally)
         });
         match result {
-            Ok(tally) => Ok(plan.summary(tally, 1)),
+            Ok(tally) => plan.finish(plan.summary(tally, 1), &mut test),
             Err(failure) => Err(plan.report(failure)),
         }
     }
@@ -441,9 +465,30 @@ impl Check {
             Ok(tally)
         });
         match result {
-            Ok(tally) => Ok(plan.summary(tally, workers)),
+            Ok(tally) => plan.finish(plan.summary(tally, workers), &mut call),
             Err(failure) => Err(plan.report(failure)),
         }
+    }
+
+    /// Fails the sweep (with [`FailureKind::NeverHeld`](crate::FailureKind::NeverHeld))
+    /// when one of these `sometimes!` conditions held on none of its seeds: proof that
+    /// the seeds reached the states the test is about (a cancel while a lock is held,
+    /// a full queue).
+    ///
+    /// ```
+    /// let failure = seedloop::Check::new()
+    ///     .seeds(0..10)
+    ///     .require_sometimes(["queue full"])
+    ///     .try_run(|| async {
+    ///         seedloop::sometimes!(false, "queue full");
+    ///     })
+    ///     .unwrap_err();
+    /// assert_eq!(failure.kind.name(), "never held");
+    /// assert!(failure.to_string().contains("queue full"), "{failure}");
+    /// ```
+    pub fn require_sometimes(mut self, names: impl IntoIterator<Item = &'static str>) -> Check {
+        self.required_sometimes.extend(names);
+        self
     }
 
     /// The environment applied: what this process runs.
@@ -452,6 +497,7 @@ impl Check {
         Plan::new(
             self.sweep,
             SweepSettings {
+                required_sometimes: self.required_sometimes,
                 check_every_seed: self.check_determinism,
                 jobs: self.jobs,
                 time_budget: self.time_budget,

@@ -12,6 +12,7 @@
 //! | `SEEDLOOP_PCT_HORIZON` | steps, `1` to `1000000000` ([`crate::MAX_PCT_HORIZON`]) | pins the PCT horizon `k` of `pct:<depth>` (instead of fitting it) | `.pct_horizon(..)` |
 //! | `SEEDLOOP_TAPE` | hexadecimal bytes (`07ff00`) | run the one execution this byte tape makes (replay a tape run) | `.tape(..)`, and the seeds: one execution |
 //! | `SEEDLOOP_CHECK_DETERMINISM` | `1`/`0`, `true`/`false`, `yes`/`no`, `on`/`off` | run every seed twice and compare traces | `Check::check_determinism(..)` |
+//! | `SEEDLOOP_VERBOSE` | `1`/`0` (as above) | a passing sweep prints what it ran (seeds, policy, steps) in one line on stderr | nothing |
 //! | `SEEDLOOP_DEBUG` | `1`/`0` (as above) | debug mode: slow polls and task errors never retrieved are reported ([`crate::DebugFinding`]) | `.debug(..)` |
 //! | `SEEDLOOP_CANCEL_AT` | `u64` >= 1 | the cancellation explorer tries only this await point; one beyond the target's await points is an error (a stale replay line) | the point of `.cancel_at(..)` |
 //! | `SEEDLOOP_JOBS` | `1` to `1024` ([`MAX_JOBS`]) | worker threads of a parallel sweep ([`crate::Check::run_parallel`]); default: the available cores | `Check::jobs(..)` |
@@ -43,7 +44,7 @@ const _: () = assert!(MAX_TIME_BUDGET.as_secs() == 7 * 24 * 3600);
 
 pub use crate::config::env_names::*;
 
-const KNOWN: [&str; 12] = [
+const KNOWN: [&str; 13] = [
     SEED,
     SEEDS,
     POLICY,
@@ -52,6 +53,7 @@ const KNOWN: [&str; 12] = [
     CANCEL_AT,
     TAPE,
     DEBUG,
+    VERBOSE,
     JOBS,
     PARTITION,
     TIME_BUDGET,
@@ -86,6 +88,8 @@ pub struct EnvConfig {
     pub check_determinism: Option<bool>,
     /// `SEEDLOOP_DEBUG`.
     pub debug: Option<bool>,
+    /// `SEEDLOOP_VERBOSE`.
+    pub verbose: Option<bool>,
     /// `SEEDLOOP_CANCEL_AT`.
     pub cancel_at: Option<u64>,
     /// `SEEDLOOP_TAPE`, decoded.
@@ -267,6 +271,7 @@ impl EnvConfig {
                     config.check_determinism = Some(parse_switch(CHECK_DETERMINISM, value)?)
                 }
                 DEBUG => config.debug = Some(parse_switch(DEBUG, value)?),
+                VERBOSE => config.verbose = Some(parse_switch(VERBOSE, value)?),
                 JOBS => {
                     let expected = "a number of worker threads from 1 to 1024 (MAX_JOBS) such as 4";
                     let jobs = parse_in(JOBS, value, expected, 1..=MAX_JOBS as u64)?;

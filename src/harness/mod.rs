@@ -5,6 +5,8 @@
 //! `SEEDLOOP_*` environment ([`env`](mod@env)).
 
 pub(crate) mod check;
+#[doc(hidden)]
+pub mod coverage;
 pub mod env;
 pub(crate) mod explore;
 pub mod fuzz;

@@ -14,7 +14,9 @@ use super::partition::Partition;
 use super::sweep::{compare_runs, SweepConfig};
 use super::trace_dir;
 use crate::failure::Failure;
-use crate::runtime::Sim;
+use crate::failure::FailureKind;
+use crate::runtime::{Coverage, Sim};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -37,14 +39,19 @@ pub(crate) struct Plan {
     pub first_ran: bool,
     /// When the sweep started (its time budget counts from here).
     pub started: std::time::Instant,
+    /// `sometimes!` conditions the sweep fails without ([`crate::Check::require_sometimes`]).
+    pub required_sometimes: Vec<&'static str>,
+    /// `SEEDLOOP_VERBOSE`: a passing sweep says what it ran.
+    pub verbose: bool,
 }
 
 /// What one seed's run added to the sweep.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Tally {
     pub seeds_run: u64,
     pub steps: u64,
     pub determinism_checked: u64,
+    pub coverage: BTreeMap<&'static str, Coverage>,
 }
 
 impl Tally {
@@ -52,11 +59,15 @@ impl Tally {
         self.seeds_run += other.seeds_run;
         self.steps += other.steps;
         self.determinism_checked += other.determinism_checked;
+        for (name, coverage) in other.coverage {
+            self.coverage.entry(name).or_default().add(coverage);
+        }
     }
 }
 
 /// The settings of a `Check` that are not knobs of a run.
 pub(crate) struct SweepSettings {
+    pub required_sometimes: Vec<&'static str>,
     pub check_every_seed: bool,
     pub jobs: Option<usize>,
     pub time_budget: Option<Duration>,
@@ -107,6 +118,8 @@ impl Plan {
             trace_dir: env.trace_dir,
             first_ran: false,
             started: std::time::Instant::now(),
+            required_sometimes: settings.required_sometimes,
+            verbose: env.verbose.unwrap_or(false),
         }
     }
 
@@ -148,6 +161,7 @@ impl Plan {
             seeds_run: 1,
             steps: sim.stats().steps,
             determinism_checked: 0,
+            coverage: sim.coverage().clone(),
         };
         let first = self.seeds.as_ref().map(|seeds| *seeds.start());
         if Some(seed) == first || self.check_every_seed {
@@ -177,11 +191,44 @@ impl Plan {
             fitted_pct_horizon: self.sweep.fitted_horizon,
             steps: tally.steps,
             determinism_checked: tally.determinism_checked,
+            coverage: tally.coverage,
             jobs,
             partition: self.partition,
             time_budget: self.time_budget,
             budget_spent: !ran_all,
         }
+    }
+
+    /// The sweep passed: fails it when a required `sometimes!` never held (the
+    /// report's run is the first seed's, run again); says what ran when asked.
+    pub(crate) fn finish<F, Fut>(&self, summary: Summary, test: &mut F) -> Result<Summary, Failure>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let never: Vec<String> = self
+            .required_sometimes
+            .iter()
+            .filter(|name| {
+                summary
+                    .coverage
+                    .get(*name)
+                    .is_none_or(|coverage| coverage.held == 0)
+            })
+            .map(|name| name.to_string())
+            .collect();
+        if let (false, Some(seeds)) = (never.is_empty(), &self.seeds) {
+            let mut sim = self.sweep.sim(*seeds.start());
+            sim.run(test())?;
+            return Err(self.report(sim.failure(FailureKind::NeverHeld {
+                conditions: never,
+                seeds_run: summary.seeds_run,
+            })));
+        }
+        if self.verbose {
+            eprintln!("seedloop: {}: {summary}", self.label());
+        }
+        Ok(summary)
     }
 
     /// The failure the sweep reports: its trace written out when the environment

@@ -102,3 +102,34 @@ impl fmt::Display for DebugFinding {
         }
     }
 }
+
+/// How often one `sometimes!` (or `always!`) condition was evaluated in a run or a
+/// sweep, and how often it held.
+///
+/// # Examples
+///
+/// ```
+/// let mut sim = seedloop::Sim::new(0);
+/// sim.run(async {
+///     for value in 0..4 {
+///         seedloop::sometimes!(value == 3, "reached three");
+///     }
+/// }).unwrap();
+/// let coverage = sim.coverage()["reached three"];
+/// assert_eq!((coverage.reached, coverage.held), (4, 1));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// How many times the condition was evaluated.
+    pub reached: u64,
+    /// How many times it was true.
+    pub held: u64,
+}
+
+impl Coverage {
+    /// Adds `other`'s counts (another run's).
+    pub fn add(&mut self, other: Coverage) {
+        self.reached += other.reached;
+        self.held += other.held;
+    }
+}

@@ -21,7 +21,7 @@
 //! previous one's buffers (`recycle.rs`).
 
 use super::cancel_target::{CancelTarget, TargetWatch};
-use super::debug::DebugFinding;
+use super::debug::{Coverage, DebugFinding};
 use super::primitives::Primitives;
 use super::quiet_panics;
 use super::slab::{saturate, Slab, State};
@@ -106,6 +106,8 @@ pub(crate) struct Core {
     pub(super) stats: Stats,
     // Debug mode's findings, in the order they happened.
     pub(super) debug_findings: Vec<DebugFinding>,
+    // `sometimes!` and `always!` conditions, by name.
+    pub(super) coverage: std::collections::BTreeMap<&'static str, Coverage>,
     pub(super) target: TargetWatch,
     pub(super) primitives: Primitives,
     // By slot: where the task's last seedloop future to return `Pending` was created,
@@ -235,6 +237,7 @@ impl Core {
             trace_closed: false,
             stats: Stats::default(),
             debug_findings: Vec::new(),
+            coverage: std::collections::BTreeMap::new(),
             target,
             primitives: Primitives::default(),
             sites: recycle::take(&SPARE_SITES),

@@ -10,7 +10,7 @@
 
 mod advance;
 mod debug;
-pub use debug::DebugFinding;
+pub use debug::{Coverage, DebugFinding};
 mod cancel_target;
 pub(crate) mod context;
 mod diagnostics;
@@ -168,6 +168,7 @@ pub struct Sim {
     stats: Stats,
     schedule: Schedule,
     debug_findings: Vec<DebugFinding>,
+    coverage: std::collections::BTreeMap<&'static str, Coverage>,
 }
 
 /// What a run's choice source was made from: the next run may keep drawing from it
@@ -224,6 +225,7 @@ impl Sim {
             stats: Stats::default(),
             schedule: Schedule::default(),
             debug_findings: Vec::new(),
+            coverage: std::collections::BTreeMap::new(),
         }
     }
 
@@ -245,6 +247,12 @@ impl Sim {
     /// The counters of the last run.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The `sometimes!` and `always!` conditions the last run evaluated, by name:
+    /// how often each was reached and held.
+    pub fn coverage(&self) -> &std::collections::BTreeMap<&'static str, Coverage> {
+        &self.coverage
     }
 
     /// What debug mode ([`Config::debug`](crate::Config::debug)) found in the last run:
@@ -395,6 +403,7 @@ impl Sim {
         );
         self.trace = std::mem::take(&mut core.trace);
         self.debug_findings = std::mem::take(&mut core.debug_findings);
+        self.coverage = std::mem::take(&mut core.coverage);
         self.world.hosts = std::mem::take(&mut core.hosts);
         let choices = std::mem::replace(&mut core.choices, Box::new(Exhausted));
         self.choices = origin.map(|origin| (choices, origin));

@@ -228,6 +228,14 @@ impl Shared {
         self.slow_poll.is_some()
     }
 
+    /// Counts an evaluation of the `sometimes!`/`always!` condition `name`.
+    pub(crate) fn record_condition(&self, name: &'static str, held: bool) {
+        let mut core = self.core.borrow_mut();
+        let coverage = core.coverage.entry(name).or_default();
+        coverage.reached += 1;
+        coverage.held += u64::from(held);
+    }
+
     /// Reports a debug mode finding: on stderr now, and in the run's findings.
     pub(crate) fn report_debug(&self, finding: DebugFinding) {
         eprintln!("seedloop debug: {finding}");
