@@ -94,6 +94,11 @@ pub(crate) trait Choices {
     /// needs a uniform pick and lets the scheduler use faster unordered structures.
     fn is_ordered(&self) -> bool;
 
+    /// The decisions answered so far, when the source logs them (a tape).
+    fn take_log(&mut self) -> Vec<Decision> {
+        Vec::new()
+    }
+
     /// How many scheduler decisions were not the FIFO pick, when that is meaningful
     /// (ordered sources: decision 0 is the FIFO pick).
     fn preemptions(&self) -> Option<u64> {
@@ -208,6 +213,16 @@ pub struct Tape {
     position: usize,
     // Scheduler decisions that were not the FIFO pick.
     preemptions: u64,
+    // Every decision read (of two or more options), for the exhaustive search.
+    log: Vec<Decision>,
+}
+
+/// A decision a tape answered: from which stream, which value, among how many.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Decision {
+    pub stream: Stream,
+    pub value: u64,
+    pub bound: u64,
 }
 
 impl Tape {
@@ -224,6 +239,7 @@ impl Tape {
             bytes,
             position: 0,
             preemptions: 0,
+            log: Vec::new(),
         }
     }
 
@@ -341,6 +357,11 @@ impl Choices for Tape {
         if stream == Stream::Scheduler && value != 0 {
             self.preemptions += 1;
         }
+        self.log.push(Decision {
+            stream,
+            value,
+            bound,
+        });
         value
     }
 
@@ -350,6 +371,10 @@ impl Choices for Tape {
 
     fn preemptions(&self) -> Option<u64> {
         Some(self.preemptions)
+    }
+
+    fn take_log(&mut self) -> Vec<Decision> {
+        std::mem::take(&mut self.log)
     }
 }
 

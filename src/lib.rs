@@ -110,7 +110,7 @@ pub use harness::explore::{explore_cancellation, CancelExplorer};
 /// Schedules as proptest values (feature `proptest`, on by default).
 #[cfg(feature = "proptest")]
 pub use harness::proptest;
-pub use harness::{fuzz, ExploreSummary, Summary};
+pub use harness::{fuzz, Exhaustive, ExhaustiveSummary, ExploreSummary, Summary};
 pub use runtime::{Coverage, DebugFinding, Sim, Stats};
 pub use scheduler::{
     ParsePolicyError, Policy, Schedule, DEFAULT_PCT_HORIZON, MAX_PCT_DEPTH, MAX_PCT_HORIZON,

@@ -491,6 +491,11 @@ impl Check {
         self
     }
 
+    /// The configuration of the sweep's runs (before the environment applies).
+    pub(crate) fn sweep_config(&self) -> &crate::config::Config {
+        &self.sweep.config
+    }
+
     /// The environment applied: what this process runs.
     #[track_caller]
     fn plan(self) -> Plan {

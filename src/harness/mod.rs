@@ -8,6 +8,7 @@ pub(crate) mod check;
 #[doc(hidden)]
 pub mod coverage;
 pub mod env;
+mod exhaustive;
 pub(crate) mod explore;
 pub mod fuzz;
 mod minimize;
@@ -23,6 +24,9 @@ mod trace_dir;
 mod workers;
 
 pub use check::{Summary, DEFAULT_SEEDS, MAX_JOBS, MAX_TIME_BUDGET};
+pub use exhaustive::{
+    Exhaustive, ExhaustiveSummary, DEFAULT_MAX_SCHEDULES, MAX_SCHEDULES, SMALL_DECISION,
+};
 pub use explore::ExploreSummary;
 pub use minimize::{MinimizeError, Minimized, MINIMIZE_RUNS};
 pub use partition::{ParsePartitionError, Partition, MAX_PARTITIONS};

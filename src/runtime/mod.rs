@@ -249,6 +249,14 @@ impl Sim {
         &self.stats
     }
 
+    /// The decisions the last run took from its tape, in order (empty without a tape).
+    pub(crate) fn take_decision_log(&mut self) -> Vec<crate::choices::Decision> {
+        self.choices
+            .as_mut()
+            .map(|(choices, _)| choices.take_log())
+            .unwrap_or_default()
+    }
+
     /// The `sometimes!` and `always!` conditions the last run evaluated, by name:
     /// how often each was reached and held.
     pub fn coverage(&self) -> &std::collections::BTreeMap<&'static str, Coverage> {
