@@ -189,3 +189,25 @@ fn a_failure_that_does_not_reproduce_cannot_be_minimized() {
         MinimizeError::Nondeterministic
     );
 }
+
+/// The minimized run, as a proptest schedule of deviations from FIFO, replays the same
+/// failure through `seedloop::proptest::sim`: the minimizer and the property tests
+/// speak one schedule format.
+#[test]
+fn a_minimized_failure_is_also_a_proptest_schedule_that_replays_it() {
+    let program = || race_in_a_crowd(10, 8);
+    let failure = find(Check::new().seeds(0..500).policy(Policy::Random), program);
+    let minimized = failure.minimize(program).unwrap();
+    let schedule = minimized
+        .schedule
+        .clone()
+        .expect("only scheduler decisions deviate");
+    assert_eq!(schedule.deviations().len(), minimized.deviations);
+    let mut replay = seedloop::proptest::sim(&schedule);
+    let again = replay.run(program()).unwrap_err();
+    assert_eq!(again.kind, minimized.failure.kind);
+    assert_eq!(
+        replay.trace().to_string(),
+        minimized.failure.trace.to_string()
+    );
+}

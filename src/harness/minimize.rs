@@ -73,6 +73,12 @@ pub struct Minimized {
     pub deviations: usize,
     /// Runs of the program made.
     pub runs: u64,
+    /// The result as a [proptest schedule](crate::proptest::Schedule) (its deviations
+    /// from the FIFO order by choice point, which `seedloop::proptest::sim` replays),
+    /// when that makes the same run: only scheduler decisions deviate and the program
+    /// draws no random values of its own. Feature `proptest`.
+    #[cfg(feature = "proptest")]
+    pub schedule: Option<crate::harness::proptest::Schedule>,
 }
 
 impl fmt::Display for Minimized {
@@ -452,7 +458,11 @@ impl FailureReport {
         while best.shrink_tape() && !best.spent() {}
         // The result as a run of its tape (a scripted run's trace is the same).
         best.runs += 1;
-        let mut failure = match tape_sim(&config, &best.tape).run((best.program)()) {
+        let mut final_run = tape_sim(&config, &best.tape);
+        let outcome = final_run.run((best.program)());
+        #[cfg(feature = "proptest")]
+        let schedule = as_deviations(&final_run.take_decision_log());
+        let mut failure = match outcome {
             Err(failure) if same_failure(&self.kind, &failure.kind) => failure,
             other => {
                 return Err(MinimizeError::NotReproduced {
@@ -478,6 +488,36 @@ impl FailureReport {
             original_deviations,
             deviations: deviations(&best.tape),
             runs: best.runs,
+            #[cfg(feature = "proptest")]
+            schedule,
         })
     }
+}
+
+/// The run that took `log` as a proptest schedule (the same deviations from FIFO,
+/// by choice point), when that makes the same run: only scheduler decisions deviate,
+/// and the program drew no random values of its own (a schedule draws those from the
+/// seed, a tape from its bytes).
+#[cfg(feature = "proptest")]
+fn as_deviations(log: &[crate::choices::Decision]) -> Option<crate::harness::proptest::Schedule> {
+    use crate::harness::proptest::{Deviation, Schedule};
+    let mut deviations = Vec::new();
+    let mut choice_point = 0;
+    for decision in log {
+        match decision.stream {
+            Stream::Scheduler => {
+                if decision.value != 0 {
+                    deviations.push(Deviation {
+                        choice_point,
+                        pick: decision.value,
+                    });
+                }
+                choice_point += 1;
+            }
+            Stream::User => return None,
+            _ if decision.value != 0 => return None,
+            _ => {}
+        }
+    }
+    Some(Schedule::new(deviations))
 }
