@@ -27,6 +27,9 @@ mod bug_programs;
 
 use bug_programs::{BugProgram, ALL};
 use seedloop::{Check, Policy};
+
+/// The schedule budget of the exhaustive column.
+const EXHAUSTIVE_BUDGET: u64 = 50_000;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -220,6 +223,31 @@ fn main() {
             program.bug,
             row.join(" | ")
         );
+    }
+
+    // Exhaustive search (bound 2): deterministic, so one number per program: the
+    // schedules run until the first failure, or whether the bounded space was covered.
+    println!("\nexhaustive search, preemption bound 2 (deviations from FIFO), budget {EXHAUSTIVE_BUDGET} schedules\n");
+    println!("| program | exhaustive (bound 2) |");
+    println!("|---|---|");
+    for (_, program) in shown() {
+        let outcome = Check::new()
+            .exhaustive()
+            .preemption_bound(2)
+            .max_schedules(EXHAUSTIVE_BUDGET)
+            .try_run(program.run);
+        let cell = match outcome {
+            Err(failure) => format!(
+                "found (a tape of {} bytes)",
+                failure.config.tape.as_ref().map_or(0, Vec::len)
+            ),
+            Ok(summary) if summary.covered => format!(
+                "not within the bound ({} schedules, covered)",
+                summary.schedules
+            ),
+            Ok(summary) => format!("not within the budget ({} schedules)", summary.schedules),
+        };
+        println!("| {} | {cell} |", program.name);
     }
 
     println!("\ngoal: the default's median within 2x of the best single policy's median (Fifo, Random, PCT(1) to PCT(3); in brackets, the portfolio's own PCT member included)");
