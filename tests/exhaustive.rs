@@ -57,18 +57,7 @@ fn a_budget_stops_the_search_and_says_it_did_not_cover_the_space() {
 
 /// Fails when `a` (spawned first) runs last: two deviations from FIFO order.
 async fn a_runs_last() {
-    let log = std::rc::Rc::new(std::cell::RefCell::new(String::new()));
-    let tasks: Vec<_> = ['a', 'b', 'c']
-        .into_iter()
-        .map(|name| {
-            let log = log.clone();
-            seedloop::spawn(async move { log.borrow_mut().push(name) })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
-    let order = log.take();
+    let order = common::spawn_order(&['a', 'b', 'c']).await;
     assert!(!order.ends_with('a'), "a ran last: {order}");
 }
 

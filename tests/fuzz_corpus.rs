@@ -3,6 +3,8 @@
 //! checks, so an input the fuzzer once found (copy it into the corpus) stays a
 //! regression test.
 
+mod common;
+
 #[path = "../fuzz/programs/group.rs"]
 mod group;
 #[path = "../fuzz/programs/schedule.rs"]
@@ -68,22 +70,7 @@ fn every_group_corpus_input_passes() {
 /// the report.
 #[test]
 fn fuzz_run_reads_the_schedule_from_the_bytes() {
-    let order = |bytes: &[u8]| {
-        seedloop::fuzz::run(bytes, || async {
-            let log = std::rc::Rc::new(std::cell::RefCell::new(String::new()));
-            let tasks: Vec<_> = ['a', 'b']
-                .into_iter()
-                .map(|name| {
-                    let log = log.clone();
-                    seedloop::spawn(async move { log.borrow_mut().push(name) })
-                })
-                .collect();
-            for task in tasks {
-                task.await.unwrap();
-            }
-            log.take()
-        })
-    };
+    let order = |bytes: &[u8]| seedloop::fuzz::run(bytes, || common::spawn_order(&['a', 'b']));
     assert_eq!(order(&[]), "ab", "empty bytes: the FIFO order");
     assert_eq!(order(&[0, 0, 0]), "ab");
     assert!([order(&[1]), order(&[0, 1]), order(&[1, 1])].contains(&"ba".to_string()));

@@ -1,28 +1,18 @@
 //! Schedules as proptest values: failures shrink to the fewest deviations from the
 //! FIFO order, compose with other strategies, and persist and replay like any case.
 
+mod common;
+
 use proptest::prelude::*;
 use proptest::test_runner::{
     Config as RunnerConfig, FileFailurePersistence, RngAlgorithm, TestError, TestRng, TestRunner,
 };
 use seedloop::proptest::{run, schedule, sim, Schedule};
-use std::cell::RefCell;
 use std::rc::Rc;
 
 /// Three tasks spawned a, b, c; the order they ran in.
 async fn spawn_order() -> String {
-    let log = Rc::new(RefCell::new(String::new()));
-    let tasks: Vec<_> = ['a', 'b', 'c']
-        .into_iter()
-        .map(|name| {
-            let log = log.clone();
-            seedloop::spawn(async move { log.borrow_mut().push(name) })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
-    log.take()
+    common::spawn_order(&['a', 'b', 'c']).await
 }
 
 /// Fails when `a` runs last: that takes two preemptions (one alone lets `a` run second).

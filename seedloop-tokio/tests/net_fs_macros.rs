@@ -1,25 +1,14 @@
 //! `tokio::net`, `tokio::fs` and the attribute macros under the facade.
 
 use seedloop::net::Host;
-use seedloop::{Policy, Sim};
+use seedloop::Policy;
 use seedloop_tokio as tokio;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufReader};
 
+mod common;
+
 fn run<T, Fut: std::future::Future<Output = T>>(seed: u64, program: impl Fn() -> Fut) -> T {
-    let mut first = Sim::new(seed).policy(Policy::Random);
-    let output = first
-        .run(program())
-        .unwrap_or_else(|failure| panic!("{failure}"));
-    let mut second = Sim::new(seed).policy(Policy::Random);
-    second
-        .run(program())
-        .unwrap_or_else(|failure| panic!("{failure}"));
-    assert_eq!(
-        first.trace().to_string(),
-        second.trace().to_string(),
-        "a seed replays"
-    );
-    output
+    common::run_twice(seed, Policy::Random, program)
 }
 
 #[test]

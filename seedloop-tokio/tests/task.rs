@@ -1,29 +1,14 @@
 //! `tokio::task` under the facade: tokio's rules, on a replayable simulation.
 
-use seedloop::{Policy, Sim};
+use seedloop::Policy;
 use seedloop_tokio as tokio;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-/// Runs `program` twice on `seed` under `policy`; both runs must give the same trace.
-fn run_twice<T: PartialEq + std::fmt::Debug, Fut: std::future::Future<Output = T>>(
-    seed: u64,
-    policy: Policy,
-    program: impl Fn() -> Fut,
-) -> T {
-    let mut first = Sim::new(seed).policy(policy.clone());
-    let a = first
-        .run(program())
-        .unwrap_or_else(|failure| panic!("{failure}"));
-    let mut second = Sim::new(seed).policy(policy);
-    let b = second
-        .run(program())
-        .unwrap_or_else(|failure| panic!("{failure}"));
-    assert_eq!(first.trace().to_string(), second.trace().to_string());
-    assert_eq!(a, b);
-    a
-}
+mod common;
+
+use common::run_twice;
 
 #[test]
 fn join_set_returns_outputs_in_the_order_tasks_end() {

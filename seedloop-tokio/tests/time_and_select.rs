@@ -1,32 +1,15 @@
 //! `tokio::time` and `select!` under the facade: tokio's deterministic rules on the
 //! virtual clock, and a `select!` whose branch order is the seed's.
 
-use seedloop::{Policy, Sim};
+use seedloop::Policy;
 use seedloop_tokio as tokio;
 use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 
-fn run<T, Fut: std::future::Future<Output = T>>(
-    seed: u64,
-    policy: Policy,
-    program: impl Fn() -> Fut,
-) -> T {
-    let mut first = Sim::new(seed).policy(policy.clone());
-    let output = first
-        .run(program())
-        .unwrap_or_else(|failure| panic!("{failure}"));
-    let mut second = Sim::new(seed).policy(policy);
-    second
-        .run(program())
-        .unwrap_or_else(|failure| panic!("{failure}"));
-    assert_eq!(
-        first.trace().to_string(),
-        second.trace().to_string(),
-        "a seed replays"
-    );
-    output
-}
+mod common;
+
+use common::run_twice as run;
 
 const MS: Duration = Duration::from_millis(1);
 

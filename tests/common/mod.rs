@@ -127,3 +127,20 @@ pub fn replay_assignments(line: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Tasks named by `names`, spawned in that order, each logging its name once; the
+/// order they ran in (the FIFO order is `names` itself).
+pub async fn spawn_order(names: &'static [char]) -> String {
+    let log = std::rc::Rc::new(std::cell::RefCell::new(String::new()));
+    let tasks: Vec<_> = names
+        .iter()
+        .map(|&name| {
+            let log = log.clone();
+            seedloop::spawn(async move { log.borrow_mut().push(name) })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    log.take()
+}
