@@ -6,6 +6,12 @@
 //! run, tells how much of seedloop's per-step cost, and of its slope from 10 to
 //! 100 000 tasks, comes with uniform random scheduling itself (jumping between tasks
 //! scattered in memory misses the caches) rather than with seedloop's overhead.
+//!
+//! It runs with one of two wakers. [`run`] gives each task an `Arc` waker, as
+//! `std::task::Wake` builds them (seedloop's own are so built). [`run_raw`] gives each a
+//! raw waker whose data is the task's index itself: no allocation and no reference
+//! count per task, the cheapest waker there is (the one `unsafe` block below). The raw
+//! floor is the real one: what an executor of seedloop's contract could cost at best.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -15,7 +21,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::cell::Cell;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Wake, Waker};
 
 type Task = Pin<Box<dyn Future<Output = ()>>>;
 
@@ -29,6 +36,37 @@ struct Executor {
 
 thread_local! {
     static EXECUTOR: RefCell<Executor> = RefCell::default();
+    // Whether tasks get raw wakers (`run_raw`) rather than `Arc` ones (`run`).
+    static RAW_WAKERS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Queues task `index` once, however many wakes.
+fn wake_index(index: usize) {
+    EXECUTOR.with_borrow_mut(|executor| {
+        if !std::mem::replace(&mut executor.queued[index], true) {
+            executor.ready.push(index);
+        }
+    });
+}
+
+/// The raw waker's functions. Its data is a task index, never dereferenced: cloning
+/// copies it, waking queues the task, dropping does nothing.
+static RAW_VTABLE: RawWakerVTable = RawWakerVTable::new(
+    |data| RawWaker::new(data, &RAW_VTABLE),
+    |data| wake_index(data as usize),
+    |data| wake_index(data as usize),
+    |_| {},
+);
+
+fn raw_waker(index: usize) -> Waker {
+    // SAFETY: `Waker::from_raw` asks that the vtable's functions uphold `RawWaker`'s
+    // contract for the data given. The data is a plain integer carried in the pointer,
+    // never dereferenced, so every function is sound for any value: clone returns the
+    // same data with the same vtable, wake and wake_by_ref only read the integer, and
+    // drop has nothing to free. The executor is one thread (a thread-local), so a wake
+    // always reaches the executor that made the waker; the bench wakes from no other
+    // thread.
+    unsafe { Waker::from_raw(RawWaker::new(index as *const (), &RAW_VTABLE)) }
 }
 
 /// A task's waker: its index. Waking queues the task once, however many wakes.
@@ -40,26 +78,38 @@ impl Wake for TaskWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        EXECUTOR.with_borrow_mut(|executor| {
-            if !std::mem::replace(&mut executor.queued[self.0], true) {
-                executor.ready.push(self.0);
-            }
-        });
+        wake_index(self.0);
     }
 }
 
 fn spawn_task(future: Task) {
     EXECUTOR.with_borrow_mut(|executor| {
         let index = executor.tasks.len();
-        let waker = Waker::from(Arc::new(TaskWaker(index)));
+        let waker = if RAW_WAKERS.get() {
+            raw_waker(index)
+        } else {
+            Waker::from(Arc::new(TaskWaker(index)))
+        };
         executor.tasks.push(Some((future, waker)));
         executor.queued.push(true);
         executor.ready.push(index);
     });
 }
 
-/// Runs `main` to completion on a fresh executor; returns the polls made (all tasks).
+/// Runs `main` to completion on a fresh executor with `Arc` wakers; returns the polls
+/// made (all tasks).
 pub fn run(seed: u64, main: impl Future<Output = ()> + 'static) -> u64 {
+    RAW_WAKERS.set(false);
+    run_here(seed, main)
+}
+
+/// [`run`] with raw wakers (the real floor).
+pub fn run_raw(seed: u64, main: impl Future<Output = ()> + 'static) -> u64 {
+    RAW_WAKERS.set(true);
+    run_here(seed, main)
+}
+
+fn run_here(seed: u64, main: impl Future<Output = ()> + 'static) -> u64 {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     EXECUTOR.set(Executor::default());
     spawn_task(Box::pin(main));

@@ -95,6 +95,7 @@ use std::time::{Duration, Instant};
 
 /// The floor executor's rows (W1 and flatness; in flatness followed by `, N=...`).
 const FLOOR: &str = "floor executor (random, no trace)";
+const RAW_FLOOR: &str = "floor executor, raw waker";
 /// W1: tasks spawned by main.
 const W1_TASKS: u64 = 1000;
 /// W1 and flatness: `yield_now` calls per task.
@@ -522,6 +523,14 @@ where
     seeded_row(name, move |seed| floor::run(seed, make()))
 }
 
+/// A raw-waker floor row: a fresh [`floor::run_raw`] per iteration (the real floor).
+fn raw_floor_row<Fut>(name: &str, make: impl Fn() -> Fut + 'static) -> Row
+where
+    Fut: Future<Output = ()> + 'static,
+{
+    seeded_row(name, move |seed| floor::run_raw(seed, make()))
+}
+
 /// Runs `future` on a fresh `LocalSet`, where tokio can run `!Send` tasks.
 async fn in_local_set<F: Future>(future: F) -> F::Output {
     tokio::task::LocalSet::new().run_until(future).await
@@ -841,6 +850,9 @@ fn main() {
         w1.push(floor_row(FLOOR, || {
             spawn_join!(floor::spawn, floor::yield_now, plain, W1_TASKS)
         }));
+        w1.push(raw_floor_row(RAW_FLOOR, || {
+            spawn_join!(floor::spawn, floor::yield_now, plain, W1_TASKS)
+        }));
         measure(&config, &mut w1);
         print_table(
             &format!("W1 spawn-join: {W1_TASKS} tasks x {W1_YIELDS} yields"),
@@ -874,6 +886,11 @@ fn main() {
         infos.push(info(
             "W1 floor executor / tokio, ns/step",
             row(&w1, FLOOR).ns_per_step() / row(&w1, "tokio current-thread").ns_per_step(),
+        ));
+        goals.push(goal(
+            "W1 seedloop Random / raw-waker floor, ns/step (trace on)",
+            random / row(&w1, RAW_FLOOR).ns_per_step(),
+            1.3,
         ));
     }
 
@@ -966,6 +983,7 @@ fn main() {
             shuttle_w3_counted,
         ));
         w3.push(floor_row(FLOOR, || ping_pong!(floor::spawn, plain)));
+        w3.push(raw_floor_row(RAW_FLOOR, || ping_pong!(floor::spawn, plain)));
         measure(&config, &mut w3);
         print_table(
             &format!("W3 ping-pong: {W3_MESSAGES} messages over two channels of capacity 1"),
@@ -991,6 +1009,11 @@ fn main() {
             "W3 floor executor / tokio, ns/step",
             row(&w3, FLOOR).ns_per_step()
                 / row(&w3, "tokio current-thread, LocalSet").ns_per_step(),
+        ));
+        goals.push(goal(
+            "W3 seedloop Random / raw-waker floor, ns/step (trace on)",
+            row(&w3, "seedloop Random").ns_per_step() / row(&w3, RAW_FLOOR).ns_per_step(),
+            1.3,
         ));
     }
 
@@ -1057,6 +1080,9 @@ fn main() {
             flat.push(floor_row(&format!("{FLOOR}, N={tasks}"), move || {
                 spawn_join!(floor::spawn, floor::yield_now, plain, tasks)
             }));
+            flat.push(raw_floor_row(&format!("{RAW_FLOOR}, N={tasks}"), move || {
+                spawn_join!(floor::spawn, floor::yield_now, plain, tasks)
+            }));
         }
         measure(&config, &mut flat);
         print_table(
@@ -1082,10 +1108,18 @@ fn main() {
                 2.0,
             ));
         }
+        goals.push(goal(
+            &format!(
+                "Flatness seedloop Random / raw-waker floor's, growth N={first}..{last}"
+            ),
+            flatness("seedloop Random") / flatness(RAW_FLOOR),
+            1.3,
+        ));
         for (label, prefix) in [
             ("seedloop Fifo", "seedloop Fifo"),
             ("tokio current-thread", "tokio current-thread"),
             ("floor executor", FLOOR),
+            ("raw-waker floor", RAW_FLOOR),
         ] {
             infos.push(info(
                 &format!("Flatness {label}: max / min ns/step, N={first}..{last}"),
