@@ -15,13 +15,13 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::cell::Cell;
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::cell::Cell;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Wake, Waker};
 
 type Task = Pin<Box<dyn Future<Output = ()>>>;

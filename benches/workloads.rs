@@ -1080,9 +1080,10 @@ fn main() {
             flat.push(floor_row(&format!("{FLOOR}, N={tasks}"), move || {
                 spawn_join!(floor::spawn, floor::yield_now, plain, tasks)
             }));
-            flat.push(raw_floor_row(&format!("{RAW_FLOOR}, N={tasks}"), move || {
-                spawn_join!(floor::spawn, floor::yield_now, plain, tasks)
-            }));
+            flat.push(raw_floor_row(
+                &format!("{RAW_FLOOR}, N={tasks}"),
+                move || spawn_join!(floor::spawn, floor::yield_now, plain, tasks),
+            ));
         }
         measure(&config, &mut flat);
         print_table(
@@ -1109,9 +1110,7 @@ fn main() {
             ));
         }
         goals.push(goal(
-            &format!(
-                "Flatness seedloop Random / raw-waker floor's, growth N={first}..{last}"
-            ),
+            &format!("Flatness seedloop Random / raw-waker floor's, growth N={first}..{last}"),
             flatness("seedloop Random") / flatness(RAW_FLOOR),
             1.3,
         ));

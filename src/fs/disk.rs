@@ -129,6 +129,8 @@ pub(crate) struct Disk {
     unsynced_directories: Vec<DirectoryChange>,
     // Bytes of the files that have a name.
     used_bytes: u64,
+    // Inodes (files and directories) that have a name.
+    named: usize,
     /// Bumped by every crash: a file handle opened before it is stale.
     pub epoch: u64,
 }
@@ -192,8 +194,7 @@ impl Disk {
     }
 
     fn new_inode(&mut self, directory: bool, max_files: usize) -> io::Result<InodeNumber> {
-        let named = self.inodes.iter().filter(|inode| inode.links > 0).count();
-        if named >= max_files {
+        if self.named >= max_files {
             return Err(storage_full(format!(
                 "the disk holds {max_files} files and directories, its most (DiskConfig::max_files)"
             )));
@@ -209,16 +210,53 @@ impl Disk {
     }
 
     fn change_directory(&mut self, change: DirectoryChange, strict: bool) {
+        // The name a change takes over loses its inode; a link gives one a name. (A
+        // rename moves names, so its source and what lies inside keep their links.)
+        let (lost, gained) = match &change {
+            DirectoryChange::Link { path, inode } => (self.lookup(path), Some(*inode)),
+            DirectoryChange::Unlink { path } => (self.lookup(path), None),
+            DirectoryChange::Rename { to, .. } => (self.lookup(to), None),
+        };
         change.apply(&mut self.entries);
+        if let Some(inode) = lost {
+            self.add_link(inode, false);
+        }
+        if let Some(inode) = gained {
+            self.add_link(inode, true);
+        }
         if strict {
             self.unsynced_directories.push(change);
         } else {
             change.apply(&mut self.durable_entries);
         }
-        self.recount();
+        debug_assert_eq!(
+            self.named,
+            self.inodes.iter().filter(|i| i.links > 0).count()
+        );
     }
 
-    /// Recounts links and used bytes from the namespace (after it changed).
+    /// One name more (or less) for `inode`: its bytes count toward the capacity while
+    /// it has a name.
+    fn add_link(&mut self, inode: InodeNumber, more: bool) {
+        let file = &mut self.inodes[inode];
+        let length = file.current.len() as u64;
+        if more {
+            file.links += 1;
+            if file.links == 1 {
+                self.used_bytes += length;
+                self.named += 1;
+            }
+        } else {
+            file.links -= 1;
+            if file.links == 0 {
+                self.used_bytes -= length;
+                self.named -= 1;
+            }
+        }
+    }
+
+    /// Recounts links, named inodes and used bytes from the namespace (after a crash
+    /// replaced it).
     fn recount(&mut self) {
         for inode in &mut self.inodes {
             inode.links = 0;
@@ -226,12 +264,9 @@ impl Disk {
         for &inode in self.entries.values() {
             self.inodes[inode].links += 1;
         }
-        self.used_bytes = self
-            .inodes
-            .iter()
-            .filter(|inode| inode.links > 0)
-            .map(|inode| inode.current.len() as u64)
-            .sum();
+        let named = self.inodes.iter().filter(|inode| inode.links > 0);
+        self.named = named.clone().count();
+        self.used_bytes = named.map(|inode| inode.current.len() as u64).sum();
     }
 
     /// Creates an empty file at `path` (its directory must exist); an existing file is
