@@ -15,22 +15,31 @@ use std::time::Duration;
 /// On host `db`: writes `synced` and syncs it, then appends `unsynced` without a sync;
 /// crashes and restarts `db`; returns what the file holds afterwards.
 async fn crash_after_writes(synced: &'static [u8], unsynced: &'static [u8]) -> Vec<u8> {
-    let db = Host::new("db");
-    db.spawn(async move {
-        let mut wal = File::create("wal").await.unwrap();
-        wal.write_all(synced).await.unwrap();
-        wal.sync_all().await.unwrap();
-        for chunk in unsynced.chunks(4) {
-            wal.write_all(chunk).await.unwrap();
-        }
-    })
+    across_a_crash(
+        async move {
+            let mut wal = File::create("wal").await.unwrap();
+            wal.write_all(synced).await.unwrap();
+            wal.sync_all().await.unwrap();
+            for chunk in unsynced.chunks(4) {
+                wal.write_all(chunk).await.unwrap();
+            }
+        },
+        async { fs::read("wal").await.unwrap() },
+    )
     .await
-    .unwrap();
+}
+
+/// Runs `work` on a new host `db`, crashes and restarts it, then returns what `check`
+/// finds on it.
+async fn across_a_crash<T: 'static>(
+    work: impl std::future::Future<Output = ()> + 'static,
+    check: impl std::future::Future<Output = T> + 'static,
+) -> T {
+    let db = Host::new("db");
+    db.spawn(work).await.unwrap();
     db.crash();
     db.restart();
-    db.spawn(async { fs::read("wal").await.unwrap() })
-        .await
-        .unwrap()
+    db.spawn(check).await.unwrap()
 }
 
 #[test]
@@ -75,24 +84,20 @@ fn the_production_order_loses_nothing_unsynced() {
 /// Creates `dir/file` with synced data (and, when `sync_directory`, a synced
 /// directory), crashes; returns whether the file is still there.
 async fn file_survives(sync_directory: bool) -> bool {
-    let db = Host::new("db");
-    db.spawn(async move {
-        fs::create_dir_all("/data").await.unwrap();
-        fs::sync_dir("/").await.unwrap();
-        let mut file = File::create("/data/file").await.unwrap();
-        file.write_all(b"synced").await.unwrap();
-        file.sync_all().await.unwrap();
-        if sync_directory {
-            fs::sync_dir("/data").await.unwrap();
-        }
-    })
+    across_a_crash(
+        async move {
+            fs::create_dir_all("/data").await.unwrap();
+            fs::sync_dir("/").await.unwrap();
+            let mut file = File::create("/data/file").await.unwrap();
+            file.write_all(b"synced").await.unwrap();
+            file.sync_all().await.unwrap();
+            if sync_directory {
+                fs::sync_dir("/data").await.unwrap();
+            }
+        },
+        async { fs::metadata("/data/file").await.is_ok() },
+    )
     .await
-    .unwrap();
-    db.crash();
-    db.restart();
-    db.spawn(async { fs::metadata("/data/file").await.is_ok() })
-        .await
-        .unwrap()
 }
 
 #[test]
@@ -197,20 +202,15 @@ fn a_failed_sync_can_lose_the_writes_it_covered() {
     // As on Linux (fsyncgate): a failed sync leaves each write durable or dropped for
     // good, so on some seed the write is gone after a crash. (That a later sync does
     // not bring it back is pinned in the disk model's unit tests.)
-    let program = || async {
-        let db = Host::new("db");
-        db.spawn(async {
-            let mut wal = File::create("wal").await.unwrap();
-            wal.write_all(b"entry").await.unwrap();
-            assert!(wal.sync_all().await.is_err());
-        })
-        .await
-        .unwrap();
-        db.crash();
-        db.restart();
-        db.spawn(async { fs::read("wal").await.unwrap() })
-            .await
-            .unwrap()
+    let program = || {
+        across_a_crash(
+            async {
+                let mut wal = File::create("wal").await.unwrap();
+                wal.write_all(b"entry").await.unwrap();
+                assert!(wal.sync_all().await.is_err());
+            },
+            async { fs::read("wal").await.unwrap() },
+        )
     };
     let sim = |seed| Sim::new(seed).disk(DiskConfig::default().sync_error_rate(1.0));
     let lost = (0..50).any(|seed| sim(seed).run(program()).unwrap().is_empty());

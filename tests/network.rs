@@ -325,34 +325,38 @@ fn a_clog_holds_datagrams_until_unclogged() {
     );
 }
 
+/// Sends `count` datagrams from main to `b:9`; returns how many `b` received (until
+/// it heard nothing for a second).
+async fn datagrams_received(count: u32) -> u32 {
+    let b = Host::new("b");
+    let receiver = b.spawn(async {
+        let socket = UdpSocket::bind("0.0.0.0:9").await.unwrap();
+        let mut buffer = [0; 8];
+        let mut received = 0u32;
+        while seedloop::time::timeout(secs(1), socket.recv_from(&mut buffer))
+            .await
+            .is_ok()
+        {
+            received += 1;
+        }
+        received
+    });
+    seedloop::yield_now().await;
+    let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
+    for index in 0..count {
+        socket.send_to(&index.to_le_bytes(), "b:9").await.unwrap();
+        if index % 100 == 99 {
+            sleep(Duration::from_millis(10)).await; // the queue holds 1024
+        }
+    }
+    receiver.await.unwrap()
+}
+
 #[test]
 fn udp_loss_and_duplication_rates_roughly_hold() {
     let (sim, result) = run_twice(
         || Sim::new(21).net(NetConfig::default().udp_loss(0.2).udp_duplicate(0.1)),
-        || async {
-            let b = Host::new("b");
-            let receiver = b.spawn(async {
-                let socket = UdpSocket::bind("0.0.0.0:9").await.unwrap();
-                let mut buffer = [0; 8];
-                let mut received = 0u32;
-                while seedloop::time::timeout(secs(1), socket.recv_from(&mut buffer))
-                    .await
-                    .is_ok()
-                {
-                    received += 1;
-                }
-                received
-            });
-            seedloop::yield_now().await;
-            let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
-            for index in 0..1000u32 {
-                socket.send_to(&index.to_le_bytes(), "b:9").await.unwrap();
-                if index % 100 == 99 {
-                    sleep(Duration::from_millis(10)).await; // the queue holds 1024
-                }
-            }
-            receiver.await.unwrap()
-        },
+        || datagrams_received(1000),
     );
     // 1000 sent, 80% kept, 10% of those doubled: about 880.
     let received = result.unwrap();
@@ -714,27 +718,7 @@ fn the_production_order_loses_no_datagram_even_at_a_loss_rate_of_one() {
                 .policy(Policy::Fifo)
                 .net(NetConfig::default().udp_loss(1.0).udp_duplicate(1.0))
         },
-        || async {
-            let b = Host::new("b");
-            let receiver = b.spawn(async {
-                let socket = UdpSocket::bind("0.0.0.0:9").await.unwrap();
-                let mut buffer = [0; 8];
-                let mut received = 0u32;
-                while seedloop::time::timeout(secs(1), socket.recv_from(&mut buffer))
-                    .await
-                    .is_ok()
-                {
-                    received += 1;
-                }
-                received
-            });
-            seedloop::yield_now().await;
-            let socket = UdpSocket::bind("0.0.0.0:0").await.unwrap();
-            for index in 0..10u32 {
-                socket.send_to(&index.to_le_bytes(), "b:9").await.unwrap();
-            }
-            receiver.await.unwrap()
-        },
+        || datagrams_received(10),
     );
     assert_eq!(result.unwrap(), 10, "each datagram arrives once");
 }

@@ -121,14 +121,9 @@ pub(crate) fn inject_fault(
     )))
 }
 
-/// Draws an event of probability `rate` from the disk stream: decision 0 never
-/// happens, and nothing is drawn for a rate of 0.
+/// Draws an event of probability `rate` from the disk stream (see `Shared::chance`).
 pub(crate) fn drawn(shared: &Shared, rate: f64) -> bool {
-    const SCALE: u64 = 1 << 20;
-    rate > 0.0 && {
-        let draw = shared.choose(Stream::Disk, SCALE);
-        draw > 0 && (draw as f64) >= (1.0 - rate) * SCALE as f64
-    }
+    shared.chance(Stream::Disk, rate)
 }
 
 /// A host lost power: its disk keeps what a draw per unsynced change says, and every

@@ -320,18 +320,13 @@ impl Network {
 /// Whether a datagram on `from` -> `to` is lost, or delivered twice: decision 0 (the
 /// production order) is "neither".
 pub(crate) fn udp_fate(shared: &Shared, from: HostId, to: HostId) -> (bool, bool) {
-    const SCALE: u64 = 1 << 20;
     let config = shared.net_config();
     let link = config.link_config(&shared.host_name(from), &shared.host_name(to));
     let (loss, duplicate) = (link.udp_loss, link.udp_duplicate);
-    let happens = |rate: f64| {
-        rate > 0.0 && {
-            let draw = shared.choose(Stream::Network, SCALE);
-            // The top `rate` of the range: 0 never loses.
-            draw > 0 && (draw as f64) >= (1.0 - rate) * SCALE as f64
-        }
-    };
-    (happens(loss), happens(duplicate))
+    (
+        shared.chance(Stream::Network, loss),
+        shared.chance(Stream::Network, duplicate),
+    )
 }
 
 /// Sends a message: it is delivered after a drawn latency, no earlier than

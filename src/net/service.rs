@@ -60,9 +60,6 @@ use std::time::Duration;
 /// ```
 pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
 
-/// The resolution of a failure rate: a failure is drawn as one value of this many.
-const FAILURE_SCALE: u64 = 1 << 20;
-
 /// A fake external service: its latency and failure rate, to be started on a host
 /// with a request handler ([`FakeService::start`]); [`ServiceClient`] calls it.
 ///
@@ -361,9 +358,8 @@ where
             return None;
         }
         context::with_current("seedloop::net::FakeService", |shared| {
-            let draw = shared.choose(Stream::Faults, FAILURE_SCALE);
-            // The top `rate` of the range fails, never 0: the production order.
-            let fails = draw > 0 && draw as f64 >= (1.0 - rate) * FAILURE_SCALE as f64;
+            // Never decision 0: the production order.
+            let fails = shared.chance(Stream::Faults, rate);
             fails.then(|| match shared.choose(Stream::Faults, 2) {
                 0 => InjectedFailure::BeforeHandler,
                 _ => InjectedFailure::AfterHandler,

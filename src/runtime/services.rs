@@ -99,6 +99,17 @@ impl Shared {
         self.core.borrow_mut().choose(stream, bound)
     }
 
+    /// Whether an event of probability `rate` happens, drawn from `stream`: the top
+    /// `rate` of a range of 2^20 draws, never decision 0 (the production order has no
+    /// faults), and nothing drawn for a rate of 0 or less.
+    pub(crate) fn chance(&self, stream: Stream, rate: f64) -> bool {
+        const SCALE: u64 = 1 << 20;
+        rate > 0.0 && {
+            let draw = self.choose(stream, SCALE);
+            draw > 0 && (draw as f64) >= (1.0 - rate) * SCALE as f64
+        }
+    }
+
     /// Registers a timer for the running task (the main future outside a task).
     pub(crate) fn register_timer(&self, deadline_nanos: u64, waker: &Waker) -> TimerKey {
         let owner = self.current.get().map_or(TaskId::MAIN, |task| task.id);
