@@ -78,7 +78,7 @@
 //! sweep runs its first seed twice and fails with [`FailureKind::Nondeterminism`] if
 //! the two executions differ.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod choices;
@@ -101,6 +101,7 @@ pub mod trace;
 
 pub use config::{
     CancelAt, Config, DEFAULT_MAX_STEPS, DEFAULT_MAX_TASKS, DEFAULT_MAX_TIME, DEFAULT_SLOW_POLL,
+    MAX_TASKS,
 };
 pub use failure::{
     BlockedTask, CancelPoint, Failure, FailureKind, FailureReport, TraceFiles, REPORT_EVENTS,

@@ -41,6 +41,10 @@ pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(30 * 24 * 3600);
 /// another, so a program at the task limit still finishes within the step limit.
 pub const DEFAULT_MAX_TASKS: usize = 100_000;
 
+/// The largest [`Config::max_tasks`]: a task's waker carries its slot in 22 bits, and
+/// the main task takes one slot besides.
+pub const MAX_TASKS: usize = (1 << 22) - 2;
+
 /// The names of the `SEEDLOOP_*` environment variables; `harness::env` re-exports them
 /// and documents what each one does.
 pub(crate) mod env_names {
@@ -276,8 +280,13 @@ impl Config {
     }
 
     /// The most tasks alive at once; spawning more panics (default
-    /// [`DEFAULT_MAX_TASKS`]).
+    /// [`DEFAULT_MAX_TASKS`], at most [`MAX_TASKS`]).
+    #[track_caller]
     pub fn max_tasks(mut self, max_tasks: usize) -> Config {
+        assert!(
+            max_tasks <= MAX_TASKS,
+            "max_tasks {max_tasks} is over the limit of {MAX_TASKS} tasks alive at once"
+        );
         self.max_tasks = max_tasks;
         self
     }

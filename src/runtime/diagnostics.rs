@@ -9,18 +9,17 @@
 //!
 //! A wait-for cycle is found from declared waits only (see `primitives.rs`): a task is
 //! blocked for good when it is idle, every wait it declared went through its own
-//! waker, no code outside seedloop holds its waker (the executor's own references are
-//! the only ones: [`EXECUTOR_WAKER_REFERENCES`]), it has no pending timer, and every
+//! waker, no clone of its waker is held outside the executor (clones count
+//! themselves: see `waker.rs`), it has no pending timer, and every
 //! primitive it waits on is held, by tasks that are all blocked for good in turn. A
 //! task that waits on an event, a queue or a promise (which nobody holds: any task
 //! may set it) is never blocked for good.
 
 use super::executor::{Core, Stop, Waiting};
 use super::primitives::WaitStart;
-use super::slab::{IoWait, State, EXECUTOR_WAKER_REFERENCES};
+use super::slab::{IoWait, State};
 use crate::failure::{BlockedTask, FailureKind};
 use crate::scheduler::TaskRef;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Bounds the wait-for graph search on pathological graphs: past it, nothing is
@@ -171,7 +170,7 @@ impl Core {
 
     /// The primitives a task waits on, if it can only be woken by them: it is idle
     /// (or the task that just blocked), every wait it declared went through its own
-    /// waker, and nothing outside seedloop holds its waker.
+    /// waker, and no clone of its waker is held outside the executor.
     fn declared_only(&self, task: TaskRef, start: TaskRef) -> Option<&[u32]> {
         let slot = self.tasks.live(task)?;
         if task != start && slot.state != State::Idle {
@@ -181,7 +180,7 @@ impl Core {
         if waits.has_foreign() || waits.own().is_empty() {
             return None;
         }
-        if Arc::strong_count(&slot.waker_state) != EXECUTOR_WAKER_REFERENCES {
+        if slot.waker_clones != 0 {
             return None;
         }
         Some(waits.own())

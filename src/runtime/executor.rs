@@ -16,8 +16,8 @@
 //! (`services.rs`).
 //!
 //! In the steady state a step allocates nothing: the trace and the scheduler's
-//! structures are vectors that have already grown, a task's waker is created when the
-//! task is spawned (and reused with its slot), and a sweep's next simulation reuses the
+//! structures are vectors that have already grown, a task's waker is a number made
+//! afresh for each poll (`waker.rs`), and a sweep's next simulation reuses the
 //! previous one's buffers (`recycle.rs`).
 
 use super::cancel_target::{CancelTarget, TargetWatch};
@@ -26,7 +26,7 @@ use super::primitives::Primitives;
 use super::quiet_panics;
 use super::slab::{saturate, Slab, State};
 use super::timer::{DueTimer, TimerKey, Timers};
-use super::waker::WakerOrigin;
+use super::waker::{self, Domain, WakerOrigin};
 use super::world::{Extensions, HostId, Hosts, MAIN_HOST};
 use super::Stats;
 use crate::choices::{write_decision, Choices, Stream};
@@ -38,9 +38,9 @@ use crate::scheduler::{spare_picks, Scheduler, TaskRef};
 use crate::trace::{EventKind, Trace};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -133,6 +133,7 @@ pub(crate) struct Core {
 thread_local! {
     static SPARE_SITES: Cell<Vec<Option<Site>>> = const { Cell::new(Vec::new()) };
     static SPARE_WAKES: Cell<Vec<(u32, u32, u32)>> = const { Cell::new(Vec::new()) };
+    static SPARE_CLONES: Cell<Vec<(u32, u32, i32)>> = const { Cell::new(Vec::new()) };
 }
 
 impl Drop for Core {
@@ -144,6 +145,7 @@ impl Drop for Core {
 impl Drop for Shared {
     fn drop(&mut self) {
         recycle::keep(&SPARE_WAKES, std::mem::take(self.wakes.get_mut()));
+        recycle::keep(&SPARE_CLONES, std::mem::take(self.clones.get_mut()));
     }
 }
 
@@ -155,10 +157,13 @@ pub(crate) struct Shared {
     // index of the waking task or u32::MAX); applied before the next pick. Rare: user
     // code, and so wakers, never run while the executor holds its state.
     wakes: RefCell<Vec<(u32, u32, u32)>>,
+    // Clones and drops of task wakers counted while the executor's state was
+    // borrowed (slot, generation, +1 or -1); applied with the wakes.
+    clones: RefCell<Vec<(u32, u32, i32)>>,
     // Timers whose future was dropped while the executor's state was borrowed;
     // cancelled before the next pick, so that no timer outlives its future.
     pub(super) timer_cancels: RefCell<Vec<TimerKey>>,
-    // Whether `wakes` or `timer_cancels` holds anything: one check per step.
+    // Whether `wakes`, `clones` or `timer_cancels` holds anything: one check per step.
     pub(super) deferred: Cell<bool>,
     pub(super) core: RefCell<Core>,
     // The layers' world state (network, disks), borrowed apart from the executor's.
@@ -195,7 +200,7 @@ fn identity(waker: &Waker) -> WakerIdentity {
 }
 
 enum Pick {
-    Poll(TaskRef, u32, Option<BoxedTask>, Waker),
+    Poll(TaskRef, u32, Option<BoxedTask>),
     Cancel(TaskRef, Option<BoxedTask>),
     // A task dropped by a host crash while it was queued: only its slot is left.
     Reap(TaskRef),
@@ -300,6 +305,17 @@ impl Core {
         }
     }
 
+    /// See [`Shared::count_waker_clones`]. A clone of an ended task's waker counts
+    /// for nothing; a count never goes below zero (a clone made on another thread
+    /// and dropped here was never counted).
+    fn count_waker_clones(&mut self, slot: u32, generation: u32, delta: i32) {
+        if let Some(entry) = self.tasks.get_mut(slot) {
+            if entry.generation == generation && entry.state != State::Free {
+                entry.waker_clones = entry.waker_clones.saturating_add_signed(delta);
+            }
+        }
+    }
+
     fn pick(&mut self) -> Result<Option<Pick>, Stop> {
         if self.stop.is_some() {
             return Err(self.stop.take().expect("checked"));
@@ -350,10 +366,9 @@ impl Core {
         entry.waiting = Waiting::Unknown;
         let generation = entry.generation;
         let future = entry.future.take();
-        let waker = entry.waker.take().expect("a queued task has its waker");
         self.stats.polls += 1;
         self.record(EventKind::Poll, Some(task.id), None);
-        Ok(Some(Pick::Poll(task, generation, future, waker)))
+        Ok(Some(Pick::Poll(task, generation, future)))
     }
 
     /// Puts a task that returned `Pending` back to sleep, unless it cancelled itself;
@@ -362,11 +377,9 @@ impl Core {
         &mut self,
         task: TaskRef,
         future: Option<BoxedTask>,
-        waker: Waker,
         site: Option<Site>,
     ) -> Suspended {
         let entry = &mut self.tasks[task.slot];
-        entry.waker = Some(waker);
         if entry.cancel_requested {
             // A task that cancelled itself stops once its poll returns.
             return Suspended::CancelNow(future);
@@ -397,14 +410,16 @@ impl Shared {
     ) -> Rc<Shared> {
         quiet_panics::install();
         let slow_poll = core.config.slow_poll;
+        let domain = core.tasks.domain();
         Rc::new(Shared {
             slow_poll,
-            origin: WakerOrigin::new(run_id),
+            origin: WakerOrigin { run_id, domain },
             extensions: RefCell::new(extensions),
             net_config,
             fault_plan,
             disk_config,
             wakes: RefCell::new(recycle::take(&SPARE_WAKES)),
+            clones: RefCell::new(recycle::take(&SPARE_CLONES)),
             timer_cancels: RefCell::new(Vec::new()),
             deferred: Cell::new(false),
             core: RefCell::new(core),
@@ -422,6 +437,25 @@ impl Shared {
     #[inline]
     pub(super) fn is_current_waker(&self, waker: &Waker) -> bool {
         self.current.get().is_some() && identity(waker) == self.current_waker.get()
+    }
+
+    /// The domain of the thread this run is on (its tasks' wakers name it).
+    #[inline]
+    pub(crate) fn domain(&self) -> Domain {
+        self.origin.domain
+    }
+
+    /// Counts a clone (`+1`) or a drop (`-1`) of a clone of the waker of the task in
+    /// `(slot, generation)`, made on this thread: while clones are held, code outside
+    /// the executor may wake the task, which wait-cycle detection must know.
+    pub(crate) fn count_waker_clones(&self, slot: u32, generation: u32, delta: i32) {
+        match self.core.try_borrow_mut() {
+            Ok(mut core) => core.count_waker_clones(slot, generation, delta),
+            Err(_) => {
+                self.clones.borrow_mut().push((slot, generation, delta));
+                self.deferred.set(true);
+            }
+        }
     }
 
     /// Makes the task in `(slot, generation)` ready, if that task still lives and is
@@ -469,6 +503,9 @@ impl Shared {
         drop(wakers);
         let mut wakes = self.wakes.borrow_mut();
         let mut core = self.core.borrow_mut();
+        for (slot, generation, delta) in self.clones.borrow_mut().drain(..) {
+            core.count_waker_clones(slot, generation, delta);
+        }
         for (slot, generation, by) in wakes.drain(..) {
             core.make_ready(slot, generation, by);
         }
@@ -483,12 +520,13 @@ impl Shared {
             let key = core.insert(&self.origin, MAIN_HOST, Some("main".into()), None, false);
             debug_assert_eq!(key.id, TaskId::MAIN);
         }
+        waker::set_running(self.origin.domain, true);
         let result = self
             .run_loop(&mut main)
             .and_then(|()| self.core.borrow_mut().stop.take().map_or(Ok(()), Err));
         let cleanup = self.drop_all(&mut main, result.is_ok());
         let result = result.and(cleanup);
-        self.origin.thread_run.store(0, Ordering::Release);
+        waker::set_running(self.origin.domain, false);
         let mut core = self.core.borrow_mut();
         core.stats.elapsed = core.elapsed();
         core.stats.steps = core.step;
@@ -501,8 +539,8 @@ impl Shared {
             self.drain_deferred();
             let pick = self.core.borrow_mut().pick()?;
             match pick {
-                Some(Pick::Poll(task, generation, future, waker)) => {
-                    if self.poll(task, generation, future, waker, main)? {
+                Some(Pick::Poll(task, generation, future)) => {
+                    if self.poll(task, generation, future, main)? {
                         return Ok(());
                     }
                 }
@@ -523,10 +561,11 @@ impl Shared {
         task: TaskRef,
         generation: u32,
         mut future: Option<BoxedTask>,
-        waker: Waker,
         main: &mut Option<MainFuture<'_>>,
     ) -> Result<bool, Stop> {
         let is_main = task.id == TaskId::MAIN;
+        // A number, not a resource: nothing to drop (see `waker.rs`).
+        let waker = ManuallyDrop::new(waker::task_waker(self.origin.domain, task.slot, generation));
         self.current.set(Some(task));
         self.current_waker.set(identity(&waker));
         self.current_generation.set(generation);
@@ -569,7 +608,7 @@ impl Shared {
             Ok(Poll::Pending) => {
                 let mut core = self.core.borrow_mut();
                 let site = self.suspension_site.get();
-                if let Suspended::CancelNow(future) = core.suspend(task, future, waker, site) {
+                if let Suspended::CancelNow(future) = core.suspend(task, future, site) {
                     drop(core);
                     return self.cancel_now(task, future).map(|()| false);
                 }

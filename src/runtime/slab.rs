@@ -2,20 +2,18 @@
 //!
 //! Tasks live in a vector of slots, reused through a free list. A slot's generation
 //! changes each time its task ends, so a stale waker or handle naming `(slot,
-//! generation)` can never reach the slot's next task. Each slot keeps its waker state
-//! (an `Arc`) across tasks and across runs on a thread, so a steady spawn rate
-//! allocates no wakers: the state is reset for the next task unless a waker of the
-//! previous task is still held somewhere, in which case the new task gets fresh state
-//! and the old waker keeps naming the old generation.
+//! generation)` can never reach the slot's next task. Generations keep counting across
+//! the runs of a thread's domain (see `waker.rs`): the slab starts from the ones the
+//! domain's last run left and gives them back when it is dropped, every task still
+//! alive then counted as ended. So a waker, which is nothing but a task's name, never
+//! names a task of a later run either.
 
 use super::executor::BoxedTask;
-use super::waker::{TaskWaker, WakerOrigin};
+use super::waker::{self, Domain};
 use crate::id::TaskId;
 use crate::recycle;
 use crate::scheduler::TaskRef;
 use std::cell::Cell;
-use std::sync::Arc;
-use std::task::Waker;
 
 /// What a blocked task waits on, for deadlock reports. Set by seedloop's own futures
 /// when they return `Pending`; reset before every poll.
@@ -73,22 +71,15 @@ pub(crate) struct Slot {
     pub catch_panics: bool,
     // The task the cancellation explorer cancels at one of its await points.
     pub is_cancel_target: bool,
+    // Clones of the task's waker held outside the executor, as counted on the
+    // simulation's thread (`waker.rs`): while there are any, something else may wake
+    // the task, which is then not blocked for good (wait-cycle detection).
+    pub waker_clones: u32,
     pub future: Option<BoxedTask>,
-    // The slot's waker state, reused by the slot's next task when no waker of the
-    // previous task survives.
-    pub waker_state: Arc<TaskWaker>,
-    // Taken out (a plain move) while the task is polled.
-    pub waker: Option<Waker>,
     pub waiting: Waiting,
     // Saturates at u32::MAX, as trace steps do; keeps a slot within one cache line.
     pub last_poll_step: u32,
 }
-
-/// References the executor itself holds to an idle task's waker state: the slot's
-/// `waker_state` and the `Waker` built on it. seedloop's wait queues never hold a
-/// clone of a task's own waker (they keep a `TaskWake` handle instead), so any
-/// reference beyond these belongs to code outside seedloop that can wake the task.
-pub(crate) const EXECUTOR_WAKER_REFERENCES: usize = 2;
 
 /// What a new task is created with.
 pub(crate) struct NewTask {
@@ -102,6 +93,10 @@ pub(crate) struct NewTask {
 pub(crate) struct Slab {
     slots: Vec<Slot>,
     free: Vec<u32>,
+    // The thread's domain, and the generation each slot index reached in the
+    // domain's earlier runs (slots not created yet start from it).
+    domain: Domain,
+    generations: Vec<u32>,
 }
 
 thread_local! {
@@ -116,33 +111,56 @@ impl Slab {
     /// The previous run's slots, all free; the free list pops slot 0 first (the main
     /// future's slot).
     pub(crate) fn new() -> Slab {
-        let slots = SPARE_SLOTS.try_with(Cell::take).unwrap_or_default();
+        let (domain, generations) = waker::enter_domain();
+        let slots: Vec<Slot> = SPARE_SLOTS.try_with(Cell::take).unwrap_or_default();
+        debug_assert!(
+            slots
+                .iter()
+                .zip(&generations)
+                .all(|(slot, generation)| slot.generation == *generation),
+            "a spare slot lost its generation"
+        );
         let mut free = recycle::take(&SPARE_FREE);
         free.extend((0..slots.len() as u32).rev());
-        Slab { slots, free }
+        Slab {
+            slots,
+            free,
+            domain,
+            generations,
+        }
     }
 
-    /// Puts a new task in a free slot (queued); returns its slot, generation and waker
-    /// state.
-    pub(crate) fn insert(&mut self, origin: &WakerOrigin, task: NewTask) -> (u32, u32) {
+    /// The domain of the thread the slab belongs to (its tasks' wakers name it).
+    #[inline]
+    pub(crate) fn domain(&self) -> Domain {
+        self.domain
+    }
+
+    /// Puts a new task in a free slot (queued); returns its slot and generation.
+    pub(crate) fn insert(&mut self, task: NewTask) -> (u32, u32) {
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
-                let slot = self.slots.len() as u32;
+                let slot = self.slots.len();
+                assert!(
+                    slot < waker::MAX_SLOTS,
+                    "more than {} tasks alive at once: seedloop's wakers name at most that \
+                     many slots; lower Sim::max_tasks",
+                    waker::MAX_SLOTS - 1
+                );
                 self.slots.push(Slot {
-                    generation: 0,
+                    generation: self.generations.get(slot).copied().unwrap_or(0),
                     id: task.id,
                     state: State::Free,
                     cancel_requested: false,
                     catch_panics: false,
                     is_cancel_target: false,
+                    waker_clones: 0,
                     future: None,
-                    waker_state: Arc::new(TaskWaker::new(origin, slot, 0)),
-                    waker: None,
                     waiting: Waiting::Unknown,
                     last_poll_step: 0,
                 });
-                slot
+                slot as u32
             }
         };
         let entry = &mut self.slots[slot as usize];
@@ -152,19 +170,12 @@ impl Slab {
             "slot {slot} reused while {:?} lives",
             entry.id
         );
-        if Arc::strong_count(&entry.waker_state) == 1 {
-            entry.waker_state.reset(origin, entry.generation);
-        } else {
-            // A waker of the slot's previous task is still held somewhere: it must keep
-            // naming the old generation, so the new task gets fresh state.
-            entry.waker_state = Arc::new(TaskWaker::new(origin, slot, entry.generation));
-        }
-        entry.waker = Some(Waker::from(Arc::clone(&entry.waker_state)));
         entry.id = task.id;
         entry.state = State::Queued;
         entry.cancel_requested = false;
         entry.catch_panics = task.catch_panics;
         entry.is_cancel_target = task.is_cancel_target;
+        entry.waker_clones = 0;
         entry.future = task.future;
         entry.waiting = Waiting::Unknown;
         entry.last_poll_step = saturate(task.step);
@@ -183,7 +194,6 @@ impl Slab {
         entry.state = State::Free;
         entry.generation = entry.generation.wrapping_add(1);
         entry.cancel_requested = false;
-        entry.waker = None;
         self.free.push(slot);
     }
 
@@ -238,15 +248,25 @@ impl std::ops::IndexMut<u32> for Slab {
 
 impl Drop for Slab {
     fn drop(&mut self) {
-        // Slots are kept whole (with their waker state, see `insert`), emptied of
-        // everything that belonged to this run.
+        // Slots are kept, emptied of everything that belonged to this run; a task
+        // still alive ends here, so its slot's generation moves on (no waker of it
+        // may name a task of a later run), and every generation goes back to the
+        // domain.
         let mut slots = std::mem::take(&mut self.slots);
-        for slot in &mut slots {
+        let mut generations = std::mem::take(&mut self.generations);
+        if generations.len() < slots.len() {
+            generations.resize(slots.len(), 0);
+        }
+        for (slot, generation) in slots.iter_mut().zip(&mut generations) {
+            if slot.state != State::Free {
+                slot.generation = slot.generation.wrapping_add(1);
+            }
             slot.future = None;
-            slot.waker = None;
             slot.state = State::Free;
             slot.cancel_requested = false;
+            *generation = slot.generation;
         }
+        waker::leave_domain(generations);
         if slots.len() <= MAX_SPARE_SLOTS {
             let _ = SPARE_SLOTS.try_with(|spare| spare.set(slots));
         }

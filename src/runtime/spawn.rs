@@ -35,7 +35,7 @@ impl Core {
             is_cancel_target,
             step: self.step,
         };
-        let (slot, generation) = self.tasks.insert(origin, new_task);
+        let (slot, generation) = self.tasks.insert(new_task);
         if self.sites.len() <= slot as usize {
             self.sites.resize(slot as usize + 1, None);
             self.task_hosts.resize(slot as usize + 1, MAIN_HOST);

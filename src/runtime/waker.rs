@@ -1,63 +1,149 @@
-//! Task wakers.
+//! Task wakers: raw wakers whose data word names the task. The crate's only `unsafe`.
 //!
-//! `std::task::Waker` must be `Send + Sync`, but a simulation is one thread and its
-//! hot path takes no locks. A task's waker is an `Arc` (allocated once per task)
-//! holding only plain data: the run it belongs to, the task's slot and generation, and
-//! the thread that runs the simulation. Waking looks up the current simulation in a
-//! thread-local and, if it is the same run, makes the task ready at once (a task woken
-//! twice is queued once; a task waking itself is queued when its poll returns).
+//! A task's `Waker` carries no pointer and owns nothing: its data word is the number
+//! `generation << 32 | domain << 22 | slot`, and its functions only read that number.
+//! Cloning copies it, dropping does nothing, and no waker ever allocates or touches a
+//! reference count: a step of a simulation costs no atomic operation, however many
+//! times user code clones and drops its task's waker (an `Arc` waker costs two locked
+//! instructions per clone and drop, which was a third of a ping-pong step).
 //!
-//! A waker that outlives its run does nothing, from any thread. A waker woken from
-//! another thread while its run is going panics (in that thread) with a message: a
-//! simulation is one thread, so that wake could only be a bug (a real thread or
-//! runtime leaking into the test); the simulation itself is untouched.
+//! Waking reads the number back and, when the simulation going on on this thread is
+//! of the same *domain*, makes the task in `(slot, generation)` ready. A domain is the
+//! thread's claim on one of 1023 tags, held while the thread lives and handed to a
+//! later thread when it ends. The number names one task for the life of the process,
+//! because a slot's generation changes each time its task ends, and keeps counting
+//! across the runs of a thread and across the threads that hold the tag in turn (the
+//! generations are saved with the tag when a thread ends). So a waker that outlives
+//! its task, or its run, finds no task of its name and does nothing; and a waker that
+//! travels to another thread names another domain. Waking it there while its own
+//! thread is in a run panics (in the waking thread) with a message: a simulation is
+//! one thread, so that wake can only be a bug, a real thread or runtime leaking into
+//! the test. Woken there while its thread is between runs, it does nothing.
 //!
-//! No `unsafe` is needed: `std::task::Wake` builds the waker from the `Arc`.
+//! What the executor would lose with reference counts is the knowledge of whether
+//! anyone else holds a task's waker, which wait-cycle detection needs (a task is
+//! blocked for good only if nothing outside seedloop can wake it). So clones count
+//! themselves, without atomics: a clone or a drop made on the simulation's thread
+//! counts `+1` or `-1` in the task's slot ([`Shared::count_waker_clones`]). A clone
+//! made on another thread is not counted; its drop on this thread cannot take a count
+//! below zero, and waking it from there panics anyway. seedloop's own wait queues
+//! keep a [`TaskWake`], which is not a clone.
+//!
+//! The limits are the bit fields: 2^22 - 1 slots (tasks alive at once; `Sim` refuses
+//! a larger `max_tasks`), 1023 threads running simulations at once (the 1024th panics
+//! with a message), and 2^32 tasks per slot before its generation wraps around.
 
 use super::context;
 use super::executor::Shared;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::task::{Wake, Waker};
-use std::thread::ThreadId;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::task::{RawWaker, RawWakerVTable, Waker};
 
-thread_local! {
-    // The id of the run going on on this thread (0 when none). Wakers hold a clone, so
-    // that a wake from another thread can tell a live run (misuse: panic) from an
-    // ended one (a no-op).
-    static THREAD_RUN: Arc<AtomicU64> = Arc::new(AtomicU64::new(0));
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!("seedloop needs a 64-bit target: a task's waker carries its 64-bit name in a pointer-sized word");
+
+const SLOT_BITS: u32 = 22;
+const DOMAIN_BITS: u32 = 10;
+const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
+const DOMAIN_MASK: u64 = (1 << DOMAIN_BITS) - 1;
+
+/// How many task slots a run may have: the most tasks alive at once, the main task
+/// included.
+pub(crate) const MAX_SLOTS: usize = 1 << SLOT_BITS;
+
+/// How many domains (threads running simulations at once) there can be; tag 0 is
+/// never handed out.
+const MAX_DOMAINS: usize = 1 << DOMAIN_BITS;
+
+/// A domain tag: which thread's simulations a waker belongs to.
+pub(crate) type Domain = u16;
+
+/// Whether each domain's thread is in a run (read by a wake from another thread).
+static RUNNING: [AtomicBool; MAX_DOMAINS] = [const { AtomicBool::new(false) }; MAX_DOMAINS];
+
+/// The tags no live thread holds, with the slot generations their last thread left.
+struct Registry {
+    free: Vec<(Domain, Vec<u32>)>,
+    next: usize,
 }
 
-/// Marks `run_id` as the run going on on this thread (0: none); returns the marker.
-pub(crate) fn set_thread_run(run_id: u64) -> Arc<AtomicU64> {
-    THREAD_RUN.with(|run| {
-        run.store(run_id, Ordering::Release);
-        Arc::clone(run)
-    })
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    free: Vec::new(),
+    next: 1,
+});
+
+/// This thread's domain: its tag, and the generation each slot of its runs reached.
+struct DomainClaim {
+    tag: Domain,
+    generations: Vec<u32>,
 }
 
-/// What every waker of a run carries: the run, and the thread it runs on.
-pub(crate) struct WakerOrigin {
-    pub run_id: u64,
-    pub owner: ThreadId,
-    // This thread's "run going on" marker.
-    pub thread_run: Arc<AtomicU64>,
-}
-
-impl WakerOrigin {
-    pub(crate) fn new(run_id: u64) -> WakerOrigin {
-        WakerOrigin {
-            run_id,
-            owner: std::thread::current().id(),
-            thread_run: set_thread_run(run_id),
-        }
+impl Drop for DomainClaim {
+    fn drop(&mut self) {
+        let generations = std::mem::take(&mut self.generations);
+        // A poisoned registry only means another thread panicked while claiming: the
+        // data is still whole (every update is one push or pop).
+        let mut registry = REGISTRY.lock().unwrap_or_else(|poison| poison.into_inner());
+        registry.free.push((self.tag, generations));
     }
 }
 
+thread_local! {
+    static CLAIM: RefCell<Option<DomainClaim>> = const { RefCell::new(None) };
+}
+
+fn claim() -> DomainClaim {
+    let mut registry = REGISTRY.lock().unwrap_or_else(|poison| poison.into_inner());
+    if let Some((tag, generations)) = registry.free.pop() {
+        return DomainClaim { tag, generations };
+    }
+    assert!(
+        registry.next < MAX_DOMAINS,
+        "more than {} threads are running seedloop simulations at once: lower the \
+         number of test threads (--test-threads) or SEEDLOOP_JOBS",
+        MAX_DOMAINS - 1
+    );
+    let tag = registry.next as Domain;
+    registry.next += 1;
+    DomainClaim {
+        tag,
+        generations: Vec::new(),
+    }
+}
+
+/// This thread's domain tag (claimed on first use), and the slot generations its
+/// earlier runs left, which the next run's slab continues from.
+pub(crate) fn enter_domain() -> (Domain, Vec<u32>) {
+    CLAIM.with_borrow_mut(|claim_slot| {
+        let claim = claim_slot.get_or_insert_with(claim);
+        (claim.tag, std::mem::take(&mut claim.generations))
+    })
+}
+
+/// Gives back the slot generations a run's slab reached (see [`enter_domain`]).
+pub(crate) fn leave_domain(generations: Vec<u32>) {
+    let _ = CLAIM.try_with(|claim| {
+        if let Some(claim) = claim.borrow_mut().as_mut() {
+            claim.generations = generations;
+        }
+    });
+}
+
+/// Marks whether `domain`'s thread is in a run (for wakes from other threads).
+pub(crate) fn set_running(domain: Domain, running: bool) {
+    RUNNING[domain as usize].store(running, Ordering::Release);
+}
+
+/// What every waker of a run carries: the run (for [`TaskWake`]) and the domain.
+pub(crate) struct WakerOrigin {
+    pub run_id: u64,
+    pub domain: Domain,
+}
+
 /// A task's own wake-up, as seedloop's wait queues keep it instead of a clone of the
-/// task's `Waker`: it names the task without holding a reference to its waker state,
-/// so that the executor can tell a task that only seedloop can wake (see
-/// `slab::EXECUTOR_WAKER_REFERENCES`), and it costs no atomic operation.
+/// task's `Waker`: it names the task without reporting a clone (see the module doc),
+/// so wait-cycle detection still knows that only seedloop can wake the task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TaskWake {
     pub run_id: u64,
@@ -125,64 +211,222 @@ impl Wakeup {
     }
 }
 
-pub(crate) struct TaskWaker {
-    // `run_id` and `generation` are only written while no `Waker` built on this state
-    // exists outside its slot (the executor checks the strong count), so no reader can
-    // see them change. A slot keeps its waker state across runs on a thread.
-    run_id: AtomicU64,
-    generation: AtomicU32,
+/// The task a waker's data word names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Name {
+    domain: Domain,
     slot: u32,
-    owner: ThreadId,
-    owner_run: Arc<AtomicU64>,
+    generation: u32,
 }
 
-impl TaskWaker {
-    pub(crate) fn new(origin: &WakerOrigin, slot: u32, generation: u32) -> TaskWaker {
-        TaskWaker {
-            run_id: AtomicU64::new(origin.run_id),
-            generation: AtomicU32::new(generation),
-            slot,
-            owner: origin.owner,
-            owner_run: Arc::clone(&origin.thread_run),
-        }
-    }
-
-    /// Points reused waker state at a new task of `origin`'s run.
-    pub(crate) fn reset(&self, origin: &WakerOrigin, generation: u32) {
-        debug_assert_eq!(
-            self.owner, origin.owner,
-            "waker state moved between threads"
+impl Name {
+    #[inline]
+    fn encode(self) -> *const () {
+        debug_assert!(
+            (self.slot as u64) <= SLOT_MASK,
+            "slot {} out of range",
+            self.slot
         );
-        self.run_id.store(origin.run_id, Ordering::Relaxed);
-        self.generation.store(generation, Ordering::Relaxed);
+        debug_assert!(self.domain != 0 && (self.domain as u64) <= DOMAIN_MASK);
+        let word =
+            (self.generation as u64) << 32 | (self.domain as u64) << SLOT_BITS | self.slot as u64;
+        std::ptr::without_provenance(word as usize)
+    }
+
+    #[inline]
+    fn decode(data: *const ()) -> Name {
+        let word = data.addr() as u64;
+        Name {
+            domain: ((word >> SLOT_BITS) & DOMAIN_MASK) as Domain,
+            slot: (word & SLOT_MASK) as u32,
+            generation: (word >> 32) as u32,
+        }
     }
 }
 
-impl Wake for TaskWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
+/// The waker of the task in `(slot, generation)` of a run in `domain`.
+#[inline]
+pub(crate) fn task_waker(domain: Domain, slot: u32, generation: u32) -> Waker {
+    let data = Name {
+        domain,
+        slot,
+        generation,
+    }
+    .encode();
+    // SAFETY: `Waker::from_raw` requires that the vtable's functions uphold the
+    // `RawWaker` contract for `data`, and that the waker may be used from any thread
+    // (`Waker` is `Send + Sync`). `data` is a plain number carried in a pointer-sized
+    // word with no provenance; no function of `VTABLE` ever dereferences it, so
+    // each is sound for any value and on any thread. `clone_waker` returns the same
+    // number with the same vtable (an equal waker); `wake_waker` and `wake_by_ref`
+    // only decode the number and look the simulation up in a thread-local, so waking
+    // twice, or after the task or the run ended, is harmless; `drop_waker` has
+    // nothing to free (it only lowers a count, see the module doc), so dropping any
+    // number of copies in any order is sound. The shared state the functions reach
+    // (the registry's atomics, the thread-local simulation) is itself thread-safe or
+    // thread-local.
+    unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
+}
+
+/// The functions of every task waker. Safe functions: they never dereference `data`.
+/// The executor's own waker for a poll is never dropped (`ManuallyDrop`): only
+/// clones are counted.
+static VTABLE: RawWakerVTable =
+    RawWakerVTable::new(clone_waker, wake_waker, wake_by_ref, drop_waker);
+
+/// Counts a clone or a drop of a clone (see the module doc), when the task's
+/// simulation is the one going on on this thread.
+#[inline]
+fn count_clones(name: Name, delta: i32) {
+    context::try_with_current(|shared| {
+        if shared.domain() == name.domain {
+            shared.count_waker_clones(name.slot, name.generation, delta);
+        }
+    });
+}
+
+fn clone_waker(data: *const ()) -> RawWaker {
+    count_clones(Name::decode(data), 1);
+    RawWaker::new(data, &VTABLE)
+}
+
+fn wake_waker(data: *const ()) {
+    wake(Name::decode(data), true);
+}
+
+fn wake_by_ref(data: *const ()) {
+    wake(Name::decode(data), false);
+}
+
+/// Wakes the task `name` names; `consumed` for a wake by value, which also drops a
+/// clone (one thread-local lookup for both).
+#[inline]
+fn wake(name: Name, consumed: bool) {
+    let delivered = context::try_with_current(|shared| {
+        if shared.domain() != name.domain {
+            return false;
+        }
+        shared.wake(name.slot, name.generation);
+        if consumed {
+            shared.count_waker_clones(name.slot, name.generation, -1);
+        }
+        true
+    });
+    if delivered != Some(true) {
+        woken_outside_its_thread(name);
+    }
+}
+
+/// A wake that reached no simulation of its domain: a no-op, unless it came from
+/// another thread while the task's thread is in a run (misuse: panic).
+#[cold]
+fn woken_outside_its_thread(name: Name) {
+    let own_thread = CLAIM
+        .try_with(|claim| {
+            claim
+                .try_borrow()
+                .is_ok_and(|claim| claim.as_ref().is_some_and(|claim| claim.tag == name.domain))
+        })
+        .unwrap_or(false);
+    if !own_thread && RUNNING[name.domain as usize].load(Ordering::Acquire) {
+        panic!(
+            "a seedloop task was woken from another thread: a simulation runs on one \
+             thread, so its futures must not be driven by OS threads or another runtime; \
+             use seedloop's own primitives inside the simulation"
+        );
+    }
+    // Otherwise the task's run has ended (or the thread is between runs): a no-op.
+}
+
+fn drop_waker(data: *const ()) {
+    count_clones(Name::decode(data), -1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_survives_its_encoding_at_every_field_limit() {
+        for name in [
+            Name {
+                domain: 1,
+                slot: 0,
+                generation: 0,
+            },
+            Name {
+                domain: (MAX_DOMAINS - 1) as Domain,
+                slot: (MAX_SLOTS - 1) as u32,
+                generation: u32::MAX,
+            },
+            Name {
+                domain: 517,
+                slot: 12_345,
+                generation: 0x8000_0001,
+            },
+        ] {
+            assert_eq!(Name::decode(name.encode()), name);
+        }
     }
 
-    fn wake_by_ref(self: &Arc<Self>) {
-        let run_id = self.run_id.load(Ordering::Relaxed);
-        let delivered = context::try_with_current(|shared| {
-            if shared.run_id() == run_id {
-                shared.wake(self.slot, self.generation.load(Ordering::Relaxed));
-                true
-            } else {
-                false
-            }
+    #[test]
+    fn clones_of_a_waker_outside_a_run_are_equal_and_inert() {
+        let waker = task_waker(3, 7, 9);
+        let clone = waker.clone();
+        assert!(clone.will_wake(&waker));
+        assert!(!task_waker(3, 7, 10).will_wake(&waker));
+        // No simulation on this thread, and domain 3 is not in a run: no-ops.
+        clone.wake_by_ref();
+        clone.wake();
+        drop(waker);
+    }
+
+    #[test]
+    fn a_wake_from_another_thread_panics_only_while_the_domain_is_in_a_run() {
+        let (domain, generations) = enter_domain();
+        let waker = task_waker(domain, 0, 0);
+        let wake_elsewhere = |waker: Waker| std::thread::spawn(move || waker.wake()).join();
+        assert!(
+            wake_elsewhere(waker.clone()).is_ok(),
+            "between runs: a no-op"
+        );
+        set_running(domain, true);
+        let outcome = wake_elsewhere(waker.clone());
+        set_running(domain, false);
+        leave_domain(generations);
+        assert!(
+            outcome.is_err(),
+            "during a run: a panic in the waking thread"
+        );
+        // On its own thread, outside a run, the same waker does nothing.
+        waker.wake();
+    }
+
+    #[test]
+    fn a_domain_and_its_generations_pass_to_the_next_thread() {
+        let handed_over = std::thread::spawn(|| {
+            let (domain, mut generations) = enter_domain();
+            generations.resize(4, 0);
+            generations[3] = 41;
+            leave_domain(generations);
+            domain
+        })
+        .join()
+        .unwrap();
+        // Threads of other tests may claim tags meanwhile: look for ours by trying a
+        // few fresh threads, each of which sees the generations its tag's last
+        // thread left.
+        let found = (0..64).any(|_| {
+            std::thread::spawn(move || {
+                let (domain, generations) = enter_domain();
+                let kept = domain != handed_over || generations.get(3) == Some(&41);
+                leave_domain(generations);
+                assert!(kept, "tag {domain} came back without its generations");
+                domain == handed_over
+            })
+            .join()
+            .unwrap()
         });
-        if delivered != Some(true)
-            && self.owner_run.load(Ordering::Acquire) == run_id
-            && std::thread::current().id() != self.owner
-        {
-            panic!(
-                "a seedloop task was woken from another thread: a simulation runs on one \
-                 thread, so its futures must not be driven by OS threads or another runtime; \
-                 use seedloop's own primitives inside the simulation"
-            );
-        }
-        // Otherwise the run has ended: waking a finished run is a no-op.
+        assert!(found, "tag {handed_over} never came back");
     }
 }
