@@ -199,6 +199,53 @@ fn a_lock_wait_beside_a_stored_own_waker_is_not_a_cycle() {
 }
 
 #[test]
+fn a_cycle_is_found_once_the_last_clone_of_the_waker_is_dropped() {
+    // `first` parks with a clone of its waker in user code; the main task wakes it
+    // by value at 1 s, which drops that clone. From then on nothing outside seedloop
+    // can wake `first`, so its wait for `b` closes a cycle at once.
+    wait_cycle_at_once(|| async {
+        let (a, b) = accounts();
+        let stored: Stored = Rc::default();
+        let second = holds_b_then_wants_a(a.clone(), b.clone());
+        let first = holds_a_then(a.clone(), {
+            let stored = stored.clone();
+            async move {
+                Parked(stored).await;
+                let _b = b.lock().await;
+            }
+        });
+        sleep(secs(1)).await;
+        release(&stored);
+        for _ in 0..10 {
+            sleep(secs(1)).await;
+        }
+        drop((first, second));
+    });
+}
+
+#[test]
+fn a_clone_of_the_waker_still_held_keeps_a_lock_wait_out_of_cycles() {
+    // The same program, but `first` keeps a clone of its own waker while it waits
+    // for `b`: whoever holds a clone may wake it, so no cycle is reported; the run
+    // ends with `first` and `second` still waiting.
+    passes(|| async {
+        let (a, b) = accounts();
+        let second = holds_b_then_wants_a(a.clone(), b.clone());
+        let first = holds_a_then(a.clone(), async move {
+            let kept = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+            let _b = b.lock().await;
+            drop(kept);
+        });
+        for _ in 0..10 {
+            sleep(secs(1)).await;
+        }
+        assert!(!first.is_finished() && !second.is_finished());
+        first.detach();
+        second.detach();
+    });
+}
+
+#[test]
 fn a_lock_wait_beside_an_event_is_not_a_cycle() {
     passes(|| async {
         let (a, b) = accounts();

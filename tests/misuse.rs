@@ -145,6 +145,50 @@ fn a_waker_that_outlives_its_run_is_a_no_op() {
 }
 
 #[test]
+fn a_waker_of_a_task_left_running_when_its_run_ended_wakes_nothing_later() {
+    // The task is still alive (and dropped) when its run ends; the next run's task
+    // in the same slot must not answer to its waker.
+    let program = |stale: Option<Waker>| async move {
+        let parked: std::rc::Rc<std::cell::RefCell<Option<Waker>>> = Default::default();
+        let keep = parked.clone();
+        let task = seedloop::spawn(async move {
+            std::future::poll_fn(|cx| {
+                *keep.borrow_mut() = Some(cx.waker().clone());
+                std::task::Poll::<()>::Pending
+            })
+            .await
+        });
+        seedloop::yield_now().await;
+        if let Some(stale) = stale {
+            stale.wake();
+        }
+        seedloop::yield_now().await;
+        task.detach();
+        let waker = parked.borrow_mut().take();
+        waker
+    };
+    // FIFO: the task parks during main's first yield.
+    let mut sim = Sim::new(0).policy(Policy::Fifo);
+    let stale = sim.run(program(None)).unwrap().expect("the task parked");
+    let again = sim.run(program(Some(stale))).unwrap();
+    let mut clean = Sim::new(0).policy(Policy::Fifo);
+    clean.run(program(None)).unwrap();
+    clean.run(program(None)).unwrap();
+    assert_eq!(sim.trace().to_string(), clean.trace().to_string());
+    assert!(again.is_some());
+}
+
+#[test]
+fn a_task_limit_past_what_wakers_can_name_is_refused_at_configuration() {
+    let message = panic_message(catch_unwind(|| {
+        Sim::new(0).max_tasks(seedloop::MAX_TASKS + 1)
+    }));
+    assert!(message.contains("over the limit"), "{message}");
+    // The limit itself is accepted.
+    let _ = Sim::new(0).max_tasks(seedloop::MAX_TASKS);
+}
+
+#[test]
 fn waking_from_another_thread_during_a_run_panics_in_that_thread_only() {
     let result = Sim::new(0).run(async {
         let waker = own_waker().await;

@@ -80,7 +80,7 @@ impl Core {
 
     /// Adds where the task awaited, when a seedloop future knows it.
     fn awaited_at(&self, slot: u32, waits_on: String) -> String {
-        match self.sites.get(slot as usize).copied().flatten() {
+        match self.tasks.get(slot).and_then(|entry| entry.site) {
             Some(site) => format!("{waits_on}, awaited at {site}"),
             None => waits_on,
         }

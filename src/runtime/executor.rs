@@ -110,9 +110,6 @@ pub(crate) struct Core {
     pub(super) coverage: std::collections::BTreeMap<&'static str, Coverage>,
     pub(super) target: TargetWatch,
     pub(super) primitives: Primitives,
-    // By slot: where the task's last seedloop future to return `Pending` was created,
-    // for deadlock reports ("awaited at src/bank.rs:12:9").
-    pub(super) sites: Vec<Option<Site>>,
     // The world's hosts (kept across runs), and the host of each task, by slot.
     pub(super) hosts: Hosts,
     pub(super) task_hosts: Vec<HostId>,
@@ -131,15 +128,12 @@ pub(crate) struct Core {
 }
 
 thread_local! {
-    static SPARE_SITES: Cell<Vec<Option<Site>>> = const { Cell::new(Vec::new()) };
     static SPARE_WAKES: Cell<Vec<(u32, u32, u32)>> = const { Cell::new(Vec::new()) };
     static SPARE_CLONES: Cell<Vec<(u32, u32, i32)>> = const { Cell::new(Vec::new()) };
 }
 
 impl Drop for Core {
-    fn drop(&mut self) {
-        recycle::keep(&SPARE_SITES, std::mem::take(&mut self.sites));
-    }
+    fn drop(&mut self) {}
 }
 
 impl Drop for Shared {
@@ -245,7 +239,6 @@ impl Core {
             coverage: std::collections::BTreeMap::new(),
             target,
             primitives: Primitives::default(),
-            sites: recycle::take(&SPARE_SITES),
             stop: None,
             checks_divergence,
             divergence: None,
@@ -387,7 +380,7 @@ impl Core {
         entry.state = State::Idle;
         entry.future = future;
         let is_cancel_target = entry.is_cancel_target;
-        self.sites[task.slot as usize] = site;
+        entry.site = site;
         if is_cancel_target && self.target.suspended(site, &mut self.stats) {
             self.request_cancel(task, None);
         }
@@ -462,10 +455,20 @@ impl Shared {
     /// idle; a task waking itself is queued when its poll returns.
     #[inline]
     pub(crate) fn wake(&self, slot: u32, generation: u32) {
+        self.wake_dropping(slot, generation, false);
+    }
+
+    /// [`Shared::wake`], and when `drops_clone` also counts the drop of a clone of
+    /// the task's waker (a wake by value), in one borrow of the executor's state.
+    #[inline]
+    pub(crate) fn wake_dropping(&self, slot: u32, generation: u32, drops_clone: bool) {
         let by = match self.current.get() {
             Some(task) if task.slot == slot => {
                 if generation == self.current_generation.get() {
                     self.self_woken.set(true);
+                }
+                if drops_clone {
+                    self.count_waker_clones(slot, generation, -1);
                 }
                 return;
             }
@@ -473,9 +476,17 @@ impl Shared {
             None => u32::MAX,
         };
         match self.core.try_borrow_mut() {
-            Ok(mut core) => core.make_ready(slot, generation, by),
+            Ok(mut core) => {
+                core.make_ready(slot, generation, by);
+                if drops_clone {
+                    core.count_waker_clones(slot, generation, -1);
+                }
+            }
             Err(_) => {
                 self.wakes.borrow_mut().push((slot, generation, by));
+                if drops_clone {
+                    self.clones.borrow_mut().push((slot, generation, -1));
+                }
                 self.deferred.set(true);
             }
         }

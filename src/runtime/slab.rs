@@ -10,7 +10,7 @@
 
 use super::executor::BoxedTask;
 use super::waker::{self, Domain};
-use crate::id::TaskId;
+use crate::id::{Site, TaskId};
 use crate::recycle;
 use crate::scheduler::TaskRef;
 use std::cell::Cell;
@@ -77,6 +77,10 @@ pub(crate) struct Slot {
     pub waker_clones: u32,
     pub future: Option<BoxedTask>,
     pub waiting: Waiting,
+    // Where the task's last seedloop future to return `Pending` was created, for
+    // deadlock reports ("awaited at src/bank.rs:12:9"). In the slot, which a step
+    // touches anyway, rather than in an array of its own.
+    pub site: Option<Site>,
     // Saturates at u32::MAX, as trace steps do; keeps a slot within one cache line.
     pub last_poll_step: u32,
 }
@@ -158,6 +162,7 @@ impl Slab {
                     waker_clones: 0,
                     future: None,
                     waiting: Waiting::Unknown,
+                    site: None,
                     last_poll_step: 0,
                 });
                 slot as u32
@@ -178,6 +183,7 @@ impl Slab {
         entry.waker_clones = 0;
         entry.future = task.future;
         entry.waiting = Waiting::Unknown;
+        entry.site = None;
         entry.last_poll_step = saturate(task.step);
         (slot, entry.generation)
     }

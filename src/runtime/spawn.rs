@@ -36,11 +36,9 @@ impl Core {
             step: self.step,
         };
         let (slot, generation) = self.tasks.insert(new_task);
-        if self.sites.len() <= slot as usize {
-            self.sites.resize(slot as usize + 1, None);
+        if self.task_hosts.len() <= slot as usize {
             self.task_hosts.resize(slot as usize + 1, MAIN_HOST);
         }
-        self.sites[slot as usize] = None;
         self.task_hosts[slot as usize] = host;
         let task = TaskRef { slot, id };
         self.scheduler.spawned(task, &mut *self.choices);

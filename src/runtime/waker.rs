@@ -306,10 +306,7 @@ fn wake(name: Name, consumed: bool) {
         if shared.domain() != name.domain {
             return false;
         }
-        shared.wake(name.slot, name.generation);
-        if consumed {
-            shared.count_waker_clones(name.slot, name.generation, -1);
-        }
+        shared.wake_dropping(name.slot, name.generation, consumed);
         true
     });
     if delivered != Some(true) {
