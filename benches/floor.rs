@@ -8,10 +8,12 @@
 //! scattered in memory misses the caches) rather than with seedloop's overhead.
 //!
 //! It runs with one of two wakers. [`run`] gives each task an `Arc` waker, as
-//! `std::task::Wake` builds them (seedloop's own are so built). [`run_raw`] gives each a
-//! raw waker whose data is the task's index itself: no allocation and no reference
-//! count per task, the cheapest waker there is (the one `unsafe` block below). The raw
-//! floor is the real one: what an executor of seedloop's contract could cost at best.
+//! `std::task::Wake` builds them. [`run_raw`] gives each a raw waker whose data is the
+//! task's index itself: no allocation and no reference count per task, the cheapest
+//! waker there is (the one `unsafe` block below). The raw floor is the real one: what an
+//! executor of seedloop's contract could cost at best. seedloop's own task wakers are
+//! raw too (its `runtime/waker.rs`): their data word is the task's slot, generation and
+//! thread domain, and a clone counts itself without atomics.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

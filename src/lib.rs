@@ -78,7 +78,10 @@
 //! sweep runs its first seed twice and fails with [`FailureKind::Nondeterminism`] if
 //! the two executions differ.
 
+// `unsafe` is allowed in one audited file (`runtime/waker.rs`, the raw task waker);
+// `tests/unsafe_audit.rs` checks that it stays there.
 #![deny(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
 pub mod choices;
