@@ -179,6 +179,54 @@ fn a_waker_of_a_task_left_running_when_its_run_ended_wakes_nothing_later() {
 }
 
 #[test]
+fn a_waker_from_a_thread_that_ended_wakes_nothing_in_a_later_threads_run() {
+    // A thread's wakers name its domain; when the thread ends, a later thread may take
+    // the same domain, and its tasks must not answer to the old wakers (the slot
+    // generations go with the domain).
+    let program = |stale: Option<Waker>| async move {
+        let task = seedloop::spawn(std::future::pending::<()>());
+        seedloop::yield_now().await;
+        if let Some(stale) = stale {
+            stale.wake();
+        }
+        seedloop::yield_now().await;
+        task.cancel();
+    };
+    let stale = std::thread::spawn(|| {
+        let parked: std::sync::Arc<std::sync::Mutex<Option<Waker>>> = Default::default();
+        let keep = parked.clone();
+        Sim::new(0)
+            .policy(Policy::Fifo)
+            .run(async move {
+                let task = seedloop::spawn(std::future::poll_fn(move |cx| {
+                    *keep.lock().unwrap() = Some(cx.waker().clone());
+                    std::task::Poll::<()>::Pending
+                }));
+                seedloop::yield_now().await;
+                task.cancel();
+            })
+            .unwrap();
+        let waker = parked.lock().unwrap().take();
+        waker.expect("the task parked")
+    })
+    .join()
+    .unwrap();
+    let traces: Vec<String> = [Some(stale), None]
+        .into_iter()
+        .map(|stale| {
+            std::thread::spawn(move || {
+                let mut sim = Sim::new(0).policy(Policy::Fifo);
+                sim.run(program(stale)).unwrap();
+                sim.trace().to_string()
+            })
+            .join()
+            .unwrap()
+        })
+        .collect();
+    assert_eq!(traces[0], traces[1]);
+}
+
+#[test]
 fn a_task_limit_past_what_wakers_can_name_is_refused_at_configuration() {
     let message = panic_message(catch_unwind(|| {
         Sim::new(0).max_tasks(seedloop::MAX_TASKS + 1)

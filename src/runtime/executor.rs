@@ -531,13 +531,13 @@ impl Shared {
             let key = core.insert(&self.origin, MAIN_HOST, Some("main".into()), None, false);
             debug_assert_eq!(key.id, TaskId::MAIN);
         }
-        waker::set_running(self.origin.domain, true);
+        let running = waker::Running::enter(self.origin.domain);
         let result = self
             .run_loop(&mut main)
             .and_then(|()| self.core.borrow_mut().stop.take().map_or(Ok(()), Err));
         let cleanup = self.drop_all(&mut main, result.is_ok());
         let result = result.and(cleanup);
-        waker::set_running(self.origin.domain, false);
+        drop(running);
         let mut core = self.core.borrow_mut();
         core.stats.elapsed = core.elapsed();
         core.stats.steps = core.step;

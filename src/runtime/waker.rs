@@ -131,8 +131,25 @@ pub(crate) fn leave_domain(generations: Vec<u32>) {
 }
 
 /// Marks whether `domain`'s thread is in a run (for wakes from other threads).
-pub(crate) fn set_running(domain: Domain, running: bool) {
+fn set_running(domain: Domain, running: bool) {
     RUNNING[domain as usize].store(running, Ordering::Release);
+}
+
+/// Marks a domain's thread as in a run until dropped (also when the run unwinds), so
+/// that a wake from another thread can tell misuse (panic) from a late no-op.
+pub(crate) struct Running(Domain);
+
+impl Running {
+    pub(crate) fn enter(domain: Domain) -> Running {
+        set_running(domain, true);
+        Running(domain)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        set_running(self.0, false);
+    }
 }
 
 /// What every waker of a run carries: the run (for [`TaskWake`]) and the domain.
