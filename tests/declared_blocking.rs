@@ -56,6 +56,14 @@ fn wait_cycle_at_once<Fut: Future<Output = ()>>(program: impl Fn() -> Fut) {
     });
 }
 
+/// The main task keeps running for 10 s of virtual time, one step a second, so that
+/// a wait cycle among other tasks is a partial deadlock, not a whole one.
+async fn keep_running() {
+    for _ in 0..10 {
+        sleep(secs(1)).await;
+    }
+}
+
 /// A waker slot filled by [`Parked`]: code outside seedloop that keeps a task's waker
 /// and wakes it later (as a channel from another crate does).
 type Stored = Rc<RefCell<(bool, Option<Waker>)>>;
@@ -115,6 +123,19 @@ fn holds_a_then(
         sleep(secs(1)).await;
         then.await;
     })
+}
+
+/// `second` as in [`holds_b_then_wants_a`], and `first` holding `a` and then running
+/// `then` (given `b` and a waker slot that [`release`] completes); returns the slot and
+/// the two handles.
+fn with_parking_slot<Fut: Future<Output = ()> + 'static>(
+    then: impl FnOnce(Rc<Lock<i64>>, Stored) -> Fut,
+) -> (Stored, seedloop::JoinHandle<()>, seedloop::JoinHandle<()>) {
+    let (a, b) = accounts();
+    let stored: Stored = Rc::default();
+    let second = holds_b_then_wants_a(a.clone(), b.clone());
+    let first = holds_a_then(a, then(b, stored.clone()));
+    (stored, first, second)
 }
 
 /// Waits for `b` inside a `FuturesUnordered` (which polls it with its own waker and
@@ -178,17 +199,11 @@ fn a_lock_wait_in_a_shared_future_beside_an_event_is_not_a_cycle() {
 #[test]
 fn a_lock_wait_beside_a_stored_own_waker_is_not_a_cycle() {
     passes(|| async {
-        let (a, b) = accounts();
-        let stored: Stored = Rc::default();
-        let second = holds_b_then_wants_a(a.clone(), b.clone());
-        let first = holds_a_then(a.clone(), {
-            let stored = stored.clone();
-            async move {
-                let lock_b = b.lock();
-                match select(Box::pin(lock_b), Parked(stored)).await {
-                    Either::Left(_) => panic!("b is held until a is released"),
-                    Either::Right(((), _)) => {}
-                }
+        let (stored, first, second) = with_parking_slot(|b, stored| async move {
+            let lock_b = b.lock();
+            match select(Box::pin(lock_b), Parked(stored)).await {
+                Either::Left(_) => panic!("b is held until a is released"),
+                Either::Right(((), _)) => {}
             }
         });
         sleep(secs(2)).await;
@@ -204,21 +219,13 @@ fn a_cycle_is_found_once_the_last_clone_of_the_waker_is_dropped() {
     // by value at 1 s, which drops that clone. From then on nothing outside seedloop
     // can wake `first`, so its wait for `b` closes a cycle at once.
     wait_cycle_at_once(|| async {
-        let (a, b) = accounts();
-        let stored: Stored = Rc::default();
-        let second = holds_b_then_wants_a(a.clone(), b.clone());
-        let first = holds_a_then(a.clone(), {
-            let stored = stored.clone();
-            async move {
-                Parked(stored).await;
-                let _b = b.lock().await;
-            }
+        let (stored, first, second) = with_parking_slot(|b, stored| async move {
+            Parked(stored).await;
+            let _b = b.lock().await;
         });
         sleep(secs(1)).await;
         release(&stored);
-        for _ in 0..10 {
-            sleep(secs(1)).await;
-        }
+        keep_running().await;
         drop((first, second));
     });
 }
@@ -236,9 +243,7 @@ fn a_clone_of_the_waker_still_held_keeps_a_lock_wait_out_of_cycles() {
             let _b = b.lock().await;
             drop(kept);
         });
-        for _ in 0..10 {
-            sleep(secs(1)).await;
-        }
+        keep_running().await;
         assert!(!first.is_finished() && !second.is_finished());
         first.detach();
         second.detach();
@@ -306,10 +311,8 @@ fn a_cycle_through_a_select_of_two_locks_is_found() {
                 let _ = select(lock_b, lock_c).await;
             }
         });
-        // The main task keeps running: only the three are stuck.
-        for _ in 0..10 {
-            sleep(secs(1)).await;
-        }
+        // Only the three are stuck.
+        keep_running().await;
         drop((first, second, third));
     });
 }
@@ -326,9 +329,7 @@ fn a_cycle_through_wrapping_combinators_is_found() {
                 boxed.await;
             }
         });
-        for _ in 0..10 {
-            sleep(secs(1)).await;
-        }
+        keep_running().await;
         drop((first, second));
     });
 }
