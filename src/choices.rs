@@ -121,6 +121,71 @@ pub(crate) trait Choices {
     fn diverge(&mut self, _detail: String) {}
 }
 
+/// A run's choice source: seeded streams, which the scheduler's hot path calls
+/// directly (one pick per step, no dynamic dispatch), or any other source.
+pub(crate) enum ChoiceSource {
+    // Boxed: the streams are 2 KiB, and a `Core` and a `Sim` move.
+    Seeded(Box<Seeded>),
+    Other(Box<dyn Choices + Send>),
+}
+
+impl ChoiceSource {
+    /// A source other than plain seeded streams (a tape, a recording, ...).
+    pub(crate) fn other(source: impl Choices + Send + 'static) -> ChoiceSource {
+        ChoiceSource::Other(Box::new(source))
+    }
+
+    #[inline]
+    fn get(&self) -> &dyn Choices {
+        match self {
+            ChoiceSource::Seeded(seeded) => &**seeded,
+            ChoiceSource::Other(other) => &**other,
+        }
+    }
+
+    #[inline]
+    fn get_mut(&mut self) -> &mut dyn Choices {
+        match self {
+            ChoiceSource::Seeded(seeded) => &mut **seeded,
+            ChoiceSource::Other(other) => &mut **other,
+        }
+    }
+}
+
+impl Choices for ChoiceSource {
+    #[inline]
+    fn choose(&mut self, stream: Stream, bound: u64) -> u64 {
+        match self {
+            ChoiceSource::Seeded(seeded) => seeded.choose(stream, bound),
+            ChoiceSource::Other(other) => other.choose(stream, bound),
+        }
+    }
+
+    fn is_ordered(&self) -> bool {
+        self.get().is_ordered()
+    }
+
+    fn take_log(&mut self) -> Vec<Decision> {
+        self.get_mut().take_log()
+    }
+
+    fn preemptions(&self) -> Option<u64> {
+        self.get().preemptions()
+    }
+
+    fn divergence(&self) -> Option<&str> {
+        self.get().divergence()
+    }
+
+    fn can_diverge(&self) -> bool {
+        self.get().can_diverge()
+    }
+
+    fn diverge(&mut self, detail: String) {
+        self.get_mut().diverge(detail);
+    }
+}
+
 /// Seeded ChaCha8 streams, one per [`Stream`], derived from one `u64` seed.
 #[derive(Clone, Debug)]
 pub(crate) struct Seeded {

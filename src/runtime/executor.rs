@@ -29,7 +29,7 @@ use super::timer::{DueTimer, TimerKey, Timers};
 use super::waker::{self, Domain, WakerOrigin};
 use super::world::{Extensions, HostId, Hosts, MAIN_HOST};
 use super::Stats;
-use crate::choices::{write_decision, Choices, Stream};
+use crate::choices::{write_decision, ChoiceSource, Choices, Stream};
 use crate::config::{DiskConfig, FaultPlan, NetConfig};
 use crate::failure::FailureKind;
 use crate::id::TaskId;
@@ -92,7 +92,7 @@ pub(crate) struct Core {
     // Tasks alive, the main future not counted. Invariant: at most `max_tasks`.
     pub(super) live_tasks: usize,
     pub(super) scheduler: Box<dyn Scheduler>,
-    pub(super) choices: Box<dyn Choices + Send>,
+    pub(super) choices: ChoiceSource,
     pub(super) picks: Vec<TaskId>,
     pub(super) decisions: Vec<(Stream, u64)>,
     pub(super) timers: Timers,
@@ -211,7 +211,7 @@ impl Core {
     pub(crate) fn new(
         config: RunConfig,
         scheduler: Box<dyn Scheduler>,
-        choices: Box<dyn Choices + Send>,
+        choices: ChoiceSource,
         now_nanos: u64,
         trace: Trace,
         hosts: Hosts,
@@ -313,7 +313,7 @@ impl Core {
         if self.stop.is_some() {
             return Err(self.stop.take().expect("checked"));
         }
-        let Some(task) = self.scheduler.next(&mut *self.choices) else {
+        let Some(task) = self.scheduler.next(&mut self.choices) else {
             return Ok(None);
         };
         if let Some(transcript) = &mut self.transcript {

@@ -27,7 +27,9 @@ pub(crate) mod timer;
 pub(crate) mod waker;
 pub(crate) mod world;
 
-use crate::choices::{Choices, Deviating, Exhausted, ProductionOrder, Recorded, Seeded, Tape};
+use crate::choices::{
+    ChoiceSource, Choices, Deviating, Exhausted, ProductionOrder, Recorded, Seeded, Tape,
+};
 use crate::clock::Instant;
 use crate::config::{config_knobs, Config};
 use crate::failure::{CancelPoint, Failure, FailureKind, FailureReport};
@@ -163,7 +165,7 @@ pub struct Sim {
     config: Config,
     // The world kept across runs: the choice source (with what it was made from, so a
     // reconfigured Sim starts a fresh one), the clock, and the last run's record.
-    choices: Option<(Box<dyn Choices + Send>, ChoiceOrigin)>,
+    choices: Option<(ChoiceSource, ChoiceOrigin)>,
     now_nanos: u64,
     world: world::World,
     trace: Trace,
@@ -281,25 +283,25 @@ impl Sim {
         Instant::from_nanos(self.now_nanos)
     }
 
-    fn take_choices(&mut self, policy: &Policy) -> (Box<dyn Choices + Send>, Option<ChoiceOrigin>) {
+    fn take_choices(&mut self, policy: &Policy) -> (ChoiceSource, Option<ChoiceOrigin>) {
         let origin = ChoiceOrigin::of(&self.config, policy);
         if let Some((choices, kept)) = self.choices.take() {
             if Some(&kept) == origin.as_ref() {
                 return (choices, origin);
             }
         }
-        let choices: Box<dyn Choices + Send> = match (&origin, policy) {
+        let choices = match (&origin, policy) {
             (None, Policy::Replay(schedule)) => {
-                Box::new(Recorded::new(schedule.decisions.clone(), self.config.seed))
+                ChoiceSource::other(Recorded::new(schedule.decisions.clone(), self.config.seed))
             }
-            (Some(ChoiceOrigin::Tape(tape)), _) => Box::new(Tape::new(tape.clone())),
+            (Some(ChoiceOrigin::Tape(tape)), _) => ChoiceSource::other(Tape::new(tape.clone())),
             (Some(ChoiceOrigin::Deviations(deviations, seed)), _) => {
-                Box::new(Deviating::new(deviations, *seed))
+                ChoiceSource::other(Deviating::new(deviations, *seed))
             }
             (Some(ChoiceOrigin::ProductionOrder(seed)), _) => {
-                Box::new(ProductionOrder(Seeded::new(*seed)))
+                ChoiceSource::other(ProductionOrder(Seeded::new(*seed)))
             }
-            _ => Box::new(Seeded::new(self.config.seed)),
+            _ => ChoiceSource::Seeded(Box::new(Seeded::new(self.config.seed))),
         };
         (choices, origin)
     }
@@ -341,7 +343,7 @@ impl Sim {
         let (choices, origin) = match script {
             Some(script) => {
                 let replayed = Recorded::new(script.decisions.clone(), self.config.seed);
-                (Box::new(replayed) as Box<dyn Choices + Send>, None)
+                (ChoiceSource::other(replayed), None)
             }
             None => self.take_choices(&policy),
         };
@@ -415,7 +417,7 @@ impl Sim {
         self.debug_findings = std::mem::take(&mut core.debug_findings);
         self.coverage = std::mem::take(&mut core.coverage);
         self.world.hosts = std::mem::take(&mut core.hosts);
-        let choices = std::mem::replace(&mut core.choices, Box::new(Exhausted));
+        let choices = std::mem::replace(&mut core.choices, ChoiceSource::other(Exhausted));
         self.choices = origin.map(|origin| (choices, origin));
     }
 

@@ -41,7 +41,7 @@ impl Core {
         }
         self.task_hosts[slot as usize] = host;
         let task = TaskRef { slot, id };
-        self.scheduler.spawned(task, &mut *self.choices);
+        self.scheduler.spawned(task, &mut self.choices);
         self.scheduler.ready(task);
         TaskKey {
             slot,

@@ -3,7 +3,7 @@
 //! same execution.
 
 use super::{Scheduler, TaskRef};
-use crate::choices::Choices;
+use crate::choices::ChoiceSource;
 use std::collections::VecDeque;
 
 #[derive(Default)]
@@ -16,7 +16,7 @@ impl Scheduler for Fifo {
         self.queue.push_back(task);
     }
 
-    fn next(&mut self, _choices: &mut dyn Choices) -> Option<TaskRef> {
+    fn next(&mut self, _choices: &mut ChoiceSource) -> Option<TaskRef> {
         self.queue.pop_front()
     }
 }

@@ -45,7 +45,7 @@ pub(crate) use replay::spare_picks;
 pub use replay::Schedule;
 pub(crate) use scripted::Scripted;
 
-use crate::choices::Choices;
+use crate::choices::{ChoiceSource, Choices};
 use crate::id::TaskId;
 use std::fmt;
 use std::str::FromStr;
@@ -70,7 +70,7 @@ pub(crate) trait Scheduler {
     fn ready(&mut self, task: TaskRef);
 
     /// The next task to poll, removed from the ready set; `None` when nothing is ready.
-    fn next(&mut self, choices: &mut dyn Choices) -> Option<TaskRef>;
+    fn next(&mut self, choices: &mut ChoiceSource) -> Option<TaskRef>;
 
     /// The last pick as a tape decision would make it, `(index, ready)`: the index of
     /// the task among the `ready` tasks in FIFO order. Only a policy that keeps its

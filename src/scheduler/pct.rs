@@ -62,7 +62,7 @@
 //! the top. A pick is O(log n) at worst and allocates nothing once the heap has grown.
 
 use super::{Scheduler, TaskRef};
-use crate::choices::{Choices, Stream};
+use crate::choices::{ChoiceSource, Choices, Stream};
 use std::collections::BinaryHeap;
 
 /// The PCT horizon `k`, in steps, of a run that no sweep fitted and no knob pinned
@@ -275,7 +275,7 @@ impl Scheduler for Pct {
         }
     }
 
-    fn next(&mut self, _choices: &mut dyn Choices) -> Option<TaskRef> {
+    fn next(&mut self, _choices: &mut ChoiceSource) -> Option<TaskRef> {
         if self.ready_count == 0 {
             return None;
         }
@@ -323,7 +323,7 @@ mod tests {
 
     #[test]
     fn highest_priority_runs_until_a_change_point() {
-        let mut choices = Seeded::new(3);
+        let mut choices = ChoiceSource::Seeded(Box::new(Seeded::new(3)));
         let mut pct = Pct::new(1, 100, false);
         for slot in 0..3 {
             pct.spawned(task(slot), &mut choices);
@@ -341,7 +341,7 @@ mod tests {
     /// blocks; step 2 demotes task 2; the task that runs third is the one whose change
     /// point carried the higher index.
     fn third_task_run(first_index: u64, second_index: u64) -> u32 {
-        let mut choices = crate::choices::Tape::new(vec![30, 20, 10]);
+        let mut choices = ChoiceSource::other(crate::choices::Tape::new(vec![30, 20, 10]));
         let mut pct = Pct::new(3, 2, true);
         pct.drawn = true;
         pct.change_points = vec![
@@ -374,7 +374,7 @@ mod tests {
 
     #[test]
     fn change_points_rank_below_every_initial_priority() {
-        let mut choices = crate::choices::Tape::new(vec![0, 255]);
+        let mut choices = ChoiceSource::other(crate::choices::Tape::new(vec![0, 255]));
         let mut pct = Pct::new(2, 1, true);
         pct.drawn = true;
         pct.change_points = vec![ChangePoint {
@@ -393,7 +393,7 @@ mod tests {
 
     #[test]
     fn starvation_guard_demotes_a_spinning_task() {
-        let mut choices = Seeded::new(3);
+        let mut choices = ChoiceSource::Seeded(Box::new(Seeded::new(3)));
         let mut pct = Pct::new(1, 100, false);
         for slot in 0..2 {
             pct.spawned(task(slot), &mut choices);

@@ -7,7 +7,7 @@
 //! FIFO order and decision `k` runs the k-th oldest ready task.
 
 use super::{Scheduler, TaskRef};
-use crate::choices::{Choices, Stream};
+use crate::choices::{ChoiceSource, Choices, Stream};
 use std::collections::VecDeque;
 
 #[derive(Default)]
@@ -22,7 +22,7 @@ impl Scheduler for Random {
     }
 
     #[inline]
-    fn next(&mut self, choices: &mut dyn Choices) -> Option<TaskRef> {
+    fn next(&mut self, choices: &mut ChoiceSource) -> Option<TaskRef> {
         if self.ready.is_empty() {
             return None;
         }
@@ -41,7 +41,7 @@ impl Scheduler for OrderedRandom {
         self.ready.push_back(task);
     }
 
-    fn next(&mut self, choices: &mut dyn Choices) -> Option<TaskRef> {
+    fn next(&mut self, choices: &mut ChoiceSource) -> Option<TaskRef> {
         if self.ready.is_empty() {
             return None;
         }

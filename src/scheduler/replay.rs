@@ -17,7 +17,7 @@
 //! exactly is usually what led to the bug.
 
 use super::{Scheduler, TaskRef};
-use crate::choices::{Choices, Stream};
+use crate::choices::{ChoiceSource, Choices, Stream};
 use crate::id::TaskId;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -127,7 +127,7 @@ impl Scheduler for Replay {
         self.ready.push_back(task);
     }
 
-    fn next(&mut self, choices: &mut dyn Choices) -> Option<TaskRef> {
+    fn next(&mut self, choices: &mut ChoiceSource) -> Option<TaskRef> {
         if self.ready.is_empty() {
             return None;
         }

@@ -14,7 +14,7 @@
 //! as a tape.
 
 use super::{Scheduler, TaskRef};
-use crate::choices::Choices;
+use crate::choices::ChoiceSource;
 use crate::id::TaskId;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -42,7 +42,7 @@ impl Scheduler for Scripted {
         self.ready.push_back(task);
     }
 
-    fn next(&mut self, _choices: &mut dyn Choices) -> Option<TaskRef> {
+    fn next(&mut self, _choices: &mut ChoiceSource) -> Option<TaskRef> {
         if self.ready.is_empty() {
             return None;
         }
