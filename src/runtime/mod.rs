@@ -225,7 +225,7 @@ impl Sim {
             choices: None,
             now_nanos: 0,
             world: world::World::default(),
-            trace: Trace::default(),
+            trace: Trace::placeholder(),
             stats: Stats::default(),
             schedule: Schedule::default(),
             debug_findings: Vec::new(),

@@ -279,17 +279,33 @@ impl Drop for Trace {
 impl Trace {
     /// An empty trace that keeps at most `limit` events (at least [`TAIL_LIMIT`]).
     pub fn with_limit(limit: usize) -> Trace {
-        let limit = limit.max(TAIL_LIMIT);
-        Trace {
-            events: crate::recycle::take(&SPARE_EVENTS),
+        Trace::from_buffers(
             limit,
+            crate::recycle::take(&SPARE_EVENTS),
+            crate::recycle::take(&SPARE_NAMES),
+        )
+    }
+
+    /// An empty trace recording into `events` and `names` (both empty).
+    fn from_buffers(limit: usize, events: Vec<Event>, names: Vec<Option<Box<str>>>) -> Trace {
+        debug_assert!(events.is_empty() && names.is_empty());
+        Trace {
+            events,
+            limit: limit.max(TAIL_LIMIT),
             dropped: 0,
-            names: crate::recycle::take(&SPARE_NAMES),
+            names,
             messages: Vec::new(),
             primitives: Vec::new(),
             task_hosts: Vec::new(),
             hash: 0xcbf2_9ce4_8422_2325,
         }
+    }
+
+    /// An empty trace that takes none of the thread's spare buffers: the placeholder a
+    /// `Sim` holds before its first run, which must leave the spares to that run's
+    /// trace (else every run of a sweep would regrow its event buffer from empty).
+    pub(crate) fn placeholder() -> Trace {
+        Trace::from_buffers(DEFAULT_TRACE_LIMIT, Vec::new(), Vec::new())
     }
 
     /// The most events this trace keeps; older ones are dropped (and still hashed).
@@ -508,6 +524,22 @@ mod tests {
             small.dropped() + small.events().len() as u64,
             big.events().len() as u64
         );
+    }
+
+    #[test]
+    fn a_placeholder_leaves_the_spare_buffers_to_the_next_runs_trace() {
+        // A `Sim` holds a placeholder trace before each run; it must not take the
+        // spare event buffer, or every run of a sweep regrows it from empty.
+        let mut first = Trace::with_limit(10_000);
+        for step in 0..5000 {
+            first.record(step, 0, EventKind::Poll, Some(TaskId::MAIN), None);
+        }
+        let grown = first.events.capacity();
+        drop(first);
+        let placeholder = Trace::placeholder();
+        let next_run = Trace::with_limit(10_000);
+        assert!(next_run.events.capacity() >= grown);
+        assert_eq!(placeholder.events.capacity(), 0);
     }
 
     #[test]
