@@ -169,9 +169,6 @@ pub(crate) struct Shared {
     // Debug mode's slow-poll limit (None: debug mode off).
     pub(super) slow_poll: Option<Duration>,
     pub(super) current: Cell<Option<TaskRef>>,
-    // The running task's own waker, by identity: `yield_now` and the wait queues
-    // compare `cx.waker()` with it to tell the task's own waker from a combinator's.
-    current_waker: Cell<WakerIdentity>,
     pub(super) current_generation: Cell<u32>,
     // Whether the running task woke itself. It is queued when its poll returns, after
     // every task it woke during the poll: a yield goes to the back of the ready queue,
@@ -185,12 +182,6 @@ pub(crate) struct Shared {
     pub(super) suspension_site: Cell<Option<Site>>,
     // What is left of the running task's budget (see `BUDGET_PER_POLL`).
     pub(super) budget: Cell<u32>,
-}
-
-type WakerIdentity = (*const (), *const std::task::RawWakerVTable);
-
-fn identity(waker: &Waker) -> WakerIdentity {
-    (waker.data(), waker.vtable())
 }
 
 enum Pick {
@@ -364,23 +355,31 @@ impl Core {
         Ok(Some(Pick::Poll(task, generation, future)))
     }
 
-    /// Puts a task that returned `Pending` back to sleep, unless it cancelled itself;
-    /// the explorer's chosen await point requests its cancellation.
+    /// Puts a task that returned `Pending` back to sleep, or straight back in the ready
+    /// set when it woke itself (a yield: behind every task it woke during the poll),
+    /// unless it cancelled itself; the explorer's chosen await point requests its
+    /// cancellation.
     fn suspend(
         &mut self,
         task: TaskRef,
         future: Option<BoxedTask>,
         site: Option<Site>,
+        self_woken: bool,
     ) -> Suspended {
         let entry = &mut self.tasks[task.slot];
         if entry.cancel_requested {
             // A task that cancelled itself stops once its poll returns.
             return Suspended::CancelNow(future);
         }
-        entry.state = State::Idle;
         entry.future = future;
-        let is_cancel_target = entry.is_cancel_target;
         entry.site = site;
+        let is_cancel_target = entry.is_cancel_target;
+        if self_woken {
+            entry.state = State::Queued;
+            self.scheduler.ready(task);
+        } else {
+            entry.state = State::Idle;
+        }
         if is_cancel_target && self.target.suspended(site, &mut self.stats) {
             self.request_cancel(task, None);
         }
@@ -417,7 +416,6 @@ impl Shared {
             deferred: Cell::new(false),
             core: RefCell::new(core),
             current: Cell::new(None),
-            current_waker: Cell::new((std::ptr::null(), std::ptr::null())),
             current_generation: Cell::new(0),
             self_woken: Cell::new(false),
             check_wait_cycle: Cell::new(false),
@@ -429,7 +427,14 @@ impl Shared {
     /// Whether `waker` is the running task's own waker (not a combinator's).
     #[inline]
     pub(super) fn is_current_waker(&self, waker: &Waker) -> bool {
-        self.current.get().is_some() && identity(waker) == self.current_waker.get()
+        self.current.get().is_some_and(|task| {
+            waker::is_task_waker(
+                waker,
+                self.origin.domain,
+                task.slot,
+                self.current_generation.get(),
+            )
+        })
     }
 
     /// The domain of the thread this run is on (its tasks' wakers name it).
@@ -578,7 +583,6 @@ impl Shared {
         // A number, not a resource: nothing to drop (see `waker.rs`).
         let waker = ManuallyDrop::new(waker::task_waker(self.origin.domain, task.slot, generation));
         self.current.set(Some(task));
-        self.current_waker.set(identity(&waker));
         self.current_generation.set(generation);
         // A wake recorded while a task was being dropped means nothing for this poll.
         self.self_woken.set(false);
@@ -604,7 +608,6 @@ impl Shared {
             }
         }
         self.current.set(None);
-        self.current_waker.set((std::ptr::null(), std::ptr::null()));
         // A finished, panicked or cancelled task has nothing left to wake.
         let self_woken = self.self_woken.take();
         match result {
@@ -619,12 +622,12 @@ impl Shared {
             Ok(Poll::Pending) => {
                 let mut core = self.core.borrow_mut();
                 let site = self.suspension_site.get();
-                if let Suspended::CancelNow(future) = core.suspend(task, future, site) {
+                if let Suspended::CancelNow(future) = core.suspend(task, future, site, self_woken) {
                     drop(core);
                     return self.cancel_now(task, future).map(|()| false);
                 }
                 if self_woken {
-                    core.make_ready(task.slot, generation, task.id.index());
+                    // Queued again by `suspend`.
                 } else if self.check_wait_cycle.take() && core.config.detect_wait_cycles {
                     if let Some(chain) = core.find_wait_cycle(task) {
                         return Err(core.wait_cycle(chain));
