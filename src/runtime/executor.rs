@@ -101,8 +101,6 @@ pub(crate) struct Core {
     pub(super) start_nanos: u64,
     pub(super) step: u64,
     pub(super) trace: Trace,
-    // Set when a failed run is cleaned up: the failure's trace ends at the failure.
-    pub(super) trace_closed: bool,
     pub(super) stats: Stats,
     // Debug mode's findings, in the order they happened.
     pub(super) debug_findings: Vec<DebugFinding>,
@@ -224,7 +222,6 @@ impl Core {
             start_nanos: now_nanos,
             step: 0,
             trace,
-            trace_closed: false,
             stats: Stats::default(),
             debug_findings: Vec::new(),
             coverage: std::collections::BTreeMap::new(),
@@ -241,9 +238,6 @@ impl Core {
 
     #[inline]
     pub(super) fn record(&mut self, kind: EventKind, task: Option<TaskId>, other: Option<u32>) {
-        if self.trace_closed {
-            return;
-        }
         self.trace
             .record(saturate(self.step), self.now_nanos, kind, task, other);
     }

@@ -167,7 +167,10 @@ impl Shared {
         main: &mut Option<MainFuture<'_>>,
         record: bool,
     ) -> Result<(), Stop> {
-        self.core.borrow_mut().trace_closed = !record;
+        if !record {
+            // A failed run's trace ends at the failure.
+            self.core.borrow_mut().trace.close();
+        }
         let mut result = self.drop_as(MAIN, main.take());
         for _ in 0..MAX_TEARDOWN_ROUNDS {
             let live = self.leftover_tasks();

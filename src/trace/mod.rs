@@ -227,11 +227,15 @@ pub const TAIL_LIMIT: usize = 64;
 /// assert_eq!(again.trace().to_string(), trace.to_string());
 /// assert_eq!(again.trace().hash(), trace.hash());
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Trace {
     // Invariant: events.len() < 2 * limit; events[0] is event number `dropped`.
     events: Vec<Event>,
     limit: usize,
+    // Recording checks one number per event: past it, the trace trims its oldest
+    // events (`2 * limit`), or records nothing once closed (0).
+    check_at: usize,
+    closed: bool,
     dropped: u64,
     names: Vec<Option<Box<str>>>,
     messages: Vec<Box<str>>,
@@ -241,6 +245,21 @@ pub struct Trace {
     task_hosts: Vec<(u32, Box<str>)>,
     hash: u64,
 }
+
+impl PartialEq for Trace {
+    fn eq(&self, other: &Trace) -> bool {
+        self.hash == other.hash
+            && self.dropped == other.dropped
+            && self.limit == other.limit
+            && self.events == other.events
+            && self.names == other.names
+            && self.messages == other.messages
+            && self.primitives == other.primitives
+            && self.task_hosts == other.task_hosts
+    }
+}
+
+impl Eq for Trace {}
 
 impl Default for Trace {
     fn default() -> Trace {
@@ -289,9 +308,12 @@ impl Trace {
     /// An empty trace recording into `events` and `names` (both empty).
     fn from_buffers(limit: usize, events: Vec<Event>, names: Vec<Option<Box<str>>>) -> Trace {
         debug_assert!(events.is_empty() && names.is_empty());
+        let limit = limit.max(TAIL_LIMIT);
         Trace {
             events,
-            limit: limit.max(TAIL_LIMIT),
+            limit,
+            check_at: limit.saturating_mul(2),
+            closed: false,
             dropped: 0,
             names,
             messages: Vec::new(),
@@ -461,6 +483,9 @@ impl Trace {
         task: Option<TaskId>,
         other: Option<u32>,
     ) {
+        if self.events.len() >= self.check_at && !self.make_room() {
+            return;
+        }
         let event = Event {
             time_nanos,
             step,
@@ -474,13 +499,27 @@ impl Trace {
             mix(self.hash, when),
             (event.task as u64) << 32 | event.other as u64,
         );
-        if self.events.len() >= 2 * self.limit {
-            self.trim();
-        }
         self.events.push(event);
     }
 
+    /// Stops recording: later events are neither kept nor hashed (a failed run's
+    /// trace ends at its failure, before the teardown).
+    pub(crate) fn close(&mut self) {
+        self.closed = true;
+        self.check_at = 0;
+    }
+
+    /// Whether the next event may be recorded, trimming the oldest events first
+    /// when the trace is full.
     #[cold]
+    fn make_room(&mut self) -> bool {
+        if self.closed {
+            return false;
+        }
+        self.trim();
+        true
+    }
+
     fn trim(&mut self) {
         let excess = self.events.len() - self.limit;
         self.events.drain(..excess);
