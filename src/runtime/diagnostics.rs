@@ -18,6 +18,7 @@
 use super::executor::{Core, Stop, Waiting};
 use super::primitives::WaitStart;
 use super::slab::{IoWait, State};
+use super::waker;
 use crate::failure::{BlockedTask, FailureKind};
 use crate::scheduler::TaskRef;
 use std::time::Duration;
@@ -180,7 +181,7 @@ impl Core {
         if waits.has_foreign() || waits.own().is_empty() {
             return None;
         }
-        if slot.waker_clones != 0 {
+        if waker::clones_held(task.slot, slot.generation) {
             return None;
         }
         Some(waits.own())

@@ -127,7 +127,6 @@ pub(crate) struct Core {
 
 thread_local! {
     static SPARE_WAKES: Cell<Vec<(u32, u32, u32)>> = const { Cell::new(Vec::new()) };
-    static SPARE_CLONES: Cell<Vec<(u32, u32, i32)>> = const { Cell::new(Vec::new()) };
 }
 
 impl Drop for Core {
@@ -137,7 +136,6 @@ impl Drop for Core {
 impl Drop for Shared {
     fn drop(&mut self) {
         recycle::keep(&SPARE_WAKES, std::mem::take(self.wakes.get_mut()));
-        recycle::keep(&SPARE_CLONES, std::mem::take(self.clones.get_mut()));
     }
 }
 
@@ -149,13 +147,10 @@ pub(crate) struct Shared {
     // index of the waking task or u32::MAX); applied before the next pick. Rare: user
     // code, and so wakers, never run while the executor holds its state.
     wakes: RefCell<Vec<(u32, u32, u32)>>,
-    // Clones and drops of task wakers counted while the executor's state was
-    // borrowed (slot, generation, +1 or -1); applied with the wakes.
-    clones: RefCell<Vec<(u32, u32, i32)>>,
     // Timers whose future was dropped while the executor's state was borrowed;
     // cancelled before the next pick, so that no timer outlives its future.
     pub(super) timer_cancels: RefCell<Vec<TimerKey>>,
-    // Whether `wakes`, `clones` or `timer_cancels` holds anything: one check per step.
+    // Whether `wakes` or `timer_cancels` holds anything: one check per step.
     pub(super) deferred: Cell<bool>,
     pub(super) core: RefCell<Core>,
     // The layers' world state (network, disks), borrowed apart from the executor's.
@@ -283,17 +278,6 @@ impl Core {
         }
     }
 
-    /// See [`Shared::count_waker_clones`]. A clone of an ended task's waker counts
-    /// for nothing; a count never goes below zero (a clone made on another thread
-    /// and dropped here was never counted).
-    fn count_waker_clones(&mut self, slot: u32, generation: u32, delta: i32) {
-        if let Some(entry) = self.tasks.get_mut(slot) {
-            if entry.generation == generation && entry.state != State::Free {
-                entry.waker_clones = entry.waker_clones.saturating_add_signed(delta);
-            }
-        }
-    }
-
     fn pick(&mut self) -> Result<Option<Pick>, Stop> {
         if self.stop.is_some() {
             return Err(self.stop.take().expect("checked"));
@@ -405,7 +389,6 @@ impl Shared {
             fault_plan,
             disk_config,
             wakes: RefCell::new(recycle::take(&SPARE_WAKES)),
-            clones: RefCell::new(recycle::take(&SPARE_CLONES)),
             timer_cancels: RefCell::new(Vec::new()),
             deferred: Cell::new(false),
             core: RefCell::new(core),
@@ -437,37 +420,14 @@ impl Shared {
         self.origin.domain
     }
 
-    /// Counts a clone (`+1`) or a drop (`-1`) of a clone of the waker of the task in
-    /// `(slot, generation)`, made on this thread: while clones are held, code outside
-    /// the executor may wake the task, which wait-cycle detection must know.
-    pub(crate) fn count_waker_clones(&self, slot: u32, generation: u32, delta: i32) {
-        match self.core.try_borrow_mut() {
-            Ok(mut core) => core.count_waker_clones(slot, generation, delta),
-            Err(_) => {
-                self.clones.borrow_mut().push((slot, generation, delta));
-                self.deferred.set(true);
-            }
-        }
-    }
-
     /// Makes the task in `(slot, generation)` ready, if that task still lives and is
     /// idle; a task waking itself is queued when its poll returns.
     #[inline]
     pub(crate) fn wake(&self, slot: u32, generation: u32) {
-        self.wake_dropping(slot, generation, false);
-    }
-
-    /// [`Shared::wake`], and when `drops_clone` also counts the drop of a clone of
-    /// the task's waker (a wake by value), in one borrow of the executor's state.
-    #[inline]
-    pub(crate) fn wake_dropping(&self, slot: u32, generation: u32, drops_clone: bool) {
         let by = match self.current.get() {
             Some(task) if task.slot == slot => {
                 if generation == self.current_generation.get() {
                     self.self_woken.set(true);
-                }
-                if drops_clone {
-                    self.count_waker_clones(slot, generation, -1);
                 }
                 return;
             }
@@ -475,17 +435,9 @@ impl Shared {
             None => u32::MAX,
         };
         match self.core.try_borrow_mut() {
-            Ok(mut core) => {
-                core.make_ready(slot, generation, by);
-                if drops_clone {
-                    core.count_waker_clones(slot, generation, -1);
-                }
-            }
+            Ok(mut core) => core.make_ready(slot, generation, by),
             Err(_) => {
                 self.wakes.borrow_mut().push((slot, generation, by));
-                if drops_clone {
-                    self.clones.borrow_mut().push((slot, generation, -1));
-                }
                 self.deferred.set(true);
             }
         }
@@ -513,9 +465,6 @@ impl Shared {
         drop(wakers);
         let mut wakes = self.wakes.borrow_mut();
         let mut core = self.core.borrow_mut();
-        for (slot, generation, delta) in self.clones.borrow_mut().drain(..) {
-            core.count_waker_clones(slot, generation, delta);
-        }
         for (slot, generation, by) in wakes.drain(..) {
             core.make_ready(slot, generation, by);
         }

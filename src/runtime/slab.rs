@@ -71,10 +71,6 @@ pub(crate) struct Slot {
     pub catch_panics: bool,
     // The task the cancellation explorer cancels at one of its await points.
     pub is_cancel_target: bool,
-    // Clones of the task's waker held outside the executor, as counted on the
-    // simulation's thread (`waker.rs`): while there are any, something else may wake
-    // the task, which is then not blocked for good (wait-cycle detection).
-    pub waker_clones: u32,
     pub future: Option<BoxedTask>,
     pub waiting: Waiting,
     // Where the task's last seedloop future to return `Pending` was created, for
@@ -159,7 +155,6 @@ impl Slab {
                     cancel_requested: false,
                     catch_panics: false,
                     is_cancel_target: false,
-                    waker_clones: 0,
                     future: None,
                     waiting: Waiting::Unknown,
                     site: None,
@@ -180,7 +175,7 @@ impl Slab {
         entry.cancel_requested = false;
         entry.catch_panics = task.catch_panics;
         entry.is_cancel_target = task.is_cancel_target;
-        entry.waker_clones = 0;
+        waker::start_counting_clones(slot, entry.generation);
         entry.future = task.future;
         entry.waiting = Waiting::Unknown;
         entry.site = None;

@@ -23,11 +23,14 @@
 //! What the executor would lose with reference counts is the knowledge of whether
 //! anyone else holds a task's waker, which wait-cycle detection needs (a task is
 //! blocked for good only if nothing outside seedloop can wake it). So clones count
-//! themselves, without atomics: a clone or a drop made on the simulation's thread
-//! counts `+1` or `-1` in the task's slot ([`Shared::count_waker_clones`]). A clone
-//! made on another thread is not counted; its drop on this thread cannot take a count
-//! below zero, and waking it from there panics anyway. seedloop's own wait queues
-//! keep a [`TaskWake`], which is not a clone.
+//! themselves, without atomics: a clone or a drop made on the thread of the task's
+//! domain counts `+1` or `-1` in a thread-local table, by slot, next to the
+//! generation of the slot's task (a clone of an ended task's waker counts for
+//! nothing). The table is the thread's own, so counting looks up neither the
+//! simulation nor the executor's state. A clone made on another thread is not
+//! counted; its drop on this thread cannot take a count below zero, and waking it
+//! from there panics anyway. seedloop's own wait queues keep a [`TaskWake`], which is
+//! not a clone.
 //!
 //! The limits are the bit fields: 2^22 - 1 slots (tasks alive at once; `Sim` refuses
 //! a larger `max_tasks`), 1023 threads running simulations at once (the 1024th panics
@@ -89,8 +92,60 @@ impl Drop for DomainClaim {
     }
 }
 
+/// This thread's clone counts (see the module doc).
+struct CloneCounts {
+    // The domain of this thread, once claimed (0 before).
+    domain: Domain,
+    // By slot: the generation of the slot's task (high half) and how many clones of
+    // its waker are held (low half).
+    by_slot: Vec<u64>,
+}
+
 thread_local! {
     static CLAIM: RefCell<Option<DomainClaim>> = const { RefCell::new(None) };
+    static CLONE_COUNTS: RefCell<CloneCounts> = const {
+        RefCell::new(CloneCounts { domain: 0, by_slot: Vec::new() })
+    };
+}
+
+/// Starts counting the clones of a new task's waker, from zero.
+#[inline]
+pub(crate) fn start_counting_clones(slot: u32, generation: u32) {
+    let _ = CLONE_COUNTS.try_with(|counts| {
+        let by_slot = &mut counts.borrow_mut().by_slot;
+        if by_slot.len() <= slot as usize {
+            by_slot.resize(slot as usize + 1, 0);
+        }
+        by_slot[slot as usize] = (generation as u64) << 32;
+    });
+}
+
+/// Whether clones of the waker of the task in `(slot, generation)` are held.
+pub(crate) fn clones_held(slot: u32, generation: u32) -> bool {
+    CLONE_COUNTS
+        .try_with(|counts| {
+            let entry = counts.borrow().by_slot.get(slot as usize).copied();
+            entry.is_some_and(|entry| entry >> 32 == generation as u64 && entry as u32 != 0)
+        })
+        .unwrap_or(false)
+}
+
+/// Counts a clone (`+1`) or the drop of one (`-1`), when the waker's task is of this
+/// thread's domain and still the one in its slot.
+#[inline]
+fn count_clones(name: Name, delta: i32) {
+    let _ = CLONE_COUNTS.try_with(|counts| {
+        let mut counts = counts.borrow_mut();
+        if counts.domain != name.domain {
+            return;
+        }
+        if let Some(entry) = counts.by_slot.get_mut(name.slot as usize) {
+            if *entry >> 32 == name.generation as u64 {
+                let count = (*entry as u32).saturating_add_signed(delta);
+                *entry = (name.generation as u64) << 32 | count as u64;
+            }
+        }
+    });
 }
 
 fn claim() -> DomainClaim {
@@ -115,10 +170,12 @@ fn claim() -> DomainClaim {
 /// This thread's domain tag (claimed on first use), and the slot generations its
 /// earlier runs left, which the next run's slab continues from.
 pub(crate) fn enter_domain() -> (Domain, Vec<u32>) {
-    CLAIM.with_borrow_mut(|claim_slot| {
+    let (domain, generations) = CLAIM.with_borrow_mut(|claim_slot| {
         let claim = claim_slot.get_or_insert_with(claim);
         (claim.tag, std::mem::take(&mut claim.generations))
-    })
+    });
+    CLONE_COUNTS.with_borrow_mut(|counts| counts.domain = domain);
+    (domain, generations)
 }
 
 /// Gives back the slot generations a run's slab reached (see [`enter_domain`]).
@@ -305,17 +362,6 @@ pub(crate) fn is_task_waker(waker: &Waker, domain: Domain, slot: u32, generation
 static VTABLE: RawWakerVTable =
     RawWakerVTable::new(clone_waker, wake_waker, wake_by_ref, drop_waker);
 
-/// Counts a clone or a drop of a clone (see the module doc), when the task's
-/// simulation is the one going on on this thread.
-#[inline]
-fn count_clones(name: Name, delta: i32) {
-    context::try_with_current(|shared| {
-        if shared.domain() == name.domain {
-            shared.count_waker_clones(name.slot, name.generation, delta);
-        }
-    });
-}
-
 fn clone_waker(data: *const ()) -> RawWaker {
     count_clones(Name::decode(data), 1);
     RawWaker::new(data, &VTABLE)
@@ -330,16 +376,19 @@ fn wake_by_ref(data: *const ()) {
 }
 
 /// Wakes the task `name` names; `consumed` for a wake by value, which also drops a
-/// clone (one thread-local lookup for both).
+/// clone.
 #[inline]
 fn wake(name: Name, consumed: bool) {
     let delivered = context::try_with_current(|shared| {
         if shared.domain() != name.domain {
             return false;
         }
-        shared.wake_dropping(name.slot, name.generation, consumed);
+        shared.wake(name.slot, name.generation);
         true
     });
+    if consumed {
+        count_clones(name, -1);
+    }
     if delivered != Some(true) {
         woken_outside_its_thread(name);
     }
