@@ -62,8 +62,14 @@ const MAX_DOMAINS: usize = 1 << DOMAIN_BITS;
 /// A domain tag: which thread's simulations a waker belongs to.
 pub(crate) type Domain = u16;
 
-/// Whether each domain's thread is in a run (read by a wake from another thread).
-static RUNNING: [AtomicBool; MAX_DOMAINS] = [const { AtomicBool::new(false) }; MAX_DOMAINS];
+/// Whether a domain's thread is in a run (read by a wake from another thread). One
+/// per cache line pair: each thread of a parallel sweep writes its own twice a run,
+/// and neighbours sharing a line would slow each other down.
+#[repr(align(128))]
+struct RunningFlag(AtomicBool);
+
+static RUNNING: [RunningFlag; MAX_DOMAINS] =
+    [const { RunningFlag(AtomicBool::new(false)) }; MAX_DOMAINS];
 
 /// The tags no live thread holds, with the slot generations their last thread left.
 struct Registry {
@@ -189,7 +195,7 @@ pub(crate) fn leave_domain(generations: Vec<u32>) {
 
 /// Marks whether `domain`'s thread is in a run (for wakes from other threads).
 fn set_running(domain: Domain, running: bool) {
-    RUNNING[domain as usize].store(running, Ordering::Release);
+    RUNNING[domain as usize].0.store(running, Ordering::Release);
 }
 
 /// Marks a domain's thread as in a run until dropped (also when the run unwinds), so
@@ -405,7 +411,7 @@ fn woken_outside_its_thread(name: Name) {
                 .is_ok_and(|claim| claim.as_ref().is_some_and(|claim| claim.tag == name.domain))
         })
         .unwrap_or(false);
-    if !own_thread && RUNNING[name.domain as usize].load(Ordering::Acquire) {
+    if !own_thread && RUNNING[name.domain as usize].0.load(Ordering::Acquire) {
         panic!(
             "a seedloop task was woken from another thread: a simulation runs on one \
              thread, so its futures must not be driven by OS threads or another runtime; \
