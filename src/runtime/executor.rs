@@ -116,6 +116,9 @@ pub(crate) struct Core {
     pub(super) stop: Option<Stop>,
     // Whether the choice source can diverge from the program (a replayed recording).
     checks_divergence: bool,
+    // Whether a step needs more than the step limit's check: a transcript, a
+    // recording that may diverge, or a limit on wait steps (fixed for the run).
+    watches_steps: bool,
     // The step at which a replayed recording stopped matching the program, and how;
     // the run goes on under the seed.
     pub(super) divergence: Option<(u64, String)>,
@@ -203,6 +206,8 @@ impl Core {
         let target = TargetWatch::new(config.cancel_target.clone());
         let checks_divergence = choices.can_diverge();
         let transcript = config.transcribe.then(Vec::new);
+        let watches_steps =
+            transcript.is_some() || checks_divergence || config.max_wait_steps.is_some();
         Core {
             config,
             tasks: Slab::new(),
@@ -224,6 +229,7 @@ impl Core {
             primitives: Primitives::default(),
             stop: None,
             checks_divergence,
+            watches_steps,
             divergence: None,
             transcript,
             hosts,
@@ -285,25 +291,25 @@ impl Core {
         let Some(task) = self.scheduler.next(&mut self.choices) else {
             return Ok(None);
         };
-        if let Some(transcript) = &mut self.transcript {
-            // A tape run draws this pick too, before it checks the step limit.
-            if let Some((index, ready)) = self.scheduler.last_pick() {
-                write_decision(transcript, index, ready);
-            }
-        }
         if self.step >= self.config.max_steps {
+            self.transcribe_pick();
             return Err(Box::new(FailureKind::StepLimit {
                 max_steps: self.config.max_steps,
             }));
         }
-        if self.primitives.waiting > 0 && self.config.max_wait_steps.is_some() {
-            self.check_wait_steps()?;
-        }
-        self.step += 1;
-        if self.checks_divergence {
-            // Noted only for a step that runs: a recording ends where its run stopped
-            // (at the step limit, say), which a faithful replay reaches too.
-            self.note_divergence(self.step);
+        if self.watches_steps {
+            self.transcribe_pick();
+            if self.primitives.waiting > 0 && self.config.max_wait_steps.is_some() {
+                self.check_wait_steps()?;
+            }
+            self.step += 1;
+            if self.checks_divergence {
+                // Noted only for a step that runs: a recording ends where its run
+                // stopped (at the step limit, say), which a faithful replay reaches too.
+                self.note_divergence(self.step);
+            }
+        } else {
+            self.step += 1;
         }
         if self.config.record_schedule {
             self.picks.push(task.id);
@@ -331,6 +337,17 @@ impl Core {
         self.stats.polls += 1;
         self.record(EventKind::Poll, Some(task.id), None);
         Ok(Some(Pick::Poll(task, generation, future)))
+    }
+
+    /// Writes the pick down, in a run that transcribes itself (before the step limit
+    /// is checked: a tape run draws the pick first too).
+    fn transcribe_pick(&mut self) {
+        if let Some(transcript) = &mut self.transcript {
+            // A tape run draws this pick too, before it checks the step limit.
+            if let Some((index, ready)) = self.scheduler.last_pick() {
+                write_decision(transcript, index, ready);
+            }
+        }
     }
 
     /// Puts a task that returned `Pending` back to sleep, or straight back in the ready
