@@ -77,10 +77,38 @@ struct Registry {
     next: usize,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    free: Vec::new(),
-    next: 1,
-});
+impl Registry {
+    const fn new() -> Registry {
+        Registry {
+            free: Vec::new(),
+            next: 1,
+        }
+    }
+
+    /// A tag for a thread: one a thread gave back (with its generations), else a new
+    /// one; panics when every tag is held.
+    fn claim(&mut self) -> (Domain, Vec<u32>) {
+        if let Some(freed) = self.free.pop() {
+            return freed;
+        }
+        assert!(
+            self.next < MAX_DOMAINS,
+            "more than {} threads are running seedloop simulations at once: lower the \
+             number of test threads (--test-threads) or SEEDLOOP_JOBS",
+            MAX_DOMAINS - 1
+        );
+        let tag = self.next as Domain;
+        self.next += 1;
+        (tag, Vec::new())
+    }
+
+    /// Takes back a tag whose thread ended, with the generations its runs reached.
+    fn release(&mut self, tag: Domain, generations: Vec<u32>) {
+        self.free.push((tag, generations));
+    }
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry::new());
 
 /// This thread's domain: its tag, and the generation each slot of its runs reached.
 struct DomainClaim {
@@ -94,7 +122,7 @@ impl Drop for DomainClaim {
         // A poisoned registry only means another thread panicked while claiming: the
         // data is still whole (every update is one push or pop).
         let mut registry = REGISTRY.lock().unwrap_or_else(|poison| poison.into_inner());
-        registry.free.push((self.tag, generations));
+        registry.release(self.tag, generations);
     }
 }
 
@@ -156,21 +184,8 @@ fn count_clones(name: Name, delta: i32) {
 
 fn claim() -> DomainClaim {
     let mut registry = REGISTRY.lock().unwrap_or_else(|poison| poison.into_inner());
-    if let Some((tag, generations)) = registry.free.pop() {
-        return DomainClaim { tag, generations };
-    }
-    assert!(
-        registry.next < MAX_DOMAINS,
-        "more than {} threads are running seedloop simulations at once: lower the \
-         number of test threads (--test-threads) or SEEDLOOP_JOBS",
-        MAX_DOMAINS - 1
-    );
-    let tag = registry.next as Domain;
-    registry.next += 1;
-    DomainClaim {
-        tag,
-        generations: Vec::new(),
-    }
+    let (tag, generations) = registry.claim();
+    DomainClaim { tag, generations }
 }
 
 /// This thread's domain tag (claimed on first use), and the slot generations its
@@ -430,6 +445,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn clone_counts_follow_the_slots_task_and_never_go_below_zero() {
+        // On a thread of its own: the counts are the thread's.
+        std::thread::spawn(|| {
+            let (domain, generations) = enter_domain();
+            let name = |generation| Name {
+                domain,
+                slot: 5,
+                generation,
+            };
+            start_counting_clones(5, 7);
+            assert!(!clones_held(5, 7));
+            // A drop of a clone that was never counted (made on another thread).
+            count_clones(name(7), -1);
+            assert!(!clones_held(5, 7), "no count below zero");
+            count_clones(name(7), 1);
+            count_clones(name(7), 1);
+            count_clones(name(7), -1);
+            assert!(clones_held(5, 7));
+            // A clone of an earlier task of the slot counts for nothing.
+            count_clones(name(6), -1);
+            assert!(clones_held(5, 7));
+            // Nor does one of another domain.
+            count_clones(
+                Name {
+                    domain: domain % (MAX_DOMAINS as Domain - 1) + 1,
+                    ..name(7)
+                },
+                -1,
+            );
+            assert!(clones_held(5, 7));
+            count_clones(name(7), -1);
+            assert!(!clones_held(5, 7));
+            // The slot's next task starts from zero.
+            count_clones(name(7), 1);
+            start_counting_clones(5, 8);
+            assert!(!clones_held(5, 8) && !clones_held(5, 7));
+            leave_domain(generations);
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
     fn a_name_survives_its_encoding_at_every_field_limit() {
         for name in [
             Name {
@@ -486,30 +544,43 @@ mod tests {
     }
 
     #[test]
-    fn a_domain_and_its_generations_pass_to_the_next_thread() {
-        let handed_over = std::thread::spawn(|| {
-            let (domain, mut generations) = enter_domain();
-            generations.resize(4, 0);
-            generations[3] = 41;
-            leave_domain(generations);
-            domain
-        })
-        .join()
-        .unwrap();
-        // Threads of other tests may claim tags meanwhile: look for ours by trying a
-        // few fresh threads, each of which sees the generations its tag's last
-        // thread left.
-        let found = (0..64).any(|_| {
-            std::thread::spawn(move || {
-                let (domain, generations) = enter_domain();
-                let kept = domain != handed_over || generations.get(3) == Some(&41);
-                leave_domain(generations);
-                assert!(kept, "tag {domain} came back without its generations");
-                domain == handed_over
-            })
-            .join()
-            .unwrap()
+    fn a_tag_given_back_comes_back_with_its_generations() {
+        // The registry's own rules, on a registry of the test's own (the global one
+        // is shared with every thread of the test binary).
+        let mut registry = Registry::new();
+        let (first, generations) = registry.claim();
+        assert_eq!((first, generations.len()), (1, 0));
+        let (second, _) = registry.claim();
+        assert_eq!(second, 2);
+        registry.release(first, vec![0, 0, 0, 41]);
+        let (again, generations) = registry.claim();
+        assert_eq!(again, first, "a freed tag is handed out before a new one");
+        assert_eq!(generations, vec![0, 0, 0, 41]);
+        assert_eq!(registry.claim().0, 3);
+    }
+
+    #[test]
+    fn every_tag_held_is_a_clear_panic() {
+        let mut registry = Registry::new();
+        for _ in 1..MAX_DOMAINS {
+            registry.claim();
+        }
+        let panic = std::panic::catch_unwind(move || registry.claim()).unwrap_err();
+        let message = panic.downcast_ref::<String>().expect("a formatted message");
+        assert!(message.contains("--test-threads"), "{message}");
+    }
+
+    #[test]
+    fn a_run_that_unwinds_leaves_its_domain_between_runs() {
+        let (domain, generations) = enter_domain();
+        let waker = task_waker(domain, 0, 0);
+        let unwound = std::panic::catch_unwind(|| {
+            let _running = Running::enter(domain);
+            panic!("the run unwinds");
         });
-        assert!(found, "tag {handed_over} never came back");
+        assert!(unwound.is_err());
+        let woken = std::thread::spawn(move || waker.wake()).join();
+        leave_domain(generations);
+        assert!(woken.is_ok(), "after an unwound run: a no-op, not a panic");
     }
 }
