@@ -90,81 +90,196 @@ pub const ALL: [BugProgram; 11] = [
     ),
 ];
 
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum State {
-    Idle,
-    Busy,
-    Done,
-}
-
-/// A depth-2 ordering bug: the checker must run after the worker's first step and
-/// before its second. The checker first yields `checker_steps` times, so in the FIFO
-/// order it always runs after the worker has finished; with many steps, a uniform
-/// random pick almost never holds the worker back that long, while one PCT change
-/// point right after the worker's first step does.
-pub async fn worker_preempted_mid_update(checker_steps: usize) {
-    let state = Rc::new(Cell::new(State::Idle));
-    let worker_state = state.clone();
-    let worker = spawn(async move {
-        worker_state.set(State::Busy);
-        yield_now().await;
-        worker_state.set(State::Done);
-    });
-    let checker = spawn(async move {
-        for _ in 0..checker_steps {
-            yield_now().await;
+/// The programs that need nothing but tasks and yields, written once for every
+/// runtime that runs them: seedloop here, and shuttle in the bug-finding bench (the
+/// same tasks and the same steps, so the bench compares the tools on one program).
+/// `$spawn` spawns a task and returns a handle that can be awaited for a `Result` and
+/// cancelled with `$cancel`.
+macro_rules! yield_only_programs {
+    ($vis:vis, $spawn:path, $yield_now:path, $cancel:ident) => {
+        #[derive(Clone, Copy, PartialEq, Debug)]
+        enum State {
+            Idle,
+            Busy,
+            Done,
         }
-        assert_ne!(state.get(), State::Busy, "observed the worker mid-update");
-    });
-    worker.await.unwrap();
-    checker.await.unwrap();
-}
 
-/// A lost update between two tasks that read, yield, then write, three times each
-/// (tasks that only yield, never block).
-pub async fn lost_update() {
-    let counter = Rc::new(Cell::new(0));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let counter = counter.clone();
-            spawn(async move {
-                for _ in 0..3 {
-                    let read = counter.get();
-                    yield_now().await;
-                    counter.set(read + 1);
+        /// A depth-2 ordering bug: the checker must run after the worker's first step and
+        /// before its second. The checker first yields `checker_steps` times, so in the FIFO
+        /// order it always runs after the worker has finished; with many steps, a uniform
+        /// random pick almost never holds the worker back that long, while one PCT change
+        /// point right after the worker's first step does.
+        $vis async fn worker_preempted_mid_update(checker_steps: usize) {
+            let state = Rc::new(Cell::new(State::Idle));
+            let worker_state = state.clone();
+            let worker = $spawn(async move {
+                worker_state.set(State::Busy);
+                $yield_now().await;
+                worker_state.set(State::Done);
+            });
+            let checker = $spawn(async move {
+                for _ in 0..checker_steps {
+                    $yield_now().await;
                 }
-            })
-        })
-        .collect();
-    for handle in handles {
-        handle.await.unwrap();
-    }
-    assert_eq!(counter.get(), 6, "lost update");
-}
+                assert_ne!(state.get(), State::Busy, "observed the worker mid-update");
+            });
+            worker.await.unwrap();
+            checker.await.unwrap();
+        }
 
-/// Check-then-act: each withdrawal validates its request (one task takes longer),
-/// checks the balance, writes an audit record, then debits. Both overdraw the account
-/// when the second check runs before the first debit. In the production order the
-/// slower validation puts the second check after the first debit.
-pub async fn check_then_act() {
-    let balance = Rc::new(Cell::new(100i64));
-    let withdraw = |amount: i64, validation_steps: usize| {
-        let balance = balance.clone();
-        spawn(async move {
-            for _ in 0..validation_steps {
-                yield_now().await;
+        /// A lost update between two tasks that read, yield, then write, three times each
+        /// (tasks that only yield, never block).
+        $vis async fn lost_update() {
+            let counter = Rc::new(Cell::new(0));
+            let handles: Vec<_> = (0..2)
+                .map(|_| {
+                    let counter = counter.clone();
+                    $spawn(async move {
+                        for _ in 0..3 {
+                            let read = counter.get();
+                            $yield_now().await;
+                            counter.set(read + 1);
+                        }
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
             }
-            if balance.get() >= amount {
-                yield_now().await; // the audit record
-                balance.set(balance.get() - amount);
+            assert_eq!(counter.get(), 6, "lost update");
+        }
+
+        /// Check-then-act: each withdrawal validates its request (one task takes longer),
+        /// checks the balance, writes an audit record, then debits. Both overdraw the account
+        /// when the second check runs before the first debit. In the production order the
+        /// slower validation puts the second check after the first debit.
+        $vis async fn check_then_act() {
+            let balance = Rc::new(Cell::new(100i64));
+            let withdraw = |amount: i64, validation_steps: usize| {
+                let balance = balance.clone();
+                $spawn(async move {
+                    for _ in 0..validation_steps {
+                        $yield_now().await;
+                    }
+                    if balance.get() >= amount {
+                        $yield_now().await; // the audit record
+                        balance.set(balance.get() - amount);
+                    }
+                })
+            };
+            let (a, b) = (withdraw(80, 1), withdraw(80, 3));
+            a.await.unwrap();
+            b.await.unwrap();
+            assert!(balance.get() >= 0, "overdrawn: {}", balance.get());
+        }
+
+        /// A nested two-preemption bug among six tasks. A cache `refresh` (A) is preempted
+        /// mid-update; an `invalidate` (B) starts and is preempted mid-update too; a `reader`
+        /// (C), after some work of its own, reads while both are mid-way; and B finishes
+        /// before A resumes. Three `metrics` tasks yield around them. Only that nesting fails:
+        /// A resuming before B, or B starting before A, is harmless.
+        $vis async fn nested_preemption() {
+            let refresh_busy = Rc::new(Cell::new(false));
+            let invalidate_busy = Rc::new(Cell::new(false));
+            let nested_start = Rc::new(Cell::new(false));
+            let read_inside_both = Rc::new(Cell::new(false));
+            let nested_end = Rc::new(Cell::new(false));
+            let refresh = {
+                let (busy, read_inside_both, nested_end) = (
+                    refresh_busy.clone(),
+                    read_inside_both.clone(),
+                    nested_end.clone(),
+                );
+                $spawn(async move {
+                    busy.set(true);
+                    $yield_now().await;
+                    busy.set(false);
+                    assert!(
+                        !(read_inside_both.get() && nested_end.get()),
+                        "the reader saw a refresh and an invalidation both half done, and the invalidation finished first"
+                    );
+                })
+            };
+            let invalidate = {
+                let (busy, refresh_busy) = (invalidate_busy.clone(), refresh_busy.clone());
+                let (nested_start, nested_end) = (nested_start.clone(), nested_end.clone());
+                $spawn(async move {
+                    nested_start.set(refresh_busy.get());
+                    busy.set(true);
+                    $yield_now().await;
+                    busy.set(false);
+                    nested_end.set(nested_start.get() && refresh_busy.get());
+                })
+            };
+            let reader = $spawn(async move {
+                for _ in 0..2 {
+                    $yield_now().await; // its own work
+                }
+                // The read takes six steps, all while both updates are half done.
+                for _ in 0..6 {
+                    if !(refresh_busy.get() && invalidate_busy.get() && nested_start.get()) {
+                        return;
+                    }
+                    $yield_now().await;
+                }
+                read_inside_both.set(refresh_busy.get() && invalidate_busy.get());
+            });
+            let metrics: Vec<_> = (0..3)
+                .map(|_| {
+                    $spawn(async {
+                        for _ in 0..4 {
+                            $yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            refresh.await.unwrap();
+            invalidate.await.unwrap();
+            reader.await.unwrap();
+            for task in metrics {
+                task.await.unwrap();
             }
-        })
+        }
+
+        /// Cancellation at an inner await: a task marks a resource busy, awaits, then clears
+        /// the mark. A supervisor cancels it after some steps of its own; cancelled between
+        /// the two, the mark stays set for good.
+        $vis async fn cancel_at_inner_await() {
+            let busy = Rc::new(Cell::new(false));
+            let worker = {
+                let busy = busy.clone();
+                $spawn(async move {
+                    $yield_now().await;
+                    busy.set(true);
+                    $yield_now().await; // the inner await
+                    busy.set(false);
+                })
+            };
+            let worker = Rc::new(worker);
+            let supervisor = {
+                let worker = worker.clone();
+                $spawn(async move {
+                    $yield_now().await;
+                    $yield_now().await;
+                    worker.$cancel();
+                })
+            };
+            supervisor.await.unwrap();
+            let _ = Rc::try_unwrap(worker)
+                .unwrap_or_else(|_| panic!("one handle left"))
+                .await;
+            assert!(
+                !busy.get(),
+                "the worker was cancelled while it held the resource"
+            );
+        }
     };
-    let (a, b) = (withdraw(80, 1), withdraw(80, 3));
-    a.await.unwrap();
-    b.await.unwrap();
-    assert!(balance.get() >= 0, "overdrawn: {}", balance.get());
 }
+// Used by the bench's shuttle versions (the tests need only the seedloop ones).
+#[allow(unused_imports)]
+pub(crate) use yield_only_programs;
+
+yield_only_programs!(pub, spawn, yield_now, cancel);
 
 /// A lock-order deadlock: one task takes `accounts` then `ledger`, the other (after
 /// some work) `ledger` then `accounts`. A wait-for cycle fails the run at once.
@@ -223,74 +338,6 @@ pub async fn lost_wakeup() {
     assert_eq!(consumer.await.unwrap(), 7);
 }
 
-/// A nested two-preemption bug among six tasks. A cache `refresh` (A) is preempted
-/// mid-update; an `invalidate` (B) starts and is preempted mid-update too; a `reader`
-/// (C), after some work of its own, reads while both are mid-way; and B finishes
-/// before A resumes. Three `metrics` tasks yield around them. Only that nesting fails:
-/// A resuming before B, or B starting before A, is harmless.
-pub async fn nested_preemption() {
-    let refresh_busy = Rc::new(Cell::new(false));
-    let invalidate_busy = Rc::new(Cell::new(false));
-    let nested_start = Rc::new(Cell::new(false));
-    let read_inside_both = Rc::new(Cell::new(false));
-    let nested_end = Rc::new(Cell::new(false));
-    let refresh = {
-        let (busy, read_inside_both, nested_end) = (
-            refresh_busy.clone(),
-            read_inside_both.clone(),
-            nested_end.clone(),
-        );
-        spawn(async move {
-            busy.set(true);
-            yield_now().await;
-            busy.set(false);
-            assert!(
-                !(read_inside_both.get() && nested_end.get()),
-                "the reader saw a refresh and an invalidation both half done, and the invalidation finished first"
-            );
-        })
-    };
-    let invalidate = {
-        let (busy, refresh_busy) = (invalidate_busy.clone(), refresh_busy.clone());
-        let (nested_start, nested_end) = (nested_start.clone(), nested_end.clone());
-        spawn(async move {
-            nested_start.set(refresh_busy.get());
-            busy.set(true);
-            yield_now().await;
-            busy.set(false);
-            nested_end.set(nested_start.get() && refresh_busy.get());
-        })
-    };
-    let reader = spawn(async move {
-        for _ in 0..2 {
-            yield_now().await; // its own work
-        }
-        // The read takes six steps, all while both updates are half done.
-        for _ in 0..6 {
-            if !(refresh_busy.get() && invalidate_busy.get() && nested_start.get()) {
-                return;
-            }
-            yield_now().await;
-        }
-        read_inside_both.set(refresh_busy.get() && invalidate_busy.get());
-    });
-    let metrics: Vec<_> = (0..3)
-        .map(|_| {
-            spawn(async {
-                for _ in 0..4 {
-                    yield_now().await;
-                }
-            })
-        })
-        .collect();
-    refresh.await.unwrap();
-    invalidate.await.unwrap();
-    reader.await.unwrap();
-    for task in metrics {
-        task.await.unwrap();
-    }
-}
-
 /// A timer tie: a lease is renewed and expires after the same 10 ms. The code assumes
 /// the renewal, registered first, fires first; when the timers tie the other way the
 /// lease expires while its holder still works under it.
@@ -312,39 +359,6 @@ pub async fn timer_tie() {
     });
     renewal.await.unwrap();
     expiry.await.unwrap();
-}
-
-/// Cancellation at an inner await: a task marks a resource busy, awaits, then clears
-/// the mark. A supervisor cancels it after some steps of its own; cancelled between
-/// the two, the mark stays set for good.
-pub async fn cancel_at_inner_await() {
-    let busy = Rc::new(Cell::new(false));
-    let worker = {
-        let busy = busy.clone();
-        spawn(async move {
-            yield_now().await;
-            busy.set(true);
-            yield_now().await; // the inner await
-            busy.set(false);
-        })
-    };
-    let worker = Rc::new(worker);
-    let supervisor = {
-        let worker = worker.clone();
-        spawn(async move {
-            yield_now().await;
-            yield_now().await;
-            worker.cancel();
-        })
-    };
-    supervisor.await.unwrap();
-    let _ = Rc::try_unwrap(worker)
-        .unwrap_or_else(|_| panic!("one handle left"))
-        .await;
-    assert!(
-        !busy.get(),
-        "the worker was cancelled while it held the resource"
-    );
 }
 
 /// A swallowed task-group error: a worker needs the configuration a loader sets after
