@@ -41,6 +41,14 @@ fn echo_server(host: &Host, address: &'static str) -> seedloop::JoinHandle<u64> 
     })
 }
 
+/// [`echo_server`] on port 7 of `host`, listening by the time this returns (its task
+/// has run up to its accept).
+async fn listening_echo(host: &Host) -> seedloop::JoinHandle<u64> {
+    let server = echo_server(host, "0.0.0.0:7");
+    seedloop::yield_now().await;
+    server
+}
+
 /// Connects to `address`, sends `message`, closes the write half, and returns what
 /// comes back until end of stream.
 async fn echoed(address: &str, message: &[u8]) -> Vec<u8> {
@@ -160,8 +168,7 @@ fn half_close_lets_the_peer_answer_after_end_of_stream() {
             || Sim::new(5).policy(policy.clone()),
             || async {
                 let db = Host::new("db");
-                let server = echo_server(&db, "0.0.0.0:7");
-                seedloop::yield_now().await;
+                let server = listening_echo(&db).await;
                 assert_eq!(echoed("db:7", b"hello").await, b"hello");
                 assert_eq!(server.await.unwrap(), 5);
             },
@@ -215,8 +222,7 @@ fn a_crash_cancels_the_hosts_tasks_and_resets_their_peers_and_a_restart_serves_a
             || Sim::new(11).policy(policy.clone()),
             || async {
                 let db = Host::new("db");
-                let server = echo_server(&db, "0.0.0.0:7");
-                seedloop::yield_now().await;
+                let server = listening_echo(&db).await;
                 let mut client = TcpStream::connect("db:7").await.unwrap();
                 client.write_all(b"before").await.unwrap();
                 let mut buffer = [0; 6];
@@ -234,8 +240,7 @@ fn a_crash_cancels_the_hosts_tasks_and_resets_their_peers_and_a_restart_serves_a
                     TcpStream::connect("db:7").await.unwrap_err().kind(),
                     ErrorKind::ConnectionRefused
                 );
-                let again = echo_server(&db, "0.0.0.0:7");
-                seedloop::yield_now().await;
+                let again = listening_echo(&db).await;
                 assert_eq!(echoed("db:7", b"again").await, b"again");
                 assert_eq!(again.await.unwrap(), 5);
             },
@@ -249,8 +254,7 @@ fn a_partition_holds_stream_data_until_it_heals() {
         || Sim::new(7),
         || async {
             let db = Host::new("db");
-            let server = echo_server(&db, "0.0.0.0:7");
-            seedloop::yield_now().await;
+            let server = listening_echo(&db).await;
             let mut client = TcpStream::connect("db:7").await.unwrap();
             partition("main", "db");
             client.write_all(b"held").await.unwrap();
@@ -374,8 +378,7 @@ fn latency_is_virtual() {
         },
         || async {
             let db = Host::new("db");
-            let server = echo_server(&db, "0.0.0.0:7");
-            seedloop::yield_now().await;
+            let server = listening_echo(&db).await;
             let mut client = TcpStream::connect("db:7").await.unwrap();
             let start = Instant::now();
             let mut buffer = [0; 4];
@@ -580,8 +583,7 @@ fn a_write_after_close_is_a_broken_pipe() {
         || Sim::new(6),
         || async {
             let db = Host::new("db");
-            let _server = echo_server(&db, "0.0.0.0:7");
-            seedloop::yield_now().await;
+            let _server = listening_echo(&db).await;
             let mut client = TcpStream::connect("db:7").await.unwrap();
             client.close().await.unwrap();
             let error = client.write_all(b"late").await.unwrap_err();
@@ -658,8 +660,7 @@ fn refusals_and_resets_are_trace_events_with_their_direction() {
         || async {
             let db = Host::new("db");
             assert!(TcpStream::connect("db:80").await.is_err());
-            let server = echo_server(&db, "0.0.0.0:7");
-            seedloop::yield_now().await;
+            let server = listening_echo(&db).await;
             let mut client = TcpStream::connect("db:7").await.unwrap();
             client.write_all(b"x").await.unwrap();
             let mut buffer = [0; 1];
@@ -699,8 +700,7 @@ fn a_new_run_starts_with_every_link_whole() {
     .unwrap();
     sim.run(async {
         let db = Host::lookup("db").unwrap();
-        let server = echo_server(&db, "0.0.0.0:7");
-        seedloop::yield_now().await;
+        let server = listening_echo(&db).await;
         let mut client = TcpStream::connect("db:7").await.unwrap();
         client.write_all(b"ok").await.unwrap();
         client.close().await.unwrap();
