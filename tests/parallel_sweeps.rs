@@ -3,12 +3,12 @@
 
 mod common;
 
+use common::overdraft;
+
 use seedloop::harness::env::EnvConfig;
 use seedloop::{Check, Failure, Summary};
-use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 /// Fails on about one seed in `one_in` (by the program's own seeded randomness, drawn
 /// after a few interleaved steps), so a range holds several failing seeds.
@@ -26,24 +26,6 @@ async fn fails_one_seed_in(one_in: u32) {
         sum = sum.wrapping_add(task.await.unwrap());
     }
     assert!(!sum.is_multiple_of(one_in), "unlucky sum {sum}");
-}
-
-/// A check-then-act race between two withdrawals across a sleep.
-async fn overdraft() {
-    let balance = Rc::new(Cell::new(100i64));
-    let withdraw = |amount: i64| {
-        let balance = balance.clone();
-        seedloop::spawn(async move {
-            if balance.get() >= amount {
-                seedloop::time::sleep(Duration::from_millis(1)).await;
-                balance.set(balance.get() - amount);
-            }
-        })
-    };
-    let (a, b) = (withdraw(70), withdraw(70));
-    a.await.unwrap();
-    b.await.unwrap();
-    assert!(balance.get() >= 0, "overdrawn: {}", balance.get());
 }
 
 /// Deadlocks when the seed's first random number is even.

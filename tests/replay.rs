@@ -3,29 +3,12 @@
 
 mod common;
 
+use common::{overdraft, overdraft_with_an_extra_await};
+
 use seedloop::harness::env::EnvConfig;
 use seedloop::{Check, Failure, FailureKind, Policy, Schedule, Sim};
-use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
-
-/// Two withdrawals that check the balance, await, then debit.
-async fn overdraft() {
-    let balance = Rc::new(Cell::new(100i64));
-    let withdraw = |amount: i64| {
-        let balance = balance.clone();
-        seedloop::spawn(async move {
-            if balance.get() >= amount {
-                seedloop::time::sleep(Duration::from_millis(1)).await;
-                balance.set(balance.get() - amount);
-            }
-        })
-    };
-    let (a, b) = (withdraw(70), withdraw(70));
-    a.await.unwrap();
-    b.await.unwrap();
-    assert!(balance.get() >= 0, "overdrawn: {}", balance.get());
-}
 
 fn find_failure(policy: Policy) -> Failure {
     Check::new()
@@ -122,26 +105,6 @@ fn a_replay_that_no_longer_fits_the_program_continues_under_the_seed_and_says_wh
         sim.schedule().picks()[..step - 1],
         failure.schedule.picks()[..step - 1]
     );
-}
-
-/// `overdraft`, edited the way one edits a program to probe a bug: main yields once
-/// more (an unrelated await) before it waits for the withdrawals.
-async fn overdraft_with_an_extra_await() {
-    let balance = Rc::new(Cell::new(100i64));
-    let withdraw = |amount: i64| {
-        let balance = balance.clone();
-        seedloop::spawn(async move {
-            if balance.get() >= amount {
-                seedloop::time::sleep(Duration::from_millis(1)).await;
-                balance.set(balance.get() - amount);
-            }
-        })
-    };
-    let (a, b) = (withdraw(70), withdraw(70));
-    seedloop::yield_now().await;
-    a.await.unwrap();
-    b.await.unwrap();
-    assert!(balance.get() >= 0, "overdrawn: {}", balance.get());
 }
 
 #[test]

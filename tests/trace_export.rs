@@ -4,6 +4,8 @@
 //! the failing run's trace there, as text and JSON, naming the files in its report.
 
 mod common;
+
+use common::overdraft;
 #[path = "common/json.rs"]
 mod json;
 
@@ -216,23 +218,6 @@ fn the_chrome_json_keeps_virtual_time_on_its_axis() {
         .filter(|event| text(event, "name") == "process_name")
         .count();
     assert_eq!(processes, 2, "the world and the tasks");
-}
-
-async fn overdraft() {
-    let balance = Rc::new(std::cell::Cell::new(100i64));
-    let withdraw = |amount: i64| {
-        let balance = balance.clone();
-        seedloop::spawn(async move {
-            if balance.get() >= amount {
-                sleep(Duration::from_millis(1)).await;
-                balance.set(balance.get() - amount);
-            }
-        })
-    };
-    let (a, b) = (withdraw(70), withdraw(70));
-    a.await.unwrap();
-    b.await.unwrap();
-    assert!(balance.get() >= 0, "overdrawn: {}", balance.get());
 }
 
 #[test]

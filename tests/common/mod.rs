@@ -144,3 +144,35 @@ pub async fn spawn_order(names: &'static [char]) -> String {
     }
     log.take()
 }
+
+/// Two withdrawals of 70 from a balance of 100 that check the balance, sleep 1 ms,
+/// then debit: an overdraft whenever both checks run before either debit.
+pub async fn overdraft() {
+    withdrawals(false).await;
+}
+
+/// [`overdraft`], edited the way one edits a program to probe a bug: main yields once
+/// more (an unrelated await) before it waits for the withdrawals.
+pub async fn overdraft_with_an_extra_await() {
+    withdrawals(true).await;
+}
+
+async fn withdrawals(extra_await: bool) {
+    let balance = std::rc::Rc::new(std::cell::Cell::new(100i64));
+    let withdraw = |amount: i64| {
+        let balance = balance.clone();
+        seedloop::spawn(async move {
+            if balance.get() >= amount {
+                seedloop::time::sleep(Duration::from_millis(1)).await;
+                balance.set(balance.get() - amount);
+            }
+        })
+    };
+    let (a, b) = (withdraw(70), withdraw(70));
+    if extra_await {
+        yield_now().await;
+    }
+    a.await.unwrap();
+    b.await.unwrap();
+    assert!(balance.get() >= 0, "overdrawn: {}", balance.get());
+}
