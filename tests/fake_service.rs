@@ -28,6 +28,15 @@ fn echo(request: Vec<u8>) -> std::future::Ready<Vec<u8>> {
     std::future::ready(request)
 }
 
+/// [`echo`], counting the requests it handles in `handled`.
+fn counted_echo(handled: &Rc<Cell<u32>>) -> impl Fn(Vec<u8>) -> std::future::Ready<Vec<u8>> {
+    let handled = handled.clone();
+    move |request| {
+        handled.set(handled.get() + 1);
+        echo(request)
+    }
+}
+
 /// Every network message takes exactly 1 ms, so a call's round trip is 2 ms plus the
 /// service's latency.
 fn fixed_network() -> NetConfig {
@@ -226,13 +235,7 @@ fn a_failure_comes_before_or_after_the_handler_ran() {
                 let handled = Rc::new(Cell::new(0));
                 let _service = FakeService::new()
                     .failure_rate(1.0)
-                    .start(&db, 5432, {
-                        let handled = handled.clone();
-                        move |request| {
-                            handled.set(handled.get() + 1);
-                            echo(request)
-                        }
-                    })
+                    .start(&db, 5432, counted_echo(&handled))
                     .unwrap();
                 let mut client = ServiceClient::connect("db:5432").await.unwrap();
                 let error = client.call(b"INSERT").await.unwrap_err();
@@ -479,13 +482,7 @@ fn a_cancelled_call_drops_its_connection_and_the_next_call_reconnects() {
             let handled = Rc::new(Cell::new(0));
             let _service = FakeService::new()
                 .latency(ms(10), ms(10))
-                .start(&db, 5432, {
-                    let handled = handled.clone();
-                    move |request| {
-                        handled.set(handled.get() + 1);
-                        echo(request)
-                    }
-                })
+                .start(&db, 5432, counted_echo(&handled))
                 .unwrap();
             let mut client = ServiceClient::connect("db:5432").await.unwrap();
             assert!(timeout(ms(5), client.call(b"slow")).await.is_err());
