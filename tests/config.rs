@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::spin_then_fail;
+
 use seedloop::fault::FaultPlan;
 use seedloop::fs::DiskConfig;
 use seedloop::harness::env::EnvConfig;
@@ -13,14 +15,6 @@ use seedloop::time::sleep;
 use seedloop::{CancelExplorer, Check, Config, FailureKind, Policy, Sim};
 use std::rc::Rc;
 use std::time::Duration;
-
-/// Spins for `yields` steps, then panics.
-async fn spin_then_fail(yields: u32) {
-    for _ in 0..yields {
-        seedloop::yield_now().await;
-    }
-    panic!("reached the end");
-}
 
 /// A program whose outcome depends on many knobs: a task panics (seen by its awaiter
 /// only with `continue_on_panic`), a task named `worker` is cancelled at its first
@@ -162,12 +156,7 @@ fn failure_sim_replays_every_knob() {
 
 #[test]
 fn failure_sim_keeps_the_sweeps_step_limit() {
-    let failure = Check::new()
-        .seeds(0..1)
-        .max_steps(50)
-        .env(EnvConfig::default())
-        .try_run(|| spin_then_fail(100))
-        .unwrap_err();
+    let failure = common::step_limit_failure();
     assert_eq!(failure.kind, FailureKind::StepLimit { max_steps: 50 });
     let (replay, again) = common::run_twice(|| failure.sim(), || spin_then_fail(100));
     assert_eq!(again.unwrap_err().kind, failure.kind);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{overdraft, overdraft_with_an_extra_await};
+use common::{overdraft, overdraft_with_an_extra_await, spin_then_fail};
 
 use seedloop::harness::env::EnvConfig;
 use seedloop::{Check, Failure, FailureKind, Policy, Schedule, Sim};
@@ -191,12 +191,7 @@ fn a_replayed_decision_that_does_not_match_is_drawn_from_the_seed_and_reported()
 
 #[test]
 fn a_faithful_replay_reports_no_divergence_even_at_the_step_limit() {
-    let failure = Check::new()
-        .seeds(0..1)
-        .max_steps(50)
-        .env(EnvConfig::default())
-        .try_run(|| spin_then_fail(100))
-        .unwrap_err();
+    let failure = common::step_limit_failure();
     let make = || {
         Sim::new(0)
             .max_steps(50)
@@ -214,14 +209,6 @@ fn a_faithful_replay_reports_no_divergence_even_at_the_step_limit() {
         overdraft,
     );
     assert_eq!(sim.stats().divergence, None);
-}
-
-/// Spins for `yields` steps, then panics.
-async fn spin_then_fail(yields: u32) {
-    for _ in 0..yields {
-        seedloop::yield_now().await;
-    }
-    panic!("reached the end");
 }
 
 #[test]

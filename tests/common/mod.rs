@@ -176,3 +176,22 @@ async fn withdrawals(extra_await: bool) {
     b.await.unwrap();
     assert!(balance.get() >= 0, "overdrawn: {}", balance.get());
 }
+
+/// Spins for `yields` steps, then panics.
+pub async fn spin_then_fail(yields: u32) {
+    for _ in 0..yields {
+        yield_now().await;
+    }
+    panic!("reached the end");
+}
+
+/// A sweep's failure at its step limit of 50: [`spin_then_fail`]`(100)` on seed 0, with
+/// no `SEEDLOOP_*` variable read.
+pub fn step_limit_failure() -> Failure {
+    seedloop::Check::new()
+        .seeds(0..1)
+        .max_steps(50)
+        .env(seedloop::harness::env::EnvConfig::default())
+        .try_run(|| spin_then_fail(100))
+        .unwrap_err()
+}
