@@ -34,7 +34,7 @@ use crate::config::{DiskConfig, FaultPlan, NetConfig};
 use crate::failure::FailureKind;
 use crate::id::TaskId;
 use crate::recycle;
-use crate::scheduler::{spare_picks, Scheduler, TaskRef};
+use crate::scheduler::{spare_picks, AnyScheduler, Scheduler, TaskRef};
 use crate::trace::{EventKind, Trace};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -91,7 +91,7 @@ pub(crate) struct Core {
     pub(super) tasks: Slab,
     // Tasks alive, the main future not counted. Invariant: at most `max_tasks`.
     pub(super) live_tasks: usize,
-    pub(super) scheduler: Box<dyn Scheduler>,
+    pub(super) scheduler: AnyScheduler,
     pub(super) choices: ChoiceSource,
     pub(super) picks: Vec<TaskId>,
     pub(super) decisions: Vec<(Stream, u64)>,
@@ -197,7 +197,7 @@ enum Suspended {
 impl Core {
     pub(crate) fn new(
         config: RunConfig,
-        scheduler: Box<dyn Scheduler>,
+        scheduler: AnyScheduler,
         choices: ChoiceSource,
         now_nanos: u64,
         trace: Trace,

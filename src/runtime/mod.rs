@@ -349,7 +349,9 @@ impl Sim {
         };
         let config = &self.config;
         let scheduler = match script {
-            Some(script) => Box::new(scheduler::Scripted::new(script.picks.clone())),
+            Some(script) => {
+                scheduler::AnyScheduler::other(scheduler::Scripted::new(script.picks.clone()))
+            }
             None => scheduler::build(&policy, choices.is_ordered()),
         };
         let run_config = RunConfig {

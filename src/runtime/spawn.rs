@@ -8,7 +8,7 @@ use super::slab::{NewTask, State};
 use super::waker::WakerOrigin;
 use super::world::{HostId, MAIN_HOST};
 use crate::id::TaskId;
-use crate::scheduler::TaskRef;
+use crate::scheduler::{Scheduler, TaskRef};
 use crate::trace::EventKind;
 
 impl Core {

@@ -12,10 +12,12 @@ pub(crate) struct Fifo {
 }
 
 impl Scheduler for Fifo {
+    #[inline]
     fn ready(&mut self, task: TaskRef) {
         self.queue.push_back(task);
     }
 
+    #[inline]
     fn next(&mut self, _choices: &mut ChoiceSource) -> Option<TaskRef> {
         self.queue.pop_front()
     }
