@@ -657,12 +657,12 @@ mod tests {
     /// Event `n` of a varied test trace: every field moves, so that a hash which
     /// dropped a field or a lane would be caught.
     fn varied_event(trace: &mut Trace, n: u32) {
-        let kind = if n % 3 == 0 {
+        let kind = if n.is_multiple_of(3) {
             EventKind::Wake
         } else {
             EventKind::Poll
         };
-        let other = (n % 5 != 0).then_some(n * 7);
+        let other = (!n.is_multiple_of(5)).then_some(n * 7);
         trace.record(
             n / 2,
             u64::from(n) * 1_000,
