@@ -364,18 +364,11 @@ pub(crate) fn task_waker(domain: Domain, slot: u32, generation: u32) -> Waker {
     unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
 }
 
-/// Whether `waker` is the waker of the task in `(slot, generation)` of `domain` (and
-/// not, say, a combinator's waker around it).
+/// Whether `waker` is a task waker whose data word is `data` (the data of
+/// [`task_waker`]'s waker for a task), and not, say, a combinator's waker around it.
 #[inline]
-pub(crate) fn is_task_waker(waker: &Waker, domain: Domain, slot: u32, generation: u32) -> bool {
-    std::ptr::eq(waker.vtable(), &VTABLE)
-        && waker.data()
-            == Name {
-                domain,
-                slot,
-                generation,
-            }
-            .encode()
+pub(crate) fn is_task_waker(waker: &Waker, data: *const ()) -> bool {
+    std::ptr::eq(waker.vtable(), &VTABLE) && waker.data() == data
 }
 
 /// The functions of every task waker. Safe functions: they never dereference `data`.
