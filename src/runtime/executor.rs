@@ -528,6 +528,15 @@ impl Shared {
         }
     }
 
+    /// Debug mode: reports the poll that began at `started` if it took too long.
+    #[cold]
+    fn check_slow_poll(&self, task: TaskRef, started: std::time::Instant) {
+        let real_time = started.elapsed();
+        if self.slow_poll.is_some_and(|limit| real_time > limit) {
+            self.report_slow_poll(task, real_time);
+        }
+    }
+
     /// Polls one task; returns whether the main future finished.
     fn poll(
         &self,
@@ -550,7 +559,7 @@ impl Shared {
         let mut cx = Context::from_waker(&waker);
         // Debug mode only: real time never feeds back into the simulation.
         let started = self.slow_poll.map(|_| std::time::Instant::now());
-        let result = quiet_panics::catch(|| match (&mut future, is_main) {
+        let result = quiet_panics::catch_payload(|| match (&mut future, is_main) {
             (Some(future), _) => future.as_mut().poll_task(&mut cx),
             (None, true) => main
                 .as_mut()
@@ -559,11 +568,8 @@ impl Shared {
                 .poll(&mut cx),
             (None, false) => unreachable!("{:?} polled without a future", task.id),
         });
-        if let (Some(started), Some(limit)) = (started, self.slow_poll) {
-            let real_time = started.elapsed();
-            if real_time > limit {
-                self.report_slow_poll(task, real_time);
-            }
+        if let Some(started) = started {
+            self.check_slow_poll(task, started);
         }
         self.current.set(None);
         self.current_waker.set(std::ptr::null());
@@ -594,7 +600,10 @@ impl Shared {
                 }
                 Ok(false)
             }
-            Err(panic) => self.task_panicked(task, future, panic).map(|()| false),
+            Err(payload) => {
+                let panic = quiet_panics::caught(payload);
+                self.task_panicked(task, future, panic).map(|()| false)
+            }
         }
     }
 }

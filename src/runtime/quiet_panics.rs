@@ -50,8 +50,19 @@ pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, Panic> {
     catch_unwind(AssertUnwindSafe(f)).map_err(caught)
 }
 
+/// Runs `f`, catching a panic quietly; the payload comes back, for [`caught`]. The
+/// step loop's form: its result stays two words on the path that did not panic.
+#[inline]
+pub(crate) fn catch_payload<R>(f: impl FnOnce() -> R) -> Result<R, Payload> {
+    catch_unwind(AssertUnwindSafe(f))
+}
+
+/// A caught panic's payload.
+pub(crate) type Payload = Box<dyn std::any::Any + Send>;
+
+/// The message and location of a panic caught with [`catch_payload`].
 #[cold]
-fn caught(payload: Box<dyn std::any::Any + Send>) -> Panic {
+pub(crate) fn caught(payload: Payload) -> Panic {
     let location = LOCATION.try_with(Cell::take).ok().flatten();
     Panic {
         message: message_of(&*payload),
