@@ -183,6 +183,20 @@ pub(crate) struct Shared {
     pub(super) budget: Cell<u32>,
 }
 
+/// The main future seen as a task for one poll (it has no join handle to tell of a
+/// panic: the run itself fails).
+struct MainPoll<'a, 'b>(Pin<&'b mut (dyn Future<Output = ()> + 'a)>);
+
+impl Runnable for MainPoll<'_, '_> {
+    fn poll_task(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.as_mut().poll(cx)
+    }
+
+    fn set_panicked(self: Pin<&mut Self>, _message: &str) -> bool {
+        unreachable!("the main future's panic fails the run; nothing is told of it")
+    }
+}
+
 enum Pick {
     Poll(TaskRef, u32, Option<BoxedTask>),
     Cancel(TaskRef, Option<BoxedTask>),
@@ -559,15 +573,18 @@ impl Shared {
         let mut cx = Context::from_waker(&waker);
         // Debug mode only: real time never feeds back into the simulation.
         let started = self.slow_poll.map(|_| std::time::Instant::now());
-        let result = quiet_panics::catch_payload(|| match (&mut future, is_main) {
-            (Some(future), _) => future.as_mut().poll_task(&mut cx),
-            (None, true) => main
-                .as_mut()
-                .expect("main future present")
-                .as_mut()
-                .poll(&mut cx),
-            (None, false) => unreachable!("{:?} polled without a future", task.id),
-        });
+        // One dynamic call under the panic catcher, chosen before it: the closure then
+        // carries two pointers (measured: fewer spills around the catch).
+        let mut main_poll;
+        let target: Pin<&mut dyn Runnable> = match &mut future {
+            Some(future) => future.as_mut(),
+            None => {
+                assert!(is_main, "{:?} polled without a future", task.id);
+                main_poll = MainPoll(main.as_mut().expect("main future present").as_mut());
+                Pin::new(&mut main_poll) as Pin<&mut dyn Runnable>
+            }
+        };
+        let result = quiet_panics::catch_payload(move || target.poll_task(&mut cx));
         if let Some(started) = started {
             self.check_slow_poll(task, started);
         }
