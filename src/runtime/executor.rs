@@ -100,6 +100,9 @@ pub(crate) struct Core {
     pub(super) now_nanos: u64,
     pub(super) start_nanos: u64,
     pub(super) step: u64,
+    // `step` as traces and slots store it (saturating at u32::MAX), kept by `pick`:
+    // one conversion a step rather than one an event.
+    recorded_step: u32,
     pub(super) trace: Trace,
     pub(super) stats: Stats,
     // Debug mode's findings, in the order they happened.
@@ -238,6 +241,7 @@ impl Core {
             now_nanos,
             start_nanos: now_nanos,
             step: 0,
+            recorded_step: 0,
             trace,
             stats: Stats::default(),
             debug_findings: Vec::new(),
@@ -257,7 +261,7 @@ impl Core {
     #[inline]
     pub(super) fn record(&mut self, kind: EventKind, task: Option<TaskId>, other: Option<u32>) {
         self.trace
-            .record(saturate(self.step), self.now_nanos, kind, task, other);
+            .record(self.recorded_step, self.now_nanos, kind, task, other);
     }
 
     /// A decision for a component other than the scheduler, recorded for replay.
@@ -331,7 +335,8 @@ impl Core {
         if self.config.record_schedule {
             self.picks.push(task.id);
         }
-        let step = self.step;
+        let step = saturate(self.step);
+        self.recorded_step = step;
         let entry = &mut self.tasks[task.slot];
         debug_assert_eq!(
             entry.state,
@@ -341,7 +346,7 @@ impl Core {
         );
         debug_assert_eq!(entry.id, task.id, "scheduler returned a stale task");
         entry.state = State::Running;
-        entry.last_poll_step = saturate(step);
+        entry.last_poll_step = step;
         if entry.cancel_requested {
             if entry.future.is_none() && task.id != TaskId::MAIN {
                 return Ok(Some(Pick::Reap(task)));
