@@ -168,9 +168,9 @@ pub(crate) struct Shared {
     // Debug mode's slow-poll limit (None: debug mode off).
     pub(super) slow_poll: Option<Duration>,
     pub(super) current: Cell<Option<TaskRef>>,
-    pub(super) current_generation: Cell<u32>,
     // The data word of the running task's waker (null between polls): recognising the
-    // task's own waker, which every yield does, is then one comparison.
+    // task's own waker, which every yield does, is then one comparison; it also names
+    // the running task's generation.
     pub(super) current_waker: Cell<*const ()>,
     // Whether the running task woke itself. It is queued when its poll returns, after
     // every task it woke during the poll: a yield goes to the back of the ready queue,
@@ -432,7 +432,6 @@ impl Shared {
             deferred: Cell::new(false),
             core: RefCell::new(core),
             current: Cell::new(None),
-            current_generation: Cell::new(0),
             current_waker: Cell::new(std::ptr::null()),
             self_woken: Cell::new(false),
             check_wait_cycle: Cell::new(false),
@@ -459,7 +458,7 @@ impl Shared {
     pub(crate) fn wake(&self, slot: u32, generation: u32) {
         let by = match self.current.get() {
             Some(task) if task.slot == slot => {
-                if generation == self.current_generation.get() {
+                if generation == waker::generation_of(self.current_waker.get()) {
                     self.self_woken.set(true);
                 }
                 return;
@@ -568,7 +567,6 @@ impl Shared {
         // A number, not a resource: nothing to drop (see `waker.rs`).
         let waker = ManuallyDrop::new(waker::task_waker(self.origin.domain, task.slot, generation));
         self.current.set(Some(task));
-        self.current_generation.set(generation);
         self.current_waker.set(waker.data());
         // A wake recorded while a task was being dropped means nothing for this poll.
         self.self_woken.set(false);

@@ -13,7 +13,7 @@ use super::executor::{Shared, Site, Waiting};
 use super::primitives::WaitStart;
 use super::timer::TimerKey;
 use super::timer::{TimerAction, WorldEvent, WORLD_TIMER};
-use super::waker::{TaskWake, Wakeup};
+use super::waker::{self, TaskWake, Wakeup};
 use super::world::{HostError, HostId, MAIN_HOST};
 use crate::choices::Stream;
 use crate::id::TaskId;
@@ -304,7 +304,7 @@ impl Shared {
         Some(TaskWake {
             run_id: self.origin.run_id,
             slot: task.slot,
-            generation: self.current_generation.get(),
+            generation: waker::generation_of(self.current_waker.get()),
         })
     }
 

@@ -364,6 +364,12 @@ pub(crate) fn task_waker(domain: Domain, slot: u32, generation: u32) -> Waker {
     unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
 }
 
+/// The generation named by `data`, the data word of a task waker.
+#[inline]
+pub(crate) fn generation_of(data: *const ()) -> u32 {
+    Name::decode(data).generation
+}
+
 /// Whether `waker` is a task waker whose data word is `data` (the data of
 /// [`task_waker`]'s waker for a task), and not, say, a combinator's waker around it.
 #[inline]
