@@ -633,3 +633,91 @@ fn idle_waits_on_queues_and_events_are_not_starvation() {
         });
     }
 }
+
+/// A task that yields and takes a lock before it blocks is reported by its last poll,
+/// the one that left it idle: its step, what it waits on and where. And a task whose
+/// last poll declared nothing is not reported by what an earlier poll declared.
+#[test]
+fn a_deadlock_reports_each_task_by_the_poll_that_left_it_idle() {
+    for sim in sims(identity) {
+        let failure = fails_and_replays(sim, || async {
+            let never = Rc::new(seedloop::sync::Event::new().named("never"));
+            let lock = Rc::new(Lock::new(()));
+            let waiter = {
+                let never = Rc::clone(&never);
+                let lock = Rc::clone(&lock);
+                named("waiter", async move {
+                    for _ in 0..3 {
+                        yield_now().await;
+                    }
+                    let _held = lock.lock().await;
+                    yield_now().await;
+                    never.wait().await;
+                })
+            };
+            let outsider = named("outsider", async move {
+                // Waits on a seedloop primitive first, then on a future seedloop
+                // knows nothing of: the report must not name the primitive.
+                let _ = timeout(secs(1), std::future::pending::<()>()).await;
+                std::future::pending::<()>().await;
+            });
+            let _ = (waiter.await, outsider.await);
+        });
+        let FailureKind::Deadlock { blocked } = &failure.kind else {
+            panic!("expected a deadlock, got {failure}");
+        };
+        let trace = &failure.trace;
+        let last_poll_of = |name: &str| {
+            trace
+                .events()
+                .iter()
+                .rev()
+                .filter(|event| event.kind() == seedloop::trace::EventKind::Poll)
+                .find(|event| {
+                    event
+                        .task()
+                        .is_some_and(|task| trace.task_name(task) == Some(name))
+                })
+                .map(|event| event.step())
+                .expect("the task ran")
+        };
+        let report = |name: &str| {
+            blocked
+                .iter()
+                .find(|task| task.name.as_deref() == Some(name))
+                .unwrap_or_else(|| panic!("{name} is not in {failure}"))
+        };
+        let waiter = report("waiter");
+        assert_eq!(waiter.last_poll_step, last_poll_of("waiter"), "{failure}");
+        assert!(
+            waiter.waits_on.starts_with("Event ") && waiter.waits_on.contains(" (never)"),
+            "{}",
+            waiter.waits_on
+        );
+        assert!(
+            waiter
+                .waits_on
+                .contains(", awaited at tests/sync_deadlocks.rs:"),
+            "{}",
+            waiter.waits_on
+        );
+        let outsider = report("outsider");
+        assert_eq!(
+            outsider.last_poll_step,
+            last_poll_of("outsider"),
+            "{failure}"
+        );
+        assert!(
+            outsider
+                .waits_on
+                .starts_with("a future outside seedloop (last polled at step "),
+            "{}",
+            outsider.waits_on
+        );
+        assert!(
+            !outsider.waits_on.contains("awaited at"),
+            "{}",
+            outsider.waits_on
+        );
+    }
+}

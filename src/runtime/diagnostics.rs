@@ -44,16 +44,16 @@ impl Core {
             task: task.id,
             name: self.trace.task_name(task.id).map(str::to_string),
             waits_on: self.awaited_at(task.slot, waits_on),
-            last_poll_step: self.tasks[task.slot].last_poll_step as u64,
+            last_poll_step: self.tasks.parked(task.slot).last_poll_step as u64,
         }
     }
 
     fn waits_on(&self, task: TaskRef) -> String {
-        let slot = &self.tasks[task.slot];
-        match slot.waiting {
+        let parked = self.tasks.parked(task.slot);
+        match parked.waiting {
             Waiting::Unknown => format!(
                 "a future outside seedloop (last polled at step {})",
-                slot.last_poll_step
+                parked.last_poll_step
             ),
             Waiting::Join(target) => {
                 let name = self
@@ -81,7 +81,7 @@ impl Core {
 
     /// Adds where the task awaited, when a seedloop future knows it.
     fn awaited_at(&self, slot: u32, waits_on: String) -> String {
-        match self.tasks.get(slot).and_then(|entry| entry.site) {
+        match self.tasks.parked(slot).site {
             Some(site) => format!("{waits_on}, awaited at {site}"),
             None => waits_on,
         }

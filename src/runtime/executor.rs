@@ -24,10 +24,10 @@ use super::cancel_target::{CancelTarget, TargetWatch};
 use super::debug::{Coverage, DebugFinding};
 use super::primitives::Primitives;
 use super::quiet_panics;
-use super::slab::{saturate, Slab, State};
+use super::slab::{saturate, Parked, Slab, State};
 use super::timer::{DueTimer, TimerKey, Timers};
 use super::waker::{self, Domain, WakerOrigin};
-use super::world::{Extensions, HostId, Hosts, MAIN_HOST};
+use super::world::{Extensions, Hosts, MAIN_HOST};
 use super::Stats;
 use crate::choices::{write_decision, ChoiceSource, Choices, Stream};
 use crate::config::{DiskConfig, FaultPlan, NetConfig};
@@ -111,9 +111,8 @@ pub(crate) struct Core {
     pub(super) coverage: std::collections::BTreeMap<&'static str, Coverage>,
     pub(super) target: TargetWatch,
     pub(super) primitives: Primitives,
-    // The world's hosts (kept across runs), and the host of each task, by slot.
+    // The world's hosts (kept across runs).
     pub(super) hosts: Hosts,
-    pub(super) task_hosts: Vec<HostId>,
     // A failure found where it could not be returned (a task dropped by a crash that
     // panicked, ...): the run stops with it before its next step.
     pub(super) stop: Option<Stop>,
@@ -182,6 +181,9 @@ pub(crate) struct Shared {
     // Where the running task's last seedloop future to return `Pending` was created
     // (its await point in the source), for the cancellation explorer's reports.
     pub(super) suspension_site: Cell<Option<Site>>,
+    // What the running task's seedloop futures said it waits on (for deadlock
+    // reports), kept for the slab if the poll leaves the task idle.
+    pub(super) waiting: Cell<Waiting>,
     // What is left of the running task's budget (see `BUDGET_PER_POLL`).
     pub(super) budget: Cell<u32>,
 }
@@ -254,7 +256,6 @@ impl Core {
             divergence: None,
             transcript,
             hosts,
-            task_hosts: Vec::new(),
         }
     }
 
@@ -346,14 +347,12 @@ impl Core {
         );
         debug_assert_eq!(entry.id, task.id, "scheduler returned a stale task");
         entry.state = State::Running;
-        entry.last_poll_step = step;
         if entry.cancel_requested {
             if entry.future.is_none() && task.id != TaskId::MAIN {
                 return Ok(Some(Pick::Reap(task)));
             }
             return Ok(Some(Pick::Cancel(task, entry.future.take())));
         }
-        entry.waiting = Waiting::Unknown;
         let generation = entry.generation;
         let future = entry.future.take();
         self.stats.polls += 1;
@@ -381,6 +380,7 @@ impl Core {
         task: TaskRef,
         future: Option<BoxedTask>,
         site: Option<Site>,
+        waiting: Waiting,
         self_woken: bool,
     ) -> Suspended {
         let entry = &mut self.tasks[task.slot];
@@ -389,13 +389,18 @@ impl Core {
             return Suspended::CancelNow(future);
         }
         entry.future = future;
-        entry.site = site;
         let is_cancel_target = entry.is_cancel_target;
         if self_woken {
             entry.state = State::Queued;
             self.scheduler.ready(task);
         } else {
             entry.state = State::Idle;
+            let parked = Parked {
+                waiting,
+                site,
+                last_poll_step: self.recorded_step,
+            };
+            self.tasks.park(task.slot, parked);
         }
         if is_cancel_target && self.target.suspended(site, &mut self.stats) {
             self.request_cancel(task, None);
@@ -436,6 +441,7 @@ impl Shared {
             self_woken: Cell::new(false),
             check_wait_cycle: Cell::new(false),
             suspension_site: Cell::new(None),
+            waiting: Cell::new(Waiting::Unknown),
             budget: Cell::new(BUDGET_PER_POLL),
         })
     }
@@ -572,6 +578,7 @@ impl Shared {
         self.self_woken.set(false);
         self.check_wait_cycle.set(false);
         self.suspension_site.set(None);
+        self.waiting.set(Waiting::Unknown);
         self.budget.set(BUDGET_PER_POLL);
         let mut cx = Context::from_waker(&waker);
         // Debug mode only: real time never feeds back into the simulation.
@@ -607,7 +614,10 @@ impl Shared {
             Ok(Poll::Pending) => {
                 let mut core = self.core.borrow_mut();
                 let site = self.suspension_site.get();
-                if let Suspended::CancelNow(future) = core.suspend(task, future, site, self_woken) {
+                let waiting = self.waiting.get();
+                if let Suspended::CancelNow(future) =
+                    core.suspend(task, future, site, waiting, self_woken)
+                {
                     drop(core);
                     return self.cancel_now(task, future).map(|()| false);
                 }

@@ -333,8 +333,8 @@ impl Shared {
         let mut core = self.core.borrow_mut();
         core.primitives
             .declare_wait(task.slot, task.id, primitive, own);
-        core.tasks[task.slot].waiting = Waiting::Primitive(primitive);
         drop(core);
+        self.waiting.set(Waiting::Primitive(primitive));
         if check_cycle {
             self.check_wait_cycle.set(true);
         }
@@ -373,8 +373,8 @@ impl Shared {
 
     /// Notes what the current task waits on (for deadlock reports).
     pub(crate) fn set_waiting(&self, waiting: Waiting) {
-        if let Some(task) = self.current.get() {
-            self.core.borrow_mut().tasks[task.slot].waiting = waiting;
+        if self.current.get().is_some() {
+            self.waiting.set(waiting);
         }
     }
 

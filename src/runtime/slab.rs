@@ -10,6 +10,7 @@
 
 use super::executor::BoxedTask;
 use super::waker::{self, Domain};
+use super::world::HostId;
 use crate::id::{Site, TaskId};
 use crate::recycle;
 use crate::scheduler::TaskRef;
@@ -58,12 +59,16 @@ pub(crate) enum State {
     Running,
 }
 
-/// One task's entry. Aligned to a cache line: a random pick touches one line.
-#[repr(align(64))]
+/// One task's entry: what a step reads and writes, in 32 bytes (two to a cache line).
+/// A random pick touches one line, and a thousand tasks' slots fit in a 32 KiB L1
+/// data cache; what only a report reads is kept apart ([`Parked`]).
+#[repr(align(32))]
 pub(crate) struct Slot {
     // Invariant: changes every time the slot's task ends.
     pub generation: u32,
     pub id: TaskId,
+    // The host the task runs on.
+    pub host: HostId,
     // Invariant: Queued exactly when the scheduler holds this slot.
     pub state: State,
     pub cancel_requested: bool,
@@ -72,18 +77,34 @@ pub(crate) struct Slot {
     // The task the cancellation explorer cancels at one of its await points.
     pub is_cancel_target: bool,
     pub future: Option<BoxedTask>,
+}
+
+/// How an idle task went to sleep, for deadlock and wait-cycle reports: written when
+/// a poll leaves its task idle (`Core::suspend`), read only while it is. A task that
+/// yields (queued again at once) writes nothing, so a yield touches only its slot.
+#[derive(Clone, Copy)]
+pub(crate) struct Parked {
     pub waiting: Waiting,
-    // Where the task's last seedloop future to return `Pending` was created, for
-    // deadlock reports ("awaited at src/bank.rs:12:9"). In the slot, which a step
-    // touches anyway, rather than in an array of its own.
+    // Where the task's last seedloop future to return `Pending` was created
+    // ("awaited at src/bank.rs:12:9").
     pub site: Option<Site>,
-    // Saturates at u32::MAX, as trace steps do; keeps a slot within one cache line.
+    // The step of the poll that left the task idle; saturates at u32::MAX, as trace
+    // steps do.
     pub last_poll_step: u32,
+}
+
+impl Parked {
+    const NEW: Parked = Parked {
+        waiting: Waiting::Unknown,
+        site: None,
+        last_poll_step: 0,
+    };
 }
 
 /// What a new task is created with.
 pub(crate) struct NewTask {
     pub id: TaskId,
+    pub host: HostId,
     pub future: Option<BoxedTask>,
     pub catch_panics: bool,
     pub is_cancel_target: bool,
@@ -92,6 +113,8 @@ pub(crate) struct NewTask {
 
 pub(crate) struct Slab {
     slots: Vec<Slot>,
+    // By slot: how each idle task went to sleep (see `Parked`).
+    parked: Vec<Parked>,
     free: Vec<u32>,
     // The thread's domain, and the generation each slot index reached in the
     // domain's earlier runs (slots not created yet start from it).
@@ -101,6 +124,7 @@ pub(crate) struct Slab {
 
 thread_local! {
     static SPARE_SLOTS: Cell<Vec<Slot>> = const { Cell::new(Vec::new()) };
+    static SPARE_PARKED: Cell<Vec<Parked>> = const { Cell::new(Vec::new()) };
     static SPARE_FREE: Cell<Vec<u32>> = const { Cell::new(Vec::new()) };
 }
 
@@ -122,8 +146,11 @@ impl Slab {
         );
         let mut free = recycle::take(&SPARE_FREE);
         free.extend((0..slots.len() as u32).rev());
+        let mut parked = recycle::take(&SPARE_PARKED);
+        parked.resize(slots.len(), Parked::NEW);
         Slab {
             slots,
+            parked,
             free,
             domain,
             generations,
@@ -151,15 +178,14 @@ impl Slab {
                 self.slots.push(Slot {
                     generation: self.generations.get(slot).copied().unwrap_or(0),
                     id: task.id,
+                    host: task.host,
                     state: State::Free,
                     cancel_requested: false,
                     catch_panics: false,
                     is_cancel_target: false,
                     future: None,
-                    waiting: Waiting::Unknown,
-                    site: None,
-                    last_poll_step: 0,
                 });
+                self.parked.push(Parked::NEW);
                 slot as u32
             }
         };
@@ -171,16 +197,21 @@ impl Slab {
             entry.id
         );
         entry.id = task.id;
+        entry.host = task.host;
         entry.state = State::Queued;
         entry.cancel_requested = false;
         entry.catch_panics = task.catch_panics;
         entry.is_cancel_target = task.is_cancel_target;
         waker::start_counting_clones(slot, entry.generation);
         entry.future = task.future;
-        entry.waiting = Waiting::Unknown;
-        entry.site = None;
-        entry.last_poll_step = saturate(task.step);
-        (slot, entry.generation)
+        let generation = entry.generation;
+        // Read only once the task is idle, which it is not until a poll has written
+        // this again; set for a report of a task that never ran all the same.
+        self.parked[slot as usize] = Parked {
+            last_poll_step: saturate(task.step),
+            ..Parked::NEW
+        };
+        (slot, generation)
     }
 
     /// Frees a slot whose task ended (its future already taken out and dropped).
@@ -206,6 +237,18 @@ impl Slab {
     #[inline]
     pub(crate) fn get_mut(&mut self, slot: u32) -> Option<&mut Slot> {
         self.slots.get_mut(slot as usize)
+    }
+
+    /// How the idle task in `slot` went to sleep.
+    #[inline]
+    pub(crate) fn parked(&self, slot: u32) -> &Parked {
+        &self.parked[slot as usize]
+    }
+
+    /// Notes how the task in `slot` went to sleep, as its poll leaves it idle.
+    #[inline]
+    pub(crate) fn park(&mut self, slot: u32, parked: Parked) {
+        self.parked[slot as usize] = parked;
     }
 
     /// The slot of a task that is alive, or `None` for a task that has ended.
@@ -272,6 +315,7 @@ impl Drop for Slab {
             let _ = SPARE_SLOTS.try_with(|spare| spare.set(slots));
         }
         recycle::keep(&SPARE_FREE, std::mem::take(&mut self.free));
+        recycle::keep(&SPARE_PARKED, std::mem::take(&mut self.parked));
     }
 }
 
@@ -284,7 +328,7 @@ pub(crate) fn saturate(step: u64) -> u32 {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn a_slot_fits_one_cache_line() {
-        assert_eq!(std::mem::size_of::<super::Slot>(), 64);
+    fn a_slot_is_half_a_cache_line() {
+        assert_eq!(std::mem::size_of::<super::Slot>(), 32);
     }
 }

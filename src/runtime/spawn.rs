@@ -30,16 +30,13 @@ impl Core {
         }
         let new_task = NewTask {
             id,
+            host,
             future,
             catch_panics,
             is_cancel_target,
             step: self.step,
         };
         let (slot, generation) = self.tasks.insert(new_task);
-        if self.task_hosts.len() <= slot as usize {
-            self.task_hosts.resize(slot as usize + 1, MAIN_HOST);
-        }
-        self.task_hosts[slot as usize] = host;
         let task = TaskRef { slot, id };
         self.scheduler.spawned(task, &mut self.choices);
         self.scheduler.ready(task);
@@ -67,10 +64,9 @@ impl Core {
     /// The host of a live task.
     #[inline]
     pub(super) fn host_of(&self, task: TaskRef) -> HostId {
-        self.task_hosts
-            .get(task.slot as usize)
-            .copied()
-            .unwrap_or(MAIN_HOST)
+        self.tasks
+            .get(task.slot)
+            .map_or(MAIN_HOST, |slot| slot.host)
     }
 
     /// Frees the slot of a task that ended.

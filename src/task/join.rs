@@ -185,8 +185,13 @@ struct CancelGuard<T, C: Completion<T>> {
 }
 
 impl<T, C: Completion<T>> Drop for CancelGuard<T, C> {
+    #[inline]
     fn drop(&mut self) {
-        finish(&self.cell, &mut self.completion, Err(JoinError::Cancelled));
+        // Checked here too, inlined: a task that completed (the common case) has
+        // nothing left to report.
+        if !self.cell.borrow().finished {
+            finish(&self.cell, &mut self.completion, Err(JoinError::Cancelled));
+        }
     }
 }
 
