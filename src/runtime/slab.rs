@@ -164,6 +164,7 @@ impl Slab {
     }
 
     /// Puts a new task in a free slot (queued); returns its slot and generation.
+    #[inline]
     pub(crate) fn insert(&mut self, task: NewTask) -> (u32, u32) {
         let slot = match self.free.pop() {
             Some(slot) => slot,

@@ -14,6 +14,7 @@ use crate::trace::EventKind;
 impl Core {
     /// Creates a task (queued); the caller supplies the future (`None` for the main
     /// task).
+    #[inline]
     pub(super) fn insert(
         &mut self,
         origin: &WakerOrigin,
