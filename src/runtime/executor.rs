@@ -121,6 +121,9 @@ pub(crate) struct Core {
     // Whether a step needs more than the step limit's check: a transcript, a
     // recording that may diverge, or a limit on wait steps (fixed for the run).
     watches_steps: bool,
+    // Steps below this need nothing but counting: the step limit, or 0 in a run that
+    // watches its steps (fixed for the run). One comparison a step.
+    plain_steps_below: u64,
     // The step at which a replayed recording stopped matching the program, and how;
     // the run goes on under the seed.
     pub(super) divergence: Option<(u64, String)>,
@@ -230,6 +233,7 @@ impl Core {
         let transcript = config.transcribe.then(Vec::new);
         let watches_steps =
             transcript.is_some() || checks_divergence || config.max_wait_steps.is_some();
+        let config_max_steps = config.max_steps;
         Core {
             config,
             tasks: Slab::new(),
@@ -253,6 +257,7 @@ impl Core {
             stop: None,
             checks_divergence,
             watches_steps,
+            plain_steps_below: if watches_steps { 0 } else { config_max_steps },
             divergence: None,
             transcript,
             hosts,
@@ -313,23 +318,8 @@ impl Core {
         let Some(task) = self.scheduler.next(&mut self.choices) else {
             return Ok(None);
         };
-        if self.step >= self.config.max_steps {
-            self.transcribe_pick();
-            return Err(Box::new(FailureKind::StepLimit {
-                max_steps: self.config.max_steps,
-            }));
-        }
-        if self.watches_steps {
-            self.transcribe_pick();
-            if self.primitives.waiting > 0 && self.config.max_wait_steps.is_some() {
-                self.check_wait_steps()?;
-            }
-            self.step += 1;
-            if self.checks_divergence {
-                // Noted only for a step that runs: a recording ends where its run
-                // stopped (at the step limit, say), which a faithful replay reaches too.
-                self.note_divergence(self.step);
-            }
+        if self.step >= self.plain_steps_below {
+            self.watched_step()?;
         } else {
             self.step += 1;
         }
@@ -358,6 +348,31 @@ impl Core {
         self.stats.polls += 1;
         self.record(EventKind::Poll, Some(task.id), None);
         Ok(Some(Pick::Poll(task, generation, future)))
+    }
+
+    /// A step that needs more than counting: at the step limit, or in a run that
+    /// watches its steps (a transcript, a recording that may diverge, a limit on wait
+    /// steps). Taken out of line so that the common step makes one comparison.
+    #[cold]
+    fn watched_step(&mut self) -> Result<(), Stop> {
+        if self.step >= self.config.max_steps {
+            self.transcribe_pick();
+            return Err(Box::new(FailureKind::StepLimit {
+                max_steps: self.config.max_steps,
+            }));
+        }
+        debug_assert!(self.watches_steps, "a plain step taken out of line");
+        self.transcribe_pick();
+        if self.primitives.waiting > 0 && self.config.max_wait_steps.is_some() {
+            self.check_wait_steps()?;
+        }
+        self.step += 1;
+        if self.checks_divergence {
+            // Noted only for a step that runs: a recording ends where its run
+            // stopped (at the step limit, say), which a faithful replay reaches too.
+            self.note_divergence(self.step);
+        }
+        Ok(())
     }
 
     /// Writes the pick down, in a run that transcribes itself (before the step limit
