@@ -235,12 +235,13 @@ pub const TAIL_LIMIT: usize = 64;
 /// ```
 #[derive(Clone)]
 pub struct Trace {
-    // Invariant: events.len() < 2 * limit; events[0] is event number `dropped`.
+    // Invariant: events.len() <= events.capacity() <= 2 * limit; events[0] is event
+    // number `dropped`. Recording checks one thing per event, that the buffer is full
+    // (which the push itself checks too, so the compiler keeps one check): then the
+    // trace grows it, trims its oldest events (at `2 * limit`), or, once closed (the
+    // buffer shrunk to its events), records nothing.
     events: Vec<Event>,
     limit: usize,
-    // Recording checks one number per event: past it, the trace trims its oldest
-    // events (`2 * limit`), or records nothing once closed (0).
-    check_at: usize,
     closed: bool,
     dropped: u64,
     names: Vec<Option<Box<str>>>,
@@ -378,13 +379,14 @@ impl Trace {
     }
 
     /// An empty trace recording into `events` and `names` (both empty).
-    fn from_buffers(limit: usize, events: Vec<Event>, names: Vec<Option<Box<str>>>) -> Trace {
+    fn from_buffers(limit: usize, mut events: Vec<Event>, names: Vec<Option<Box<str>>>) -> Trace {
         debug_assert!(events.is_empty() && names.is_empty());
         let limit = limit.max(TAIL_LIMIT);
+        // A spare buffer larger than this trace may keep would let it outgrow its limit.
+        events.shrink_to(limit.saturating_mul(2));
         Trace {
             events,
             limit,
-            check_at: limit.saturating_mul(2),
             closed: false,
             dropped: 0,
             names,
@@ -561,7 +563,7 @@ impl Trace {
         task: Option<TaskId>,
         other: Option<u32>,
     ) {
-        if self.events.len() >= self.check_at && !self.make_room() {
+        if self.events.len() == self.events.capacity() && !self.make_room() {
             return;
         }
         let event = Event {
@@ -578,17 +580,29 @@ impl Trace {
     /// trace ends at its failure, before the teardown).
     pub(crate) fn close(&mut self) {
         self.closed = true;
-        self.check_at = 0;
+        // Full from now on (a boxed slice has no spare capacity, by its type): every
+        // later event takes the slow path, which drops it.
+        self.events = std::mem::take(&mut self.events)
+            .into_boxed_slice()
+            .into_vec();
     }
 
-    /// Whether the next event may be recorded, trimming the oldest events first
-    /// when the trace is full.
+    /// Whether the next event may be recorded, with the buffer full: grows it, or
+    /// trims the oldest events when the trace holds twice its limit.
     #[cold]
     fn make_room(&mut self) -> bool {
         if self.closed {
             return false;
         }
-        self.trim();
+        let most = self.limit.saturating_mul(2);
+        let kept = self.events.len();
+        if kept >= most {
+            self.trim();
+        } else {
+            // Doubling, as a push would, but never past twice the limit.
+            let room = kept.max(64).min(most - kept);
+            self.events.reserve_exact(room);
+        }
         true
     }
 
@@ -670,6 +684,45 @@ mod tests {
             Some(TaskId::new(n % 11)),
             other,
         );
+    }
+
+    #[test]
+    fn a_closed_trace_records_nothing_though_its_buffer_had_room() {
+        let mut trace = Trace::with_limit(10_000);
+        for n in 0..100 {
+            varied_event(&mut trace, n);
+        }
+        assert!(trace.events.capacity() > 100, "the buffer had room left");
+        let (hash, len) = (trace.hash(), trace.len());
+        trace.close();
+        for n in 100..300 {
+            varied_event(&mut trace, n);
+        }
+        assert_eq!((trace.hash(), trace.len()), (hash, len));
+        assert_eq!(trace.events().len(), 100);
+    }
+
+    #[test]
+    fn the_buffer_never_holds_more_than_twice_the_limit() {
+        // A spare buffer from a trace with a larger limit is cut down to this one's.
+        let mut big = Trace::with_limit(10_000);
+        for n in 0..20_000 {
+            varied_event(&mut big, n);
+        }
+        drop(big);
+        for limit in [TAIL_LIMIT, 100, 1000] {
+            let mut trace = Trace::with_limit(limit);
+            for n in 0..10 * limit as u32 {
+                varied_event(&mut trace, n);
+                assert!(trace.events.capacity() <= 2 * limit, "limit {limit}");
+                assert!(trace.events().len() <= 2 * limit, "limit {limit}");
+            }
+            assert_eq!(trace.len(), 10 * limit as u64);
+            assert!(
+                trace.events().len() >= limit,
+                "the newest `limit` events are kept"
+            );
+        }
     }
 
     #[test]
