@@ -207,3 +207,53 @@ fn lock_contention_trace_under_random_seed_3() {
     seedloop::sync::Fairness::of(sim.trace()).assert_no_bypass();
     assert_trace_snapshot!("lock_contention_random_3", sim.trace().to_string());
 }
+
+/// Yields that share a poll with other events: a lock taken after the yield, two
+/// yields, a task that completes, spawns or panics after yielding, all in one poll.
+/// The trace shows each yield where it happened among them.
+async fn yields_among_other_events_in_one_poll() {
+    let lock = Rc::new(seedloop::sync::Lock::new(0).named("counter"));
+    futures::future::join(seedloop::yield_now(), async {
+        *lock.lock().await += 1;
+    })
+    .await;
+    futures::future::join(seedloop::yield_now(), seedloop::yield_now()).await;
+    let quick = seedloop::task::Builder::new().name("quick").spawn(async {
+        let yielding = Box::pin(seedloop::yield_now());
+        futures::future::select(yielding, std::future::ready(())).await;
+    });
+    let spawner = seedloop::task::Builder::new().name("spawner").spawn(async {
+        let child = RefCell::new(None);
+        futures::future::join(seedloop::yield_now(), async {
+            *child.borrow_mut() = Some(seedloop::spawn(async {}));
+        })
+        .await;
+        child.into_inner().unwrap().await.unwrap();
+    });
+    let boom = seedloop::task::Builder::new().name("boom").spawn(async {
+        futures::future::join(seedloop::yield_now(), async { panic!("boom") }).await;
+    });
+    quick.await.unwrap();
+    spawner.await.unwrap();
+    assert!(boom.await.unwrap_err().is_panic());
+}
+
+#[test]
+fn yields_among_other_events_in_one_poll_fifo() {
+    let (sim, result) = common::run_twice(
+        || Sim::new(0).policy(Policy::Fifo).continue_on_panic(true),
+        yields_among_other_events_in_one_poll,
+    );
+    result.unwrap();
+    assert_trace_snapshot!("yields_in_one_poll_fifo", sim.trace().to_string());
+}
+
+#[test]
+fn yields_among_other_events_in_one_poll_random_5() {
+    let (sim, result) = common::run_twice(
+        || Sim::new(5).continue_on_panic(true),
+        yields_among_other_events_in_one_poll,
+    );
+    result.unwrap();
+    assert_trace_snapshot!("yields_in_one_poll_random_5", sim.trace().to_string());
+}
