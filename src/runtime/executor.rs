@@ -118,11 +118,9 @@ pub(crate) struct Core {
     pub(super) stop: Option<Stop>,
     // Whether the choice source can diverge from the program (a replayed recording).
     checks_divergence: bool,
-    // Whether a step needs more than the step limit's check: a transcript, a
-    // recording that may diverge, or a limit on wait steps (fixed for the run).
-    watches_steps: bool,
     // Steps below this need nothing but counting: the step limit, or 0 in a run that
-    // watches its steps (fixed for the run). One comparison a step.
+    // watches its steps (a transcript, a recording that may diverge, a limit on wait
+    // steps; fixed for the run). One comparison a step.
     plain_steps_below: u64,
     // The step at which a replayed recording stopped matching the program, and how;
     // the run goes on under the seed.
@@ -233,7 +231,7 @@ impl Core {
         let transcript = config.transcribe.then(Vec::new);
         let watches_steps =
             transcript.is_some() || checks_divergence || config.max_wait_steps.is_some();
-        let config_max_steps = config.max_steps;
+        let plain_steps_below = if watches_steps { 0 } else { config.max_steps };
         Core {
             config,
             tasks: Slab::new(),
@@ -256,8 +254,7 @@ impl Core {
             primitives: Primitives::default(),
             stop: None,
             checks_divergence,
-            watches_steps,
-            plain_steps_below: if watches_steps { 0 } else { config_max_steps },
+            plain_steps_below,
             divergence: None,
             transcript,
             hosts,
@@ -361,7 +358,7 @@ impl Core {
                 max_steps: self.config.max_steps,
             }));
         }
-        debug_assert!(self.watches_steps, "a plain step taken out of line");
+        debug_assert_eq!(self.plain_steps_below, 0, "a plain step taken out of line");
         self.transcribe_pick();
         if self.primitives.waiting > 0 && self.config.max_wait_steps.is_some() {
             self.check_wait_steps()?;
