@@ -207,11 +207,11 @@ impl fmt::Display for FailureKind {
             }
             FailureKind::StepLimit { max_steps } => write!(
                 f,
-                "step limit: the run took more than {max_steps} steps (a livelock? raise Sim::max_steps if the program is just long)"
+                "step limit: the run took more than {max_steps} steps (a livelock? if the program is just long, raise max_steps: on the Sim or Check, or max_steps = .. in #[seedloop::test])"
             ),
             FailureKind::TimeLimit { max_time } => write!(
                 f,
-                "time limit: the virtual clock would pass {max_time:?} since the run started (raise Sim::max_time if that is expected)"
+                "time limit: the virtual clock would pass {max_time:?} since the run started (if that is expected, raise max_time: on the Sim or Check, or max_time = \"..\" in #[seedloop::test])"
             ),
             FailureKind::Nondeterminism { detail } => write!(f, "nondeterminism: {detail}"),
             FailureKind::LimitReached { what, limit } => {
@@ -478,9 +478,22 @@ impl std::ops::DerefMut for Failure {
     }
 }
 
+/// `{:?}` prints the report, as `Display` does, so that `try_run(..).unwrap()` and a
+/// test returning `Result<_, Failure>` show the failure, its trace and its replay line
+/// rather than a page of configuration fields; `{:#?}` prints the fields.
+///
+/// ```
+/// let failure = seedloop::Sim::new(3).run(async { panic!("boom") }).unwrap_err();
+/// assert_eq!(format!("{failure:?}"), failure.to_string());
+/// assert!(format!("{failure:#?}").contains("seed: 3"));
+/// ```
 impl fmt::Debug for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.report, f)
+        if f.alternate() {
+            fmt::Debug::fmt(&self.report, f)
+        } else {
+            fmt::Display::fmt(&*self.report, f)
+        }
     }
 }
 
@@ -536,7 +549,9 @@ impl fmt::Display for FailureReport {
         }
         self.write_faults(f)?;
         if self.trace.len() <= REPORT_EVENTS as u64 {
-            writeln!(f, "trace ({} events):", self.trace.len())?;
+            let events = self.trace.len();
+            let plural = if events == 1 { "" } else { "s" };
+            writeln!(f, "trace ({events} event{plural}):")?;
         } else {
             writeln!(
                 f,

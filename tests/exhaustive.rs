@@ -53,6 +53,10 @@ fn a_budget_stops_the_search_and_says_it_did_not_cover_the_space() {
         .max_schedules(3)
         .run(three_yielding_tasks);
     assert_eq!((summary.schedules, summary.covered), (3, false));
+    assert_eq!(
+        summary.to_string(),
+        "ran 3 schedules within 2 preemptions: the schedule budget ran out first (not covered)"
+    );
 }
 
 /// Fails when `a` (spawned first) runs last: two deviations from FIFO order.

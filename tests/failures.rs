@@ -236,6 +236,36 @@ fn a_libtest_tests_replay_line_runs_exactly_that_test() {
         "{}",
         named.replay_command()
     );
+    // A test path given to the sweep is asked for exactly (`#[seedloop::test]` gives one).
+    let path = Check::new()
+        .env(EnvConfig::default())
+        .test_path("bank::exactly")
+        .try_run(|| async { panic!("bug") })
+        .unwrap_err();
+    assert!(
+        path.replay_command()
+            .ends_with("cargo test bank::exactly -- --exact"),
+        "{}",
+        path.replay_command()
+    );
+}
+
+/// `try_run(..).unwrap()` is how many tests meet a failure: the panic it causes must
+/// show the report (what failed, the trace, the replay line), not the configuration.
+#[test]
+fn unwrapping_a_failure_shows_its_report() {
+    let panic = std::panic::catch_unwind(|| {
+        Check::new()
+            .env(EnvConfig::default())
+            .seeds(0..5)
+            .try_run(|| async { panic!("overdrawn") })
+            .unwrap()
+    })
+    .expect_err("the sweep fails");
+    let message = panic.downcast_ref::<String>().unwrap();
+    assert!(message.contains("panicked: overdrawn"), "{message}");
+    assert!(message.contains("replay: SEEDLOOP_SEED=0"), "{message}");
+    assert!(!message.contains("NetConfig"), "{message}");
 }
 
 #[test]

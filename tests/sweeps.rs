@@ -93,6 +93,20 @@ fn an_empty_seed_range_is_an_error() {
         assert!(message.contains("runs no seed"), "{message}");
         assert!(message.contains("at least one seed"), "{message}");
     }
+    // `check(0, ..)` names the call the user wrote, not the range it builds.
+    for (message, call) in [
+        (
+            common::panic_message(|| seedloop::check(0, || async {})),
+            "seedloop::check(0, ..)",
+        ),
+        (
+            common::panic_message(|| seedloop::check_parallel(0, || async {})),
+            "seedloop::check_parallel(0, ..)",
+        ),
+    ] {
+        assert!(message.starts_with(call), "{message}");
+        assert!(message.contains("at least one seed"), "{message}");
+    }
 }
 
 #[test]

@@ -67,13 +67,55 @@ async fn ignored_is_kept() {
     panic!("an ignored test must not run");
 }
 
+/// The replay line's test path, asked for exactly: a bare filter would also run every
+/// test whose name contains this one's (`..._replay_line_moved`, say) under the forced
+/// seed.
 #[test]
-fn the_replay_line_names_the_test() {
+fn the_replay_line_names_exactly_the_test() {
     let panic = std::panic::catch_unwind(a_failing_seed_panics_with_the_replay_line)
         .expect_err("the sweep fails");
     let report = panic.downcast_ref::<String>().unwrap();
     assert!(
-        report.contains("cargo test a_failing_seed_panics_with_the_replay_line"),
+        report.lines().any(|line| line
+            .ends_with("cargo test a_failing_seed_panics_with_the_replay_line -- --exact")),
+        "{report}"
+    );
+}
+
+mod bank {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    /// The same lost update, one module down.
+    #[seedloop::test(seeds = 200)]
+    #[should_panic(expected = "SEEDLOOP_SEED=")]
+    pub async fn loses_an_update() {
+        let counter = Rc::new(Cell::new(0));
+        let worker = {
+            let counter = counter.clone();
+            seedloop::spawn(async move {
+                let seen = counter.get();
+                seedloop::yield_now().await;
+                counter.set(seen + 1);
+            })
+        };
+        let seen = counter.get();
+        seedloop::yield_now().await;
+        counter.set(seen + 1);
+        worker.await.unwrap();
+        assert_eq!(counter.get(), 2, "lost update");
+    }
+}
+
+/// A test in a module is named by its path below the crate, as libtest names it.
+#[test]
+fn the_replay_line_names_a_test_in_a_module_by_its_path() {
+    let panic = std::panic::catch_unwind(bank::loses_an_update).expect_err("the sweep fails");
+    let report = panic.downcast_ref::<String>().unwrap();
+    assert!(
+        report
+            .lines()
+            .any(|line| line.ends_with("cargo test bank::loses_an_update -- --exact")),
         "{report}"
     );
 }

@@ -20,6 +20,7 @@ macro_rules! config_knobs {
             trace_limit(events: usize);
             continue_on_panic(continue_on_panic: bool);
             name(name: impl Into<String>);
+            test_path(path: impl Into<String>);
             replay_command(command: impl Into<String>);
             tape(bytes: impl Into<Vec<u8>>);
             deviations(deviations: Vec<(u64, u64)>);

@@ -144,6 +144,9 @@ pub struct Config {
     pub continue_on_panic: bool,
     /// See [`Config::name`].
     pub name: Option<String>,
+    /// Whether [`Config::name`] is a test's full libtest path (see
+    /// [`Config::test_path`]), so that the replay line asks for exactly that test.
+    pub name_is_test_path: bool,
     /// See [`Config::replay_command`].
     pub replay_command: Option<String>,
     /// See [`Config::tape`].
@@ -195,6 +198,7 @@ impl Config {
             record_schedule: true,
             continue_on_panic: false,
             name: None,
+            name_is_test_path: false,
             replay_command: None,
             tape: None,
             deviations: None,
@@ -354,9 +358,34 @@ impl Config {
     }
 
     /// The test name printed in failure reports' replay line (default: the current
-    /// thread's name, which libtest sets to the test's name).
+    /// thread's name, which libtest sets to the test's name). The line passes it to
+    /// `cargo test` as a filter, as given; for a test's full path, asked for exactly,
+    /// use [`Config::test_path`].
     pub fn name(mut self, name: impl Into<String>) -> Config {
         self.name = Some(name.into());
+        self.name_is_test_path = false;
+        self
+    }
+
+    /// The failing test's full libtest path below its crate (`bank::transfer_is_atomic`),
+    /// printed in the replay line with `-- --exact` so that it re-runs that test alone,
+    /// not every test whose name contains it. `#[seedloop::test]` sets it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let failure = seedloop::Check::new()
+    ///     .seeds(0..1)
+    ///     .test_path("bank::transfer_is_atomic")
+    ///     .try_run(|| async { panic!("overdrawn") })
+    ///     .unwrap_err();
+    /// assert!(failure
+    ///     .replay_command()
+    ///     .ends_with("cargo test bank::transfer_is_atomic -- --exact"));
+    /// ```
+    pub fn test_path(mut self, path: impl Into<String>) -> Config {
+        self.name = Some(path.into());
+        self.name_is_test_path = true;
         self
     }
 

@@ -20,7 +20,8 @@ impl Config {
     /// `Sim` reads none, so its line is the Rust expression that builds it; so is the
     /// line of a recorded schedule, which no variable can carry.
     ///
-    /// The test re-run is [`Config::name`], as given, or else `thread_name`, the name
+    /// The test re-run is [`Config::name`], as given (exactly, when it is a
+    /// [`Config::test_path`]), or else `thread_name`, the name
     /// of the thread the run failed on: libtest names it after the test's full path,
     /// so the line asks for exactly that test (`-- --exact`). `ignored_flag` is the
     /// libtest flag that ran ignored tests in this process ([`libtest_ignored_flag`]):
@@ -67,7 +68,12 @@ impl Config {
         line.push_str(" cargo test");
         let mut test_args = Vec::new();
         match (&self.name, thread_name) {
-            (Some(name), _) => line.push_str(&format!(" {name}")),
+            (Some(name), _) => {
+                line.push_str(&format!(" {name}"));
+                if self.name_is_test_path {
+                    test_args.push("--exact");
+                }
+            }
             (None, Some(path)) => {
                 line.push_str(&format!(" {path}"));
                 test_args.push("--exact");

@@ -199,7 +199,18 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
+    assert_some_seeds("check", seeds);
     Check::new().seeds(0..seeds).run(test);
+}
+
+/// Fails `check(0, ..)` with a message that names the call the user wrote (the sweep's
+/// own would name `seeds(0..0)`).
+#[track_caller]
+fn assert_some_seeds(function: &str, seeds: u64) {
+    assert!(
+        seeds > 0,
+        "seedloop::{function}(0, ..) runs no seed, and a sweep that runs nothing would pass without testing anything; give at least one seed, such as {function}(100, ..)"
+    );
 }
 
 /// [`check`] on worker threads, one per available core (`SEEDLOOP_JOBS` sets the
@@ -225,6 +236,7 @@ where
     F: Fn() -> Fut + Sync,
     Fut: Future<Output = ()>,
 {
+    assert_some_seeds("check_parallel", seeds);
     Check::new().seeds(0..seeds).run_parallel(test);
 }
 

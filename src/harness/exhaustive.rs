@@ -36,6 +36,7 @@ use crate::config::Config;
 use crate::failure::Failure;
 use crate::runtime::Sim;
 use crate::scheduler::Policy;
+use std::fmt;
 use std::future::Future;
 
 /// Decisions of at most this many options are branched on outside the scheduler.
@@ -93,6 +94,45 @@ pub struct ExhaustiveSummary {
     pub preemption_bound: u64,
     /// How many timer-tie decisions the reduction did not branch on.
     pub ties_not_branched: u64,
+}
+
+impl fmt::Display for ExhaustiveSummary {
+    /// One line: how many schedules ran, within which bound, and whether that covered
+    /// every schedule within it.
+    ///
+    /// ```
+    /// let summary = seedloop::Check::new().exhaustive().run(|| async {
+    ///     seedloop::yield_now().await;
+    /// });
+    /// assert_eq!(
+    ///     summary.to_string(),
+    ///     "ran 1 schedule within 2 preemptions: every schedule within the bound (covered)"
+    /// );
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ran {} schedule{} within {} preemption{}: ",
+            self.schedules,
+            if self.schedules == 1 { "" } else { "s" },
+            self.preemption_bound,
+            if self.preemption_bound == 1 { "" } else { "s" },
+        )?;
+        if self.covered {
+            write!(f, "every schedule within the bound (covered)")?;
+        } else {
+            write!(f, "the schedule budget ran out first (not covered)")?;
+        }
+        if self.ties_not_branched > 0 {
+            write!(
+                f,
+                "; {} timer tie{} not branched on",
+                self.ties_not_branched,
+                if self.ties_not_branched == 1 { "" } else { "s" }
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl Check {

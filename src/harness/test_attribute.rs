@@ -35,7 +35,7 @@ where
     Fut::Output: TestOutput,
 {
     let name = path.split_once("::").map_or(path, |(_, rest)| rest);
-    let result = check.name(name).try_run(|| {
+    let result = check.test_path(name).try_run(|| {
         let body = make();
         async move { body.await.check() }
     });

@@ -26,8 +26,9 @@
 //! steered, not random, and has no such bound.
 //!
 //! **The horizon `k`** is [`Policy::PctWithHorizon`](super::Policy::PctWithHorizon)'s
-//! `horizon`. [`Policy::Pct`](super::Policy::Pct) leaves it to be fitted: a sweep
-//! measures the number of steps its first seed's run took, and each later seed draws,
+//! `horizon`. [`Policy::Pct`](super::Policy::Pct) leaves it to be fitted: a sweep's
+//! first seed runs over [`DEFAULT_PCT_HORIZON`] steps and measures the number of steps
+//! its run took, and each later seed draws,
 //! from the seed alone, that length, its half, its quarter or its eighth (a bug whose
 //! preemptions must come early is found up to `4^(d-1)` times as often at a small
 //! scale; one whose preemptions come late keeps the whole length on a quarter of the

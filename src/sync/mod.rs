@@ -23,6 +23,12 @@
 //!   ([`crate::FailureKind::WaitCycle`]); and [`crate::Sim::max_wait`] turns a wait
 //!   that is too long into a failure.
 //!
+//! Outside a simulation (under `futures::executor::block_on`, say) they still work as
+//! plain async primitives, with none of the above instrumentation: no trace events, no
+//! deadlock or wait-cycle reports, no wait limits. A wait that nothing will end then
+//! waits forever, as it would under any executor: only a simulation can see that every
+//! task is stuck and say so.
+//!
 //! Primitives are used by shared reference (`&Lock<T>`, `Rc<Lock<T>>`) and need no
 //! `Send`: a simulation is one thread. Their trace events map as: `waits for` =
 //! blocked, `acquired` = granted (the lock, permits, an item or a place in a queue, the
