@@ -11,6 +11,7 @@
 
 use crate::config::{libtest_ignored_flag, Config};
 use crate::id::TaskId;
+use crate::plural::plural;
 use crate::scheduler::{Policy, Schedule};
 use crate::trace::{EventKind, Trace};
 use std::fmt;
@@ -549,9 +550,7 @@ impl fmt::Display for FailureReport {
         }
         self.write_faults(f)?;
         if self.trace.len() <= REPORT_EVENTS as u64 {
-            let events = self.trace.len();
-            let plural = if events == 1 { "" } else { "s" };
-            writeln!(f, "trace ({events} event{plural}):")?;
+            writeln!(f, "trace ({}):", plural(self.trace.len(), "event"))?;
         } else {
             writeln!(
                 f,

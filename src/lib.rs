@@ -58,7 +58,8 @@
 //! A module imports only from its own layer or the layers below it (a test,
 //! `tests/layers.rs`, reads every `crate::` path in `src/` and holds this list):
 //!
-//! 1. leaf types: `id` (task ids, source sites), `recycle` (spare buffers)
+//! 1. leaf types: `id` (task ids, source sites), `recycle` (spare buffers), `plural`
+//!    (counts in messages)
 //! 2. `choices` (the decision sources), `trace` (event records), `clock` (`Instant`)
 //! 3. `scheduler` (the `Scheduler` trait, one file per policy)
 //! 4. `config` (every knob of a run), `failure` (what failed, the report)
@@ -93,6 +94,7 @@ pub mod fs;
 pub mod harness;
 mod id;
 pub mod net;
+mod plural;
 pub mod rand;
 mod recycle;
 mod runtime;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// Bottom to top. Modules of one layer may import each other.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("leaf types", &["id", "recycle"]),
+    ("leaf types", &["id", "recycle", "plural"]),
     ("choices, trace and clock", &["choices", "trace", "clock"]),
     ("scheduler", &["scheduler"]),
     ("configuration and failures", &["config", "failure"]),

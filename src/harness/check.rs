@@ -32,6 +32,7 @@ use super::sweep::{sweep_builder, SweepConfig};
 use super::workers;
 use crate::config::Config;
 use crate::failure::Failure;
+use crate::plural::plural;
 #[cfg(doc)]
 use crate::runtime::Sim;
 use crate::scheduler::Policy;
@@ -121,15 +122,13 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ran {} seeds ({:?}) under {} on {} worker{}: {} steps, {} seed{} run twice to check determinism",
+            "ran {} seeds ({:?}) under {} on {}: {} steps, {} run twice to check determinism",
             self.seeds_run,
             self.seeds,
             self.policy,
-            self.jobs,
-            if self.jobs == 1 { "" } else { "s" },
+            plural(self.jobs as u64, "worker"),
             self.steps,
-            self.determinism_checked,
-            if self.determinism_checked == 1 { "" } else { "s" },
+            plural(self.determinism_checked, "seed"),
         )?;
         if let Some(partition) = self.partition {
             write!(f, "; partition {partition}")?;

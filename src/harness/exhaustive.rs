@@ -34,6 +34,7 @@ use super::check::Check;
 use crate::choices::{write_decision, Decision, Stream};
 use crate::config::Config;
 use crate::failure::Failure;
+use crate::plural::plural;
 use crate::runtime::Sim;
 use crate::scheduler::Policy;
 use std::fmt;
@@ -112,11 +113,9 @@ impl fmt::Display for ExhaustiveSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ran {} schedule{} within {} preemption{}: ",
-            self.schedules,
-            if self.schedules == 1 { "" } else { "s" },
-            self.preemption_bound,
-            if self.preemption_bound == 1 { "" } else { "s" },
+            "ran {} within {}: ",
+            plural(self.schedules, "schedule"),
+            plural(self.preemption_bound, "preemption"),
         )?;
         if self.covered {
             write!(f, "every schedule within the bound (covered)")?;
@@ -126,9 +125,8 @@ impl fmt::Display for ExhaustiveSummary {
         if self.ties_not_branched > 0 {
             write!(
                 f,
-                "; {} timer tie{} not branched on",
-                self.ties_not_branched,
-                if self.ties_not_branched == 1 { "" } else { "s" }
+                "; {} not branched on",
+                plural(self.ties_not_branched, "timer tie")
             )?;
         }
         Ok(())

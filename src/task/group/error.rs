@@ -7,6 +7,7 @@
 //! the order across both. `Display` walks the entries as a numbered list, indenting
 //! the lines of a multi-line cause (a nested group's) under its entry.
 
+use crate::plural::plural;
 use crate::task::TaskId;
 use std::fmt;
 
@@ -154,21 +155,14 @@ impl<E> GroupError<E> {
     }
 }
 
-fn plural(count: usize, word: &str) -> String {
-    match count {
-        1 => format!("1 {word}"),
-        _ => format!("{count} {word}s"),
-    }
-}
-
 impl<E: fmt::Display> fmt::Display for GroupError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut counts = Vec::new();
         if !self.errors.is_empty() {
-            counts.push(plural(self.errors.len(), "error"));
+            counts.push(plural(self.errors.len() as u64, "error"));
         }
         if !self.panics.is_empty() {
-            counts.push(plural(self.panics.len(), "panic"));
+            counts.push(plural(self.panics.len() as u64, "panic"));
         }
         write!(f, "task group failed: {}", counts.join(", "))?;
         for (number, failure) in self.failures().enumerate() {
